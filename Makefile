@@ -1,0 +1,49 @@
+# The two commands in the README: `make run` and `make test`. Nothing needs installing by hand.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-fast chromium install install-dev bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Stamp files re-run the install when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: migrate the SQLite database, load demo data, serve on http://127.0.0.1:$(PORT)
+run: install
+	$(FLASK) db-upgrade
+	$(FLASK) seed-demo
+	PORT=$(PORT) $(FLASK) serve-dev --port $(PORT)
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own here)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+## make test: every test, unit, integration and browser (set DATABASE_URL for PostgreSQL)
+test: install-dev chromium
+	$(PY) -m pytest
+
+## the suite without the browser tests
+test-fast: install-dev
+	$(PY) -m pytest tests
+
+bench: install-dev
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,79 @@
+"""Browser fixtures: a live server in a thread and Debian's Chromium driven by Playwright."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from webapp.mail import start_worker_thread
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+class _CurrentApp:
+    """WSGI app that forwards to whichever Flask app the running test built."""
+
+    def __init__(self):
+        self.app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def _server():
+    dispatcher = _CurrentApp()
+    server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, dispatcher
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def base_url(_server):
+    server, _ = _server
+    return f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(autouse=True)
+def live_server(_server, base_url, app):
+    """Serve this test's `app` on the live server, with the outbox worker running beside it."""
+    _, dispatcher = _server
+    app.config["APP_BASE_URL"] = base_url
+    dispatcher.app = app
+    worker, stop = start_worker_thread(app)
+    yield app
+    stop.set()
+    worker.join(timeout=5)
+    dispatcher.app = None
+
+
+def sign_in(page, email: str, password: str) -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

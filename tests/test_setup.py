@@ -1,0 +1,95 @@
+import pytest
+
+from webapp import create_app
+from webapp.config import ConfigError
+from webapp.mailcatcher import read_messages, start_mail_catcher
+from webapp.models import ALL_MODELS, Customer, PhoneNumber, Plan, User, WhiteLabel
+from conftest import free_port
+
+
+def _snapshot():
+    return {model.__name__: sorted(tuple(row.values()) for row in model.select().dicts()) for model in ALL_MODELS}
+
+
+def test_seed_demo_twice_gives_the_same_data(app, runner):
+    with app.app_context():
+        before = _snapshot()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.example.com / demo-admin-password" in result.output
+    with app.app_context():
+        assert _snapshot() == before
+
+
+def test_demo_data_has_what_the_demo_needs(app):
+    with app.app_context():
+        demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        other = WhiteLabel.get(WhiteLabel.slug == "other-voice")
+        assert (demo.country, demo.currency, demo.payment_gateway, demo.credit_limit) == ("NZ", "NZD", "sandbox", 500_000)
+        assert (other.country, other.currency, other.payment_gateway) == ("AU", "AUD", "none")
+        assert Plan.select().where(Plan.white_label == demo).count() == 3
+        assert PhoneNumber.select().where(PhoneNumber.white_label == demo).count() == 25
+        statuses = {c.status for c in Customer.select().where(Customer.white_label == demo)}
+        assert statuses == {"active", "pending_activation", "expired", "cancelled"}
+        assert User.select().count() == 3
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app()
+
+
+def test_production_sets_secure_cookies_and_hsts(monkeypatch, database_url):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"DATABASE_URL": database_url})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    response = app.test_client().get("/login")
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_dev_mail_page_is_404_outside_development(monkeypatch, database_url):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"DATABASE_URL": database_url})
+    assert app.test_client().get("/dev/mail").status_code == 404
+
+
+def test_dev_mail_page_lists_caught_mail_with_clickable_links(app, client, tmp_path):
+    import smtplib
+
+    port = free_port()
+    catcher = start_mail_catcher("127.0.0.1", port, app.config["MAIL_CATCHER_DIR"])
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+            smtp.sendmail(
+                "a@example.com", ["b@example.com"],
+                b"Subject: First\r\n\r\nOne\r\n",
+            )
+            smtp.sendmail(
+                "a@example.com", ["b@example.com"],
+                b"Subject: Activate your account\r\n\r\nOpen https://onboarding.example.com/activate/abc\r\n",
+            )
+    finally:
+        catcher.stop()
+    assert [m.subject for m in read_messages(app.config["MAIL_CATCHER_DIR"])] == ["Activate your account", "First"]
+    html = client.get("/dev/mail").get_data(as_text=True)
+    assert '<a href="https://onboarding.example.com/activate/abc">' in html
+    assert html.index("Activate your account") < html.index("First")
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "object-src 'none'" in csp and "base-uri 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+def test_pages_have_no_inline_script(admin_client):
+    html = admin_client.get("/customers/").get_data(as_text=True)
+    for chunk in html.split("<script")[1:]:
+        assert chunk.lstrip().startswith("src="), chunk[:80]

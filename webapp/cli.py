@@ -1,0 +1,148 @@
+"""Command-line tools: schema, demo data, the outbox worker, and setting up real installs."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask, current_app
+
+from .extensions import db
+
+
+def _connected(fn):
+    """Run the command with an open database connection."""
+
+    def wrapper(*args, **kwargs):
+        with db.connection_context():
+            return fn(*args, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the project's commands to `flask`."""
+
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Create or migrate the schema (the only way the schema changes)."""
+        from .database import upgrade
+
+        applied = upgrade()
+        click.echo(f"Applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "; up to date."))
+
+    @app.cli.command("seed-demo")
+    @_connected
+    def seed_demo_command():
+        """Load the demo white-labels, users, plans, numbers and customers (idempotent)."""
+        from .demo import DEMO_LOGINS, seed_demo
+
+        seed_demo()
+        click.echo("Demo data is in place. Demo sign-ins:")
+        for label, email, password in DEMO_LOGINS:
+            click.echo(f"  {label}: {email} / {password}")
+
+    @app.cli.command("outbox-worker")
+    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+    def outbox_worker(once: bool):
+        """Deliver queued emails with retries (run it as its own process in production)."""
+        from .mail import deliver_due, run_worker
+
+        if once:
+            with db.connection_context():
+                click.echo(f"Sent {deliver_due()} email(s).")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo("Outbox worker running; Ctrl-C to stop.")
+        try:
+            run_worker(current_app._get_current_object(), stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+    @app.cli.command("create-whitelabel")
+    @click.option("--name", required=True)
+    @click.option("--slug", required=True)
+    @click.option("--country", required=True, help="ISO 3166 two-letter code, e.g. NZ")
+    @click.option("--currency", required=True, help="ISO 4217 code, e.g. NZD")
+    @click.option("--support-email", required=True)
+    @click.option("--time-zone", default="UTC")
+    @click.option("--credit-limit", default=0, type=int, help="In minor units (cents).")
+    @_connected
+    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit):
+        """Set up a new white-label (operator task)."""
+        from .models import WhiteLabel
+
+        if WhiteLabel.select().where(WhiteLabel.slug == slug).exists():
+            raise click.ClickException(f"A white-label with slug {slug!r} already exists.")
+        label = WhiteLabel.create(
+            name=name,
+            slug=slug,
+            display_name=name,
+            support_email=support_email,
+            country=country.upper(),
+            currency=currency.upper(),
+            time_zone=time_zone,
+            credit_limit=credit_limit,
+        )
+        click.echo(f"Created white-label {label.name} (id {label.id}).")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--white-label", "slug", required=True, help="The white-label's slug.")
+    @click.option("--role", type=click.Choice(["administrator", "staff"]), default="administrator")
+    @click.option("--first-name", default="")
+    @click.option("--last-name", default="")
+    @click.password_option(help="Prompted for when not given.")
+    @_connected
+    def create_user(email, slug, role, first_name, last_name, password):
+        """Create a white-label user (operator task)."""
+        from .auth.service import hash_password, normalise_email
+        from .models import User, WhiteLabel, WhiteLabelMembership
+
+        try:
+            email = normalise_email(validate_email(email, check_deliverability=False).normalized)
+        except EmailNotValidError as error:
+            raise click.ClickException(str(error)) from error
+        label = WhiteLabel.get_or_none(WhiteLabel.slug == slug)
+        if label is None:
+            raise click.ClickException(f"No white-label with slug {slug!r}.")
+        if User.select().where(User.email == email).exists():
+            raise click.ClickException(f"A user with email {email} already exists.")
+        with db.atomic():
+            user = User.create(
+                email=email, password_hash=hash_password(password), first_name=first_name, last_name=last_name
+            )
+            WhiteLabelMembership.create(user=user, white_label=label, role=role)
+        click.echo(f"Created {role} {email} in {label.name}.")
+
+    @app.cli.command("serve-dev")
+    @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+    @click.option("--mail-port", default=lambda: int(os.environ.get("MAIL_PORT", "1025")), type=int)
+    def serve_dev(port: int, mail_port: int):
+        """Development server with the local mail catcher and the outbox worker in-process."""
+        from .demo import DEMO_LOGINS
+        from .mail import start_worker_thread
+        from .mailcatcher import start_mail_catcher
+
+        app_obj = current_app._get_current_object()
+        if app_obj.config["APP_ENV"] != "development":
+            raise click.ClickException("serve-dev is for development; use gunicorn wsgi:app in production.")
+        catcher = start_mail_catcher("127.0.0.1", mail_port, app_obj.config["MAIL_CATCHER_DIR"])
+        start_worker_thread(app_obj)
+        click.echo("")
+        click.echo(f"  PBX onboarding console: http://127.0.0.1:{port}")
+        click.echo(f"  Mail caught locally:    http://127.0.0.1:{port}/dev/mail")
+        for label, email, password in DEMO_LOGINS:
+            click.echo(f"  {label}: {email} / {password}")
+        click.echo("")
+        sys.stdout.flush()
+        try:
+            app_obj.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        finally:
+            catcher.stop()

@@ -1,0 +1,98 @@
+"""Configuration read from the environment, with safe development defaults.
+
+Every setting can be overridden by `create_app(config={...})` (tests do this). Production is
+selected by APP_ENV=production (or FLASK_ENV=production); there the app refuses to start
+without a SECRET_KEY instead of inventing one.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def app_env() -> str:
+    """The deployment environment: "production" or "development"."""
+    value = os.environ.get("APP_ENV") or os.environ.get("FLASK_ENV") or "development"
+    return "production" if value.strip().lower() == "production" else "development"
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A random key generated once per checkout and kept under instance/ (never committed)."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Build the configuration mapping from environment variables."""
+    env = app_env()
+    production = env == "production"
+    secret_key = os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production the app will not start without it: "
+                "set SECRET_KEY to a long random value (for example the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`)."
+            )
+        secret_key = _development_secret_key(instance_path)
+
+    default_db = f"sqlite:///{instance_path / 'onboarding.sqlite3'}"
+    port = os.environ.get("PORT", "5000")
+    return {
+        "APP_ENV": env,
+        "DEBUG": False,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        "APP_BASE_URL": os.environ.get("APP_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        # Sessions: HttpOnly and SameSite=Lax always, Secure wherever TLS is expected.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Mail: development talks to the local catcher that `make run` starts.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "1025")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _env_flag("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _env_flag("MAIL_USE_SSL", False),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "PBX Onboarding <no-reply@onboarding.example.com>"
+        ),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        "MAIL_CATCHER_DIR": os.environ.get("MAIL_CATCHER_DIR", str(instance_path / "mailbox")),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        "OUTBOX_BACKOFF_SECONDS": float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30")),
+        "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "2")),
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "50 per hour"),
+        "CUSTOMERS_PER_PAGE": int(os.environ.get("CUSTOMERS_PER_PAGE", "20")),
+        "ACTIVATION_TTL_SECONDS": int(os.environ.get("ACTIVATION_TTL", str(7 * 24 * 3600))),
+        "DRAFT_MAX_AGE_DAYS": int(os.environ.get("DRAFT_MAX_AGE_DAYS", "30")),
+    }

@@ -1,0 +1,63 @@
+"""Binding the database proxy, per-request connections, and schema migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from peewee import Database, SqliteDatabase
+from peewee_migrate import Router
+from playhouse.db_url import connect
+
+from .extensions import db
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# WAL lets the outbox worker and the web app use one SQLite file at once; foreign keys make
+# SQLite enforce what PostgreSQL enforces; busy_timeout waits for a writer instead of failing.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+}
+
+
+def open_database(url: str) -> Database:
+    """Connect-on-demand database object for a DATABASE_URL."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return connect(url, pragmas=SQLITE_PRAGMAS)
+    return connect(url)
+
+
+def init_app(app: Flask) -> None:
+    """Bind the proxy to the configured database and open a connection per request."""
+    database = open_database(app.config["DATABASE_URL"])
+    db.initialize(database)
+    app.extensions["database"] = database
+
+    @app.before_request
+    def _connect() -> None:
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc) -> None:
+        if not db.is_closed():
+            db.close()
+
+
+def migration_router() -> Router:
+    """The peewee-migrate router: the only way the schema changes."""
+    return Router(db, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"])
+
+
+def upgrade() -> list[str]:
+    """Apply every migration not applied yet; returns the names applied."""
+    with db.connection_context():
+        return migration_router().run()
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)

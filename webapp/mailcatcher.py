@@ -1,0 +1,78 @@
+"""A local SMTP server for development that keeps every message it receives as a file.
+
+`make run` starts it; `/dev/mail` (development only) reads the files back.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from markupsafe import Markup
+
+
+class _KeepMessages:
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        tmp = self.directory / (name + ".tmp")
+        tmp.write_bytes(envelope.content)
+        tmp.rename(self.directory / name)  # readers never see half a message
+        return "250 OK"
+
+
+def start_mail_catcher(host: str, port: int, directory: str | Path) -> Controller:
+    """Start the catcher on host:port in a background thread; call .stop() to end it."""
+    controller = Controller(_KeepMessages(Path(directory)), hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+@dataclass
+class CaughtMessage:
+    name: str
+    subject: str
+    sender: str
+    recipients: str
+    date: str
+    text: str
+
+    @property
+    def text_with_links(self) -> Markup:
+        """The plain-text body, escaped, with its web addresses made clickable."""
+        escaped = html.escape(self.text)
+        return Markup(
+            re.sub(r"(https?://[^\s<>&\"']+)", r'<a href="\1">\1</a>', escaped)
+        )
+
+
+def read_messages(directory: str | Path, limit: int = 50) -> list[CaughtMessage]:
+    """The newest `limit` caught messages, newest first."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.eml"), reverse=True)[:limit]
+    messages = []
+    for path in files:
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = parsed.get_body(preferencelist=("plain", "html"))
+        messages.append(
+            CaughtMessage(
+                name=path.stem,
+                subject=str(parsed.get("Subject", "")),
+                sender=str(parsed.get("From", "")),
+                recipients=str(parsed.get("To", "")),
+                date=str(parsed.get("Date", "")),
+                text=body.get_content() if body is not None else "",
+            )
+        )
+    return messages

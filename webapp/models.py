@@ -1,0 +1,229 @@
+"""Peewee models. Money is integer minor units plus a currency code; times are naive UTC."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, without tzinfo (how every timestamp is stored)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class WhiteLabel(BaseModel):
+    GATEWAYS = ("none", "sandbox", "stripe")
+
+    name = CharField(max_length=120)
+    slug = CharField(max_length=60, unique=True)
+    display_name = CharField(max_length=120)
+    accent_colour = CharField(max_length=7, default="#1d4ed8")
+    support_email = CharField(max_length=254)
+    support_phone = CharField(max_length=32, default="")
+    payment_gateway = CharField(max_length=10, default="none")
+    stripe_publishable_key = CharField(max_length=255, default="")
+    stripe_secret_key = CharField(max_length=255, default="")
+    country = CharField(max_length=2)
+    currency = CharField(max_length=3)
+    time_zone = CharField(max_length=64, default="UTC")
+    credit_limit = IntegerField(default=0)  # minor units
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def has_payment_gateway(self) -> bool:
+        return self.payment_gateway in ("sandbox", "stripe")
+
+
+class User(UserMixin, BaseModel):
+    email = CharField(max_length=254, unique=True)  # stored lower-cased
+    password_hash = CharField(max_length=255, default="")
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses to sign in inactive users
+        return bool(self.active)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class WhiteLabelMembership(BaseModel):
+    """A user's role in one white-label. A user works for at most one white-label."""
+
+    ADMINISTRATOR = "administrator"
+    STAFF = "staff"
+    ROLES = (ADMINISTRATOR, STAFF)
+
+    user = ForeignKeyField(User, backref="white_label_memberships", unique=True, on_delete="CASCADE")
+    white_label = ForeignKeyField(WhiteLabel, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=20)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Plan(BaseModel):
+    white_label = ForeignKeyField(WhiteLabel, backref="plans", on_delete="CASCADE")
+    name = CharField(max_length=80)
+    monthly_price = IntegerField()  # minor units
+    min_opening_balance = IntegerField()  # minor units
+    included_numbers = IntegerField(default=1)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("white_label", "name"), True),)
+
+
+class Customer(BaseModel):
+    PENDING = "pending_activation"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    STATUSES = (PENDING, ACTIVE, CANCELLED, EXPIRED)
+    STATUS_LABELS = {
+        PENDING: "Pending activation",
+        ACTIVE: "Active",
+        CANCELLED: "Cancelled",
+        EXPIRED: "Expired",
+    }
+    BY_CUSTOMER = "customer"
+    BY_WHITE_LABEL = "white_label"
+    ADMINISTERED_BY_LABELS = {BY_CUSTOMER: "The customer", BY_WHITE_LABEL: "White-label"}
+
+    white_label = ForeignKeyField(WhiteLabel, backref="customers", on_delete="CASCADE")
+    business_name = CharField(max_length=200)
+    trading_name = CharField(max_length=200, default="")
+    business_number = CharField(max_length=40, default="")
+    contact_first_name = CharField(max_length=100, default="")
+    contact_last_name = CharField(max_length=100, default="")
+    contact_email = CharField(max_length=254)
+    contact_phone = CharField(max_length=32, default="")
+    address_line1 = CharField(max_length=200, default="")
+    address_line2 = CharField(max_length=200, default="")
+    city = CharField(max_length=100, default="")
+    region = CharField(max_length=100, default="")
+    postcode = CharField(max_length=20, default="")
+    country = CharField(max_length=2, default="")
+    service_same_as_address = BooleanField(default=True)
+    service_line1 = CharField(max_length=200, default="")
+    service_line2 = CharField(max_length=200, default="")
+    service_city = CharField(max_length=100, default="")
+    service_region = CharField(max_length=100, default="")
+    service_postcode = CharField(max_length=20, default="")
+    service_country = CharField(max_length=2, default="")
+    plan = ForeignKeyField(Plan, null=True, backref="customers", on_delete="SET NULL")
+    administered_by = CharField(max_length=20)
+    status = CharField(max_length=24)
+    created_by = ForeignKeyField(User, null=True, backref="created_customers", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    activated_at = DateTimeField(null=True)
+    # Lower-cased copy of name and email that the list's search matches against.
+    search_text = CharField(max_length=800, default="")
+
+    class Meta:
+        indexes = (
+            (("white_label", "created_at", "id"), False),
+            (("white_label", "contact_email"), False),
+        )
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def administered_by_label(self) -> str:
+        return self.ADMINISTERED_BY_LABELS.get(self.administered_by, self.administered_by)
+
+    @property
+    def contact_name(self) -> str:
+        return f"{self.contact_first_name} {self.contact_last_name}".strip()
+
+    def refresh_search_text(self) -> None:
+        parts = [
+            self.business_name,
+            self.trading_name,
+            self.contact_first_name,
+            self.contact_last_name,
+            self.contact_email,
+        ]
+        self.search_text = " ".join(p for p in parts if p).lower()[:800]
+
+
+class PhoneNumber(BaseModel):
+    """A number in a white-label's inventory; assigned to at most one customer."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="phone_numbers", on_delete="CASCADE")
+    number = CharField(max_length=20, unique=True)  # E.164
+    customer = ForeignKeyField(Customer, null=True, backref="phone_numbers", on_delete="SET NULL")
+    assigned_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("white_label", "customer"), False),)
+
+
+class AuditEvent(BaseModel):
+    white_label = ForeignKeyField(WhiteLabel, backref="audit_events", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, null=True, backref="audit_events", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, backref="audit_events", on_delete="SET NULL")
+    action = CharField(max_length=60)
+    detail = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class OutboxEmail(BaseModel):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+    white_label = ForeignKeyField(WhiteLabel, null=True, backref="emails", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, null=True, backref="emails", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    recipient = CharField(max_length=254)
+    sender = CharField(max_length=320, default="")
+    subject = CharField(max_length=255)
+    text_body = TextField()
+    html_body = TextField(default="")
+    message_id = CharField(max_length=255, unique=True)
+    status = CharField(max_length=10, default=QUEUED)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+ALL_MODELS = [
+    WhiteLabel,
+    User,
+    WhiteLabelMembership,
+    Plan,
+    Customer,
+    PhoneNumber,
+    AuditEvent,
+    OutboxEmail,
+]
