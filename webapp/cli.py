@@ -142,7 +142,10 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  {label}: {email} / {password}")
         click.echo("")
         sys.stdout.flush()
+        from werkzeug.serving import run_simple
+
         try:
-            app_obj.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+            # run_simple, not app.run: Flask ignores app.run() inside a `flask` command.
+            run_simple("127.0.0.1", port, app_obj, threaded=True, use_reloader=False)
         finally:
             catcher.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import logging
 import re
 import time
 import uuid
@@ -32,6 +33,7 @@ class _KeepMessages:
 
 def start_mail_catcher(host: str, port: int, directory: str | Path) -> Controller:
     """Start the catcher on host:port in a background thread; call .stop() to end it."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     controller = Controller(_KeepMessages(Path(directory)), hostname=host, port=port)
     controller.start()
     return controller
