@@ -93,3 +93,44 @@ def test_pages_have_no_inline_script(admin_client):
     html = admin_client.get("/customers/").get_data(as_text=True)
     for chunk in html.split("<script")[1:]:
         assert chunk.lstrip().startswith("src="), chunk[:80]
+
+
+def test_serve_dev_serves_the_app_and_catches_mail(tmp_path, database_url):
+    """What `make run` starts: the app, the mail catcher and the outbox worker in one process."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port, mail_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MAIL_PORT": str(mail_port),
+        "MAIL_CATCHER_DIR": str(tmp_path / "mailbox"),
+        "SECRET_KEY": "serve-dev-test",
+        "APP_ENV": "development",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "serve-dev", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        body = ""
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "Sign in" in body
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", mail_port, timeout=5) as smtp:
+            smtp.sendmail("a@example.com", ["b@example.com"], b"Subject: Caught\r\n\r\nHello\r\n")
+        assert [m.subject for m in read_messages(tmp_path / "mailbox")] == ["Caught"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
