@@ -13,13 +13,16 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
+    // An outerHTML swap replaces the target element: find its successor by id.
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
     if (!target || !target.isConnected) return;
     if (target.id === "htmx-error") {
       target.focus();
       return;
     }
-    // Live search keeps focus in the search box; only wizard-like swaps move focus.
-    if (target.closest("[data-keep-focus]") || (event.detail.elt && event.detail.elt.closest("[role='search']"))) return;
+    // Only swaps that replace a whole step move focus; live search, field checks and filters
+    // leave it where the user is typing.
+    if (target.id !== "wizard" && !target.hasAttribute("data-manage-focus")) return;
     var next = focusTarget(target);
     if (next) {
       if (!next.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(next.tagName)) {

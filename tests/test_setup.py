@@ -134,3 +134,21 @@ def test_serve_dev_serves_the_app_and_catches_mail(tmp_path, database_url):
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+def test_revalidated_static_file_is_closed(app, client):
+    first = client.get("/static/app.css")
+    etag = first.headers["ETag"]
+    first.close()
+    with app.test_request_context("/static/app.css", headers={"If-None-Match": etag}):
+        response = app.full_dispatch_request()
+    assert response.status_code == 304
+    assert response.response.file.closed  # werkzeug would leave it open
+
+
+def test_static_files_are_versioned_and_cached_for_a_year(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "/static/app.css?v=" in html and "/static/htmx-2.0.11.min.js?v=" in html
+    response = client.get("/static/app.css")
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    response.close()

@@ -49,10 +49,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .customers import bp as customers_bp
     from .dev import bp as dev_bp
     from .onboarding import bp as onboarding_bp
+    from .settings import bp as settings_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(onboarding_bp)
+    app.register_blueprint(settings_bp)
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

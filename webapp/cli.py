@@ -121,6 +121,16 @@ def register_commands(app: Flask) -> None:
             WhiteLabelMembership.create(user=user, white_label=label, role=role)
         click.echo(f"Created {role} {email} in {label.name}.")
 
+    @app.cli.command("purge-drafts")
+    @click.option("--days", default=None, type=int, help="Age in days (default DRAFT_MAX_AGE_DAYS, 30).")
+    @_connected
+    def purge_drafts(days):
+        """Delete unfinished create-customer drafts untouched for 30 days (run daily from cron)."""
+        from .onboarding.drafts import purge_old_drafts
+
+        removed = purge_old_drafts(days or current_app.config["DRAFT_MAX_AGE_DAYS"])
+        click.echo(f"Removed {removed} draft(s).")
+
     @app.cli.command("serve-dev")
     @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
     @click.option("--mail-port", default=lambda: int(os.environ.get("MAIL_PORT", "1025")), type=int)

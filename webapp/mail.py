@@ -16,7 +16,7 @@ import uuid
 from flask import Flask, current_app, render_template
 from flask_mail import Connection, Message
 
-from .extensions import db, mail
+from .extensions import db
 from .models import Customer, OutboxEmail, WhiteLabel, utcnow
 
 log = logging.getLogger(__name__)
@@ -167,5 +167,3 @@ def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
     thread.start()
     return thread, stop
 
-
-__all__ = ["queue_email", "deliver_due", "run_worker", "start_worker_thread", "mail"]

@@ -217,6 +217,94 @@ class OutboxEmail(BaseModel):
         indexes = ((("status", "next_attempt_at"), False),)
 
 
+class CustomerDraft(BaseModel):
+    """The create-customer wizard's state, kept on the server so it survives anything."""
+
+    key = CharField(max_length=32, unique=True)  # random, used in URLs
+    white_label = ForeignKeyField(WhiteLabel, backref="drafts", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, backref="drafts", on_delete="CASCADE")
+    administered_by = CharField(max_length=20)
+    data = TextField(default="{}")  # JSON: {step: {"values": {...}, "valid": bool}}
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    submitted_at = DateTimeField(null=True)
+    customer = ForeignKeyField(Customer, null=True, unique=True, backref="draft", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("white_label", "created_by", "submitted_at"), False),)
+
+
+class CustomerMembership(BaseModel):
+    """A person's role in a customer account."""
+
+    ACCOUNT_ADMINISTRATOR = "account_administrator"
+    USER = "user"
+    ROLE_LABELS = {ACCOUNT_ADMINISTRATOR: "Account administrator", USER: "User"}
+
+    user = ForeignKeyField(User, backref="customer_memberships", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="memberships", on_delete="CASCADE")
+    role = CharField(max_length=30)
+    extension = CharField(max_length=5, default="")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "customer"), True),)
+
+
+class LedgerEntry(BaseModel):
+    """A debit or credit on an account; a balance is always a sum of entries."""
+
+    WHITE_LABEL = "white_label"
+    CUSTOMER = "customer"
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+    white_label = ForeignKeyField(WhiteLabel, backref="ledger_entries", on_delete="CASCADE")
+    account = CharField(max_length=12)  # whose money: the white-label's or the customer's
+    customer = ForeignKeyField(Customer, null=True, backref="ledger_entries", on_delete="CASCADE")
+    kind = CharField(max_length=6)
+    amount = IntegerField()  # minor units, always positive
+    currency = CharField(max_length=3)
+    reason = CharField(max_length=200)
+    reference = CharField(max_length=100, null=True, unique=True)  # idempotency
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("white_label", "account", "created_at"), False),
+            (("customer", "created_at"), False),
+        )
+
+
+class ActivationToken(BaseModel):
+    """A single-use emailed link; only the SHA-256 of the token is stored."""
+
+    ACTIVATION = "activation"
+    INVITATION = "invitation"
+
+    customer = ForeignKeyField(Customer, backref="tokens", on_delete="CASCADE")
+    purpose = CharField(max_length=20, default=ACTIVATION)
+    token_hash = CharField(max_length=64, unique=True)
+    email = ForeignKeyField(OutboxEmail, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    opened_at = DateTimeField(null=True)
+    used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+    reminder_sent_at = DateTimeField(null=True)
+
+
+class PbxSettings(BaseModel):
+    customer = ForeignKeyField(Customer, unique=True, backref="pbx_settings", on_delete="CASCADE")
+    time_zone = CharField(max_length=64)
+    extension_length = IntegerField(default=3)
+    default_caller_id = CharField(max_length=20, default="")
+    voicemail_to_email = BooleanField(default=True)
+    call_recording = BooleanField(default=False)
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -226,4 +314,9 @@ ALL_MODELS = [
     PhoneNumber,
     AuditEvent,
     OutboxEmail,
+    CustomerDraft,
+    CustomerMembership,
+    LedgerEntry,
+    ActivationToken,
+    PbxSettings,
 ]

@@ -35,6 +35,10 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.status_code == 304 and response.direct_passthrough:
+            # Werkzeug answers a revalidated static file with 304 and never iterates or closes
+            # the file it opened, leaking a file handle per request; close it here.
+            response.response.close()
         if app.config["APP_ENV"] == "production":
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

@@ -27,10 +27,10 @@ def render(page_template: str, partial_template: str | None = None, /, *, status
 
 
 def format_money(amount_minor: int | None, currency: str) -> str:
-    """12345, "NZD" -> "NZ$123.45"."""
+    """12345, "NZD" -> "NZ$123.45" (the "en" locale marks every dollar with its country)."""
     if amount_minor is None:
         return ""
-    return format_currency(amount_minor / 100, currency, locale="en_NZ")
+    return format_currency(amount_minor / 100, currency, locale="en")
 
 
 def format_time(value: dt.datetime | None) -> str:

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
-from ..models import Customer, Plan, User
+from flask_login import current_user
+
+from ..models import Customer, CustomerDraft, Plan, User
 from ..tenancy import scoped
 
 MAX_QUERY_LENGTH = 100
@@ -43,3 +45,13 @@ def customer_detail(customer: Customer) -> dict:
     """What the customer page shows besides the customer itself."""
     creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
     return {"creator": creator}
+
+
+def open_drafts(limit: int = 20) -> list[CustomerDraft]:
+    """The signed-in administrator's unfinished wizard drafts, most recently touched first."""
+    return list(
+        scoped(CustomerDraft)
+        .where((CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null())
+        .order_by(CustomerDraft.updated_at.desc())
+        .limit(limit)
+    )

@@ -2,11 +2,11 @@ from flask import current_app
 from htmx_flask import request
 
 from ..models import Customer
-from ..security import white_label_required
+from ..security import is_admin, white_label_required
 from ..templating import render
 from ..tenancy import get_scoped_or_404
 from . import bp
-from .queries import search_customers, customer_detail
+from .queries import customer_detail, open_drafts, search_customers
 
 
 def _page_number() -> int:
@@ -22,7 +22,8 @@ def index():
     """The white-label's customers, newest first, with search and pagination."""
     query = request.args.get("q", "")
     page = search_customers(query, _page_number(), current_app.config["CUSTOMERS_PER_PAGE"])
-    return render("customers/index.html", "customers/_results.html", page=page, query=query)
+    drafts = open_drafts() if is_admin() else []
+    return render("customers/index.html", "customers/_results.html", page=page, query=query, drafts=drafts)
 
 
 @bp.get("/<int:customer_id>")

@@ -1,0 +1,186 @@
+"""Creating the customer from a finished draft: one transaction, idempotent."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+
+from ..extensions import db
+from ..mail import queue_email
+from ..models import (
+    AuditEvent,
+    Customer,
+    CustomerDraft,
+    CustomerMembership,
+    LedgerEntry,
+    PbxSettings,
+    PhoneNumber,
+    Plan,
+    User,
+    WhiteLabel,
+    utcnow,
+)
+from ..templating import format_money
+from ..tokens import issue_token
+from . import drafts
+from .forms import WHITE_LABEL
+from .steps import NUMBERS, REVIEW, Step, flow
+
+
+class StepProblem(Exception):
+    """A step's answer is no longer acceptable (a number was taken, credit ran out...)."""
+
+    def __init__(self, step: Step):
+        super().__init__(step.slug)
+        self.step = step
+
+
+def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
+    """Re-read the white-label row, locked on PostgreSQL so credit checks don't race."""
+    query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
+    if not db.obj.__class__.__name__.startswith("Sqlite"):
+        query = query.for_update()
+    return query.get()
+
+
+def submit(draft: CustomerDraft, actor: User) -> Customer:
+    """Create the customer the draft describes, exactly once; raises StepProblem to go back."""
+    with db.atomic():
+        # Claiming the draft is the transaction's first write: a second submit of the same
+        # draft (double click, replay, other tab) waits here and then finds it taken.
+        claimed = (
+            CustomerDraft.update(submitted_at=utcnow())
+            .where((CustomerDraft.id == draft.id) & CustomerDraft.submitted_at.is_null())
+            .execute()
+        )
+        if not claimed:
+            existing = CustomerDraft.get_by_id(draft.id)
+            if existing.customer_id is None:
+                raise LookupError("draft was submitted but has no customer")
+            return Customer.get_by_id(existing.customer_id)
+
+        white_label = _lock_white_label(draft.white_label)
+        forms = {}
+        for step in flow(draft.administered_by):
+            if step is REVIEW:
+                continue
+            form = drafts.build_form(step, draft, white_label, stored=True)
+            if not form.validate():
+                raise StepProblem(step)
+            forms[step.slug] = form
+
+        customer = _create_customer(draft, white_label, actor, forms)
+        if draft.administered_by == WHITE_LABEL:
+            _set_up_for_white_label(customer, white_label, actor, forms)
+        else:
+            _send_activation(customer, white_label)
+        AuditEvent.create(
+            white_label=white_label,
+            customer=customer,
+            actor=actor,
+            action="customer_created",
+            detail=json.dumps({"administered_by": draft.administered_by, "plan": customer.plan.name}),
+        )
+        CustomerDraft.update(customer=customer).where(CustomerDraft.id == draft.id).execute()
+        return customer
+
+
+def _create_customer(draft, white_label, actor, forms) -> Customer:
+    contact = forms["contact"]
+    address = forms["address"]
+    plan = forms["plan"].chosen_plan()
+    same = bool(address.service_same.data)
+    customer = Customer(
+        white_label=white_label,
+        business_name=contact.business_name.data.strip(),
+        trading_name=(contact.trading_name.data or "").strip(),
+        business_number=contact.normalised.get("business_number", ""),
+        contact_first_name=contact.first_name.data.strip(),
+        contact_last_name=contact.last_name.data.strip(),
+        contact_email=contact.normalised["email"],
+        contact_phone=contact.normalised["phone"],
+        address_line1=address.address_line1.data.strip(),
+        address_line2=(address.address_line2.data or "").strip(),
+        city=address.city.data.strip(),
+        region=(address.region.data or "").strip(),
+        postcode=address.postcode.data.strip(),
+        country=address.country.data,
+        service_same_as_address=same,
+        service_line1=(address.address_line1.data if same else address.service_line1.data).strip(),
+        service_line2=((address.address_line2.data if same else address.service_line2.data) or "").strip(),
+        service_city=(address.city.data if same else address.service_city.data).strip(),
+        service_region=((address.region.data if same else address.service_region.data) or "").strip(),
+        service_postcode=(address.postcode.data if same else address.service_postcode.data).strip(),
+        service_country=address.country.data if same else address.service_country.data,
+        plan=plan,
+        administered_by=draft.administered_by,
+        status=Customer.ACTIVE if draft.administered_by == WHITE_LABEL else Customer.PENDING,
+        created_by=actor,
+        activated_at=utcnow() if draft.administered_by == WHITE_LABEL else None,
+    )
+    customer.refresh_search_text()
+    customer.save()
+    return customer
+
+
+def _set_up_for_white_label(customer: Customer, white_label: WhiteLabel, actor: User, forms) -> None:
+    plan: Plan = customer.plan
+    CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+    LedgerEntry.create(
+        white_label=white_label,
+        account=LedgerEntry.WHITE_LABEL,
+        customer=customer,
+        kind=LedgerEntry.DEBIT,
+        amount=plan.monthly_price,
+        currency=white_label.currency,
+        reason=f"First month of {plan.name} for {customer.business_name}",
+        reference=f"customer:{customer.id}:first-month",
+        created_by=actor,
+    )
+    numbers = list(forms["numbers"].numbers.data)
+    if numbers:
+        assigned = (
+            PhoneNumber.update(customer=customer, assigned_at=utcnow())
+            .where(
+                (PhoneNumber.white_label == white_label.id)
+                & PhoneNumber.customer.is_null()
+                & PhoneNumber.number.in_(numbers)
+            )
+            .execute()
+        )
+        if assigned != len(numbers):  # taken between the check and now
+            raise StepProblem(NUMBERS)
+    pbx = forms["pbx"]
+    caller_id = pbx.default_caller_id.data if pbx.default_caller_id.data in numbers else ""
+    PbxSettings.create(
+        customer=customer,
+        time_zone=pbx.time_zone.data,
+        extension_length=int(pbx.extension_length.data),
+        default_caller_id=caller_id,
+        voicemail_to_email=bool(pbx.voicemail_to_email.data),
+        call_recording=bool(pbx.call_recording.data),
+    )
+
+
+def activation_link(token: str) -> str:
+    return f"{current_app.config['APP_BASE_URL']}/activate/{token}"
+
+
+def _send_activation(customer: Customer, white_label: WhiteLabel) -> None:
+    token, row = issue_token(customer, "activation", current_app.config["ACTIVATION_TTL_SECONDS"])
+    email = queue_email(
+        kind="activation",
+        recipient=customer.contact_email,
+        subject=f"Activate your {white_label.display_name} phone account",
+        template="activation",
+        white_label=white_label,
+        customer=customer,
+        link=activation_link(token),
+        expires_at=row.expires_at,
+        plan=customer.plan,
+        minimum=format_money(customer.plan.min_opening_balance, white_label.currency),
+        monthly=format_money(customer.plan.monthly_price, white_label.currency),
+    )
+    row.email = email
+    row.save()
+

@@ -1,0 +1,102 @@
+"""The payment-gateway form, and how a stored Stripe secret key is shown (never in full)."""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, RadioField, SelectChoice, StringField
+from wtforms.validators import InputRequired, Length
+
+GATEWAY_CHOICES = [
+    SelectChoice("none", "None: customers cannot pay by card, so “The new customer” option is unavailable"),
+    SelectChoice("sandbox", "Sandbox: test cards only, no real money"),
+    SelectChoice("stripe", "Stripe"),
+]
+
+PUBLISHABLE_KEY = re.compile(r"pk_(test|live)_[A-Za-z0-9_]+")
+# Restricted keys (rk_) also carry their mode, and the mode check below needs it.
+SECRET_KEY = re.compile(r"(?:sk|rk)_(test|live)_[A-Za-z0-9_]+")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def key_mode(key: str) -> str | None:
+    """The mode of a well-formed Stripe key ("test" or "live"), or None."""
+    match = PUBLISHABLE_KEY.fullmatch(key) or SECRET_KEY.fullmatch(key)
+    return match.group(1) if match else None
+
+
+def masked_secret(key: str) -> str:
+    """A stored secret key as people see it: `sk_test_…abcd` (prefix and last four characters)."""
+    parts = key.split("_", 2)
+    if len(parts) < 3 or len(parts[2]) < 12:
+        # Too short to show four characters without giving much of it away.
+        return "…"
+    return f"{parts[0]}_{parts[1]}_…{key[-4:]}"
+
+
+class PaymentGatewayForm(FlaskForm):
+    payment_gateway = RadioField(
+        "Payment gateway",
+        choices=GATEWAY_CHOICES,
+        validators=[InputRequired("Choose a payment gateway.")],
+    )
+    stripe_publishable_key = StringField(
+        "Stripe publishable key", filters=[_strip], validators=[Length(max=255)]
+    )
+    # A PasswordField never renders its value, so the secret key never goes back to the browser.
+    stripe_secret_key = PasswordField(
+        "Stripe secret key", filters=[_strip], validators=[Length(max=255)]
+    )
+
+    def __init__(self, *args, stored_secret_key: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored_secret_key = stored_secret_key
+
+    @property
+    def secret_key_to_store(self) -> str:
+        """The secret key typed in, or the stored one when the field was left blank."""
+        return self.stripe_secret_key.data or self.stored_secret_key
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.payment_gateway.data != "stripe":
+            # The Stripe keys are kept as they are, so switching back to Stripe loses nothing.
+            return True
+        return self._validate_stripe_keys()
+
+    def _validate_stripe_keys(self) -> bool:
+        publishable = self.stripe_publishable_key.data or ""
+        typed_secret = self.stripe_secret_key.data or ""
+        ok = True
+        if not publishable:
+            self.stripe_publishable_key.errors.append("Enter the Stripe publishable key.")
+            ok = False
+        elif not PUBLISHABLE_KEY.fullmatch(publishable):
+            self.stripe_publishable_key.errors.append(
+                "Enter a publishable key that starts with pk_test_ or pk_live_."
+            )
+            ok = False
+        if typed_secret and not SECRET_KEY.fullmatch(typed_secret):
+            self.stripe_secret_key.errors.append(
+                "Enter a secret key that starts with sk_test_, sk_live_, rk_test_ or rk_live_."
+            )
+            ok = False
+        elif not self.secret_key_to_store:
+            self.stripe_secret_key.errors.append("Enter the Stripe secret key.")
+            ok = False
+        if not ok:
+            return False
+        publishable_mode = key_mode(publishable)
+        secret_mode = key_mode(self.secret_key_to_store)
+        if publishable_mode != secret_mode:
+            secret_source = "secret key" if typed_secret else "stored secret key"
+            self.stripe_publishable_key.errors.append(
+                f"The publishable key is a {publishable_mode} key but the {secret_source} is a "
+                f"{secret_mode or 'different'} key. Use both keys from the same mode (test or live)."
+            )
+            return False
+        return True

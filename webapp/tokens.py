@@ -1,0 +1,32 @@
+"""Emailed single-use links: random tokens of 256 bits of which only a SHA-256 is stored."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from .models import ActivationToken, Customer, utcnow
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(customer: Customer, purpose: str, ttl_seconds: int) -> tuple[str, ActivationToken]:
+    """Create a token for `customer`, revoking every older unused one of the same purpose."""
+    now = utcnow()
+    ActivationToken.update(revoked_at=now).where(
+        (ActivationToken.customer == customer.id)
+        & (ActivationToken.purpose == purpose)
+        & ActivationToken.used_at.is_null()
+        & ActivationToken.revoked_at.is_null()
+    ).execute()
+    token = secrets.token_urlsafe(32)
+    row = ActivationToken.create(
+        customer=customer,
+        purpose=purpose,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=ttl_seconds),
+    )
+    return token, row
