@@ -12,15 +12,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(customer: Customer, purpose: str, ttl_seconds: int) -> tuple[str, ActivationToken]:
-    """Create a token for `customer`, revoking every older unused one of the same purpose."""
+def issue_token(customer: Customer, purpose: str, ttl_seconds: int, *, revoke_others: bool = True) -> tuple[str, ActivationToken]:
+    """Create a token for `customer`; unless told otherwise, every older unused one of the same
+    purpose stops working (invitations revoke per person instead)."""
     now = utcnow()
-    ActivationToken.update(revoked_at=now).where(
-        (ActivationToken.customer == customer.id)
-        & (ActivationToken.purpose == purpose)
-        & ActivationToken.used_at.is_null()
-        & ActivationToken.revoked_at.is_null()
-    ).execute()
+    if revoke_others:
+        ActivationToken.update(revoked_at=now).where(
+            (ActivationToken.customer == customer.id)
+            & (ActivationToken.purpose == purpose)
+            & ActivationToken.used_at.is_null()
+            & ActivationToken.revoked_at.is_null()
+        ).execute()
     token = secrets.token_urlsafe(32)
     row = ActivationToken.create(
         customer=customer,

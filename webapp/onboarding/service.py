@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app
-
 from ..extensions import db
-from ..mail import queue_email
 from ..models import (
     AuditEvent,
     Customer,
@@ -20,8 +17,6 @@ from ..models import (
     WhiteLabel,
     utcnow,
 )
-from ..templating import format_money
-from ..tokens import issue_token
 from . import drafts
 from .forms import WHITE_LABEL
 from .steps import NUMBERS, REVIEW, Step, flow
@@ -162,25 +157,7 @@ def _set_up_for_white_label(customer: Customer, white_label: WhiteLabel, actor: 
     )
 
 
-def activation_link(token: str) -> str:
-    return f"{current_app.config['APP_BASE_URL']}/activate/{token}"
-
-
 def _send_activation(customer: Customer, white_label: WhiteLabel) -> None:
-    token, row = issue_token(customer, "activation", current_app.config["ACTIVATION_TTL_SECONDS"])
-    email = queue_email(
-        kind="activation",
-        recipient=customer.contact_email,
-        subject=f"Activate your {white_label.display_name} phone account",
-        template="activation",
-        white_label=white_label,
-        customer=customer,
-        link=activation_link(token),
-        expires_at=row.expires_at,
-        plan=customer.plan,
-        minimum=format_money(customer.plan.min_opening_balance, white_label.currency),
-        monthly=format_money(customer.plan.monthly_price, white_label.currency),
-    )
-    row.email = email
-    row.save()
+    from ..activation.service import send_activation_email
 
+    send_activation_email(customer)

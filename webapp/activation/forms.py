@@ -1,0 +1,127 @@
+"""The activation form: password, opening balance, card (sandbox) and terms."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.widgets import PasswordInput
+
+from ..passwords import MAX_LENGTH, StrongPassword
+from ..payments import Card
+from ..templating import format_money
+
+# Keep what the person typed when the form comes back with an error (their own page, no-store).
+_KEEP = PasswordInput(hide_value=False)
+
+
+class AccountSetupForm(FlaskForm):
+    """What every activation asks, whatever the gateway: password, opening balance, terms."""
+
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter a password."), StrongPassword(lambda form: form.contact_email)],
+        widget=_KEEP,
+        description="At least 15 characters. A few unrelated words make a password that is long and easy to remember.",
+    )
+    confirm_password = PasswordField(
+        "Confirm password",
+        validators=[DataRequired("Enter the password again."), EqualTo("password", "The passwords do not match."),
+                    Length(max=MAX_LENGTH)],
+        widget=_KEEP,
+    )
+    opening_balance = StringField("Opening balance", validators=[DataRequired("Enter the opening balance.")])
+    accept_terms = BooleanField("I accept the terms of service",
+                                validators=[DataRequired("Accept the terms of service to activate the account.")])
+    attempt = HiddenField()
+
+    def __init__(self, *args, contact_email: str, minimum: int, maximum: int, currency: str, **kwargs):
+        self.contact_email = contact_email
+        self.minimum = minimum
+        self.maximum = maximum
+        self.currency = currency
+        super().__init__(*args, **kwargs)
+
+    def amount(self) -> int:
+        """The opening balance in minor units (after validation)."""
+        return self._amount
+
+    def validate_opening_balance(self, field):
+        text = (field.data or "").strip().replace(",", "")
+        text = re.sub(r"^[^\d.]+", "", text)  # allow a typed currency symbol
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError("Enter the opening balance as an amount, like 50 or 50.00.") from None
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise ValidationError("Enter the opening balance in whole cents, like 50.25.")
+        minor = int(value * 100)
+        if minor < self.minimum:
+            raise ValidationError(f"The opening balance must be at least {format_money(self.minimum, self.currency)}.")
+        if minor > self.maximum:
+            raise ValidationError(f"The opening balance can be at most {format_money(self.maximum, self.currency)}.")
+        self._amount = minor
+
+    def forget_card(self) -> None:
+        """Nothing of a card is on this form."""
+
+
+class StripeActivationForm(AccountSetupForm):
+    """With Stripe the card goes from the browser to Stripe; we receive the PaymentIntent's id."""
+
+    payment_intent = HiddenField()
+
+
+class CardFields(FlaskForm):
+    """The sandbox's card fields: typed on our page and handed to the sandbox in memory only."""
+
+    card_name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=100)])
+    card_number = StringField("Card number", validators=[DataRequired("Enter the card number."), Length(max=30)])
+    card_expiry = StringField("Expiry (MM/YY)", validators=[DataRequired("Enter the card’s expiry date."), Length(max=7)])
+    security_code = PasswordField("Security code", validators=[DataRequired("Enter the card’s security code."), Length(max=4)],
+                                  description="The 3 or 4 digits on the back of the card.")
+
+    def validate_card_number(self, field):
+        digits = re.sub(r"[\s-]", "", field.data or "")
+        if not digits.isdigit() or not 12 <= len(digits) <= 19:
+            raise ValidationError("Enter the card number: 12 to 19 digits, as shown on the card.")
+
+    def validate_card_expiry(self, field):
+        match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", field.data or "")
+        if not match or not 1 <= int(match.group(1)) <= 12:
+            raise ValidationError("Enter the expiry date as MM/YY, like 04/29.")
+        month, year = int(match.group(1)), int(match.group(2))
+        year = year + 2000 if year < 100 else year
+        today = dt.date.today()
+        if (year, month) < (today.year, today.month):
+            raise ValidationError("The expiry date is in the past. Check the card or use another one.")
+        self._expiry = (month, year)
+
+    def validate_security_code(self, field):
+        if not re.fullmatch(r"\d{3,4}", field.data or ""):
+            raise ValidationError("Enter the security code: 3 or 4 digits.")
+
+    def card(self) -> Card:
+        """The card, in memory only, for the gateway call."""
+        month, year = self._expiry
+        return Card(
+            name=self.card_name.data.strip(),
+            number=re.sub(r"[\s-]", "", self.card_number.data),
+            exp_month=month,
+            exp_year=year,
+            security_code=self.security_code.data,
+        )
+
+    def forget_card(self) -> None:
+        """Drop the card number and security code so the page never shows them again."""
+        for field in (self.card_number, self.security_code):
+            field.data = ""
+            field.raw_data = []
+
+
+class ActivationForm(CardFields, AccountSetupForm):
+    """Activation with the sandbox gateway: account set-up plus the card (CardFields first, so
+    its forget_card wins over the no-op)."""

@@ -1,0 +1,258 @@
+import json
+import re
+import secrets
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user, login_user
+from htmx_flask import request
+
+from ..extensions import limiter
+from ..models import Customer, WhiteLabelMembership
+from ..security import admin_required
+from ..templating import render
+from ..tenancy import get_scoped_or_404
+from . import bp
+from ..payments import gateway_for
+from .forms import ActivationForm, StripeActivationForm
+from .service import (
+    GONE_STATUS,
+    USED,
+    VALID,
+    ActivationRefused,
+    AlreadyActivated,
+    activate,
+    cancel,
+    existing_user_problem,
+    look_up,
+    record_opened,
+    release_stray_payment,
+    resend,
+    start_card_payment,
+)
+
+
+def _lookup_limit() -> str:
+    return current_app.config["ACTIVATION_RATE_LIMIT"]
+
+
+def _resend_limit() -> str:
+    return current_app.config["RESEND_RATE_LIMIT"]
+
+
+def _private(response):
+    """The page holds a secret link: never cached, never sent on as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _signed_in_white_label_user() -> bool:
+    return current_user.is_authenticated and WhiteLabelMembership.select().where(
+        WhiteLabelMembership.user == current_user.id
+    ).exists()
+
+
+# Stripe.js needs its own origin for the script, the card iframe and its API calls; only
+# the Stripe activation page gets this policy.
+STRIPE_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' https://js.stripe.com",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "frame-src https://js.stripe.com https://hooks.stripe.com",
+    "connect-src 'self' https://api.stripe.com",
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+
+
+def _form(customer: Customer, gateway, formdata=None):
+    plan = customer.plan
+    form_class = ActivationForm if (gateway is None or gateway.collects_card) else StripeActivationForm
+    kwargs = {} if formdata is None else {"formdata": formdata}
+    return form_class(
+        contact_email=customer.contact_email,
+        minimum=plan.min_opening_balance if plan else 0,
+        maximum=current_app.config["ACTIVATION_MAX_OPENING_BALANCE"],
+        currency=customer.white_label.currency,
+        **kwargs,
+    )
+
+
+def _page(customer, gateway, form, status=200, card_error=None, partial=None):
+    response = _private(render(
+        "activation/page.html", partial, status=status, customer=customer, brand=customer.white_label,
+        plan=customer.plan, form=form, gateway=gateway, card_error=card_error,
+    ))
+    if gateway is not None and not gateway.collects_card:
+        response.headers["Content-Security-Policy"] = STRIPE_CSP
+    return response
+
+
+def _refuse(customer, gateway, form, refused: ActivationRefused, partial=None):
+    """Show why the payment did not happen, at the card, keeping all but the card."""
+    card_error = None
+    if refused.field == "card" and "card_number" in form:
+        form.card_number.errors.append(refused.message)
+    elif refused.field == "card":
+        card_error = refused.message
+    else:
+        form[refused.field].errors.append(refused.message)
+    if refused.new_attempt:
+        form.attempt.data = secrets.token_hex(16)
+    form.forget_card()
+    return _page(customer, gateway, form, 422, card_error=card_error, partial=partial)
+
+
+def _gone(state: str, customer, *, invitation: bool = False):
+    """The page for a link that cannot be used (expired, used, replaced, cancelled, unknown)."""
+    return _private(render("activation/gone.html", status=GONE_STATUS[state], state=state,
+                           brand=customer.white_label if customer else None, customer=customer,
+                           invitation=invitation))
+
+
+def _valid_link(token: str):
+    """(lookup, None) for a usable link, or (None, the page to answer with)."""
+    if _signed_in_white_label_user():
+        # Only the customer activates: the white-label administrator cannot do it for them.
+        return None, _private(render("activation/admin_refused.html", status=403))
+    found = look_up(token)
+    if found.state != VALID:
+        if request.method == "POST" and found.token is not None and request.form.get("payment_intent"):
+            release_stray_payment(found.token, request.form["payment_intent"])
+        return None, _gone(found.state, found.customer)
+    return found, None
+
+
+def _checked_form(customer, gateway):
+    """The posted form, validated, with a well-formed attempt key; plus the problem, if any."""
+    form = _form(customer, gateway, request.form)
+    if not form.attempt.data or not re.fullmatch(r"[0-9a-f]{32}", form.attempt.data):
+        form.attempt.data = secrets.token_hex(16)
+    if not form.validate():
+        return form, False
+    problem = existing_user_problem(customer, form.password.data)
+    if problem:
+        form.password.errors.append(problem)
+        return form, False
+    return form, True
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+@limiter.limit(_lookup_limit)
+def activate_account(token: str):
+    """The customer's activation page: set a password and fund the account by card."""
+    found, refusal = _valid_link(token)
+    if refusal is not None:
+        return refusal
+    customer = found.customer
+    gateway = gateway_for(customer.white_label)
+    if request.method != "POST":
+        record_opened(found.token)
+        form = _form(customer, gateway)
+        form.attempt.data = secrets.token_hex(16)
+        if customer.plan:
+            form.opening_balance.data = f"{customer.plan.min_opening_balance / 100:.2f}"
+        return _page(customer, gateway, form)
+
+    form, valid = _checked_form(customer, gateway)
+    if not valid:
+        form.forget_card()
+        return _page(customer, gateway, form, 422)
+    try:
+        user = activate(
+            found.token, password=form.password.data, amount=form.amount(), attempt=form.attempt.data,
+            card=form.card() if "card_number" in form else None,
+            payment_intent=form.payment_intent.data if "payment_intent" in form else None,
+        )
+    except ActivationRefused as refused:
+        return _refuse(customer, gateway, form, refused)
+    except AlreadyActivated:
+        return _gone(USED, customer)
+    login_user(user)
+    flash(f"{customer.business_name} is active. Welcome!", "success")
+    return redirect(url_for("accounts.home"), code=303)
+
+
+@bp.post("/activate/<token>/payment")
+@limiter.limit(_lookup_limit)
+def start_payment(token: str):
+    """Stripe: check the form, then create the PaymentIntent that Stripe.js confirms in the browser."""
+    found, refusal = _valid_link(token)
+    if refusal is not None:
+        return refusal
+    customer = found.customer
+    gateway = gateway_for(customer.white_label)
+    if gateway is None or gateway.collects_card:
+        abort(404)
+    form, valid = _checked_form(customer, gateway)
+    if not valid:
+        return _page(customer, gateway, form, 422, partial="activation/_fields.html")
+    try:
+        intent_id, client_secret = start_card_payment(found.token, amount=form.amount(), attempt=form.attempt.data)
+    except ActivationRefused as refused:
+        return _refuse(customer, gateway, form, refused, partial="activation/_fields.html")
+    response = _private(make_response("", 204))
+    # stripe-activation.js hears this event and confirms the card with Stripe.js.
+    response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
+    return response
+
+
+@bp.post("/customers/<int:customer_id>/activation/resend")
+@admin_required
+@limiter.limit(_resend_limit, key_func=lambda: f"resend:{request.view_args.get('customer_id')}")
+def resend_activation(customer_id: int):
+    """Send a new activation link; every older link stops working."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
+        abort(409)
+    resend(customer, current_user._get_current_object())
+    flash(f"A new activation email is on its way to {customer.contact_email}. Older links no longer work.", "success")
+    return redirect(url_for("customers.show", customer_id=customer.id), code=303)
+
+
+@bp.route("/customers/<int:customer_id>/activation/cancel", methods=["GET", "POST"])
+@admin_required
+def cancel_activation(customer_id: int):
+    """Cancel a customer who has not activated, after a confirmation page."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
+        abort(409)
+    if request.method != "POST":
+        return render_template("activation/cancel.html", customer=customer)
+    cancel(customer, current_user._get_current_object())
+    flash(f"{customer.business_name} has been cancelled. The activation link no longer works.", "success")
+    return redirect(url_for("customers.show", customer_id=customer.id), code=303)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(_lookup_limit)
+def accept_invitation(token: str):
+    """An invited person joins the account, choosing their password if they are new."""
+    from ..accounts.forms import ChangePasswordForm
+    from ..accounts.service import AccountProblem
+    from ..accounts.service import accept_invitation as accept
+    from ..models import ActivationToken, User
+
+    if _signed_in_white_label_user():
+        return _private(render("activation/admin_refused.html", status=403))
+    found = look_up(token, purpose=ActivationToken.INVITATION)
+    if found.state != VALID:
+        return _gone(found.state, found.customer, invitation=True)
+    user = User.get_by_id(found.token.user_id)
+    needs_password = not user.password_hash
+    form = ChangePasswordForm(email=user.email)
+    # (CSRFProtect has already refused a POST without a valid token.)
+    if request.method == "POST" and (not needs_password or form.validate_on_submit()):
+        try:
+            joined = accept(found.token, form.password.data if needs_password else None)
+        except AccountProblem:
+            return _gone(USED, found.customer, invitation=True)
+        login_user(joined)
+        flash(f"Welcome to {found.customer.business_name}.", "success")
+        return redirect(url_for("accounts.home"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return _private(render("activation/invite.html", status=status, form=form, needs_password=needs_password,
+                           customer=found.customer, brand=found.customer.white_label, user=user))
