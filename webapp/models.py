@@ -57,6 +57,7 @@ class User(UserMixin, BaseModel):
     first_name = CharField(max_length=100, default="")
     last_name = CharField(max_length=100, default="")
     active = BooleanField(default=True)
+    must_change_password = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
     @property
@@ -97,12 +98,14 @@ class Plan(BaseModel):
 class Customer(BaseModel):
     PENDING = "pending_activation"
     ACTIVE = "active"
+    SUSPENDED = "suspended"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
-    STATUSES = (PENDING, ACTIVE, CANCELLED, EXPIRED)
+    STATUSES = (PENDING, ACTIVE, SUSPENDED, CANCELLED, EXPIRED)
     STATUS_LABELS = {
         PENDING: "Pending activation",
         ACTIVE: "Active",
+        SUSPENDED: "Suspended",
         CANCELLED: "Cancelled",
         EXPIRED: "Expired",
     }
@@ -285,6 +288,7 @@ class ActivationToken(BaseModel):
     INVITATION = "invitation"
 
     customer = ForeignKeyField(Customer, backref="tokens", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="tokens", on_delete="CASCADE")  # invitations
     purpose = CharField(max_length=20, default=ACTIVATION)
     token_hash = CharField(max_length=64, unique=True)
     email = ForeignKeyField(OutboxEmail, null=True, on_delete="SET NULL")
@@ -305,6 +309,29 @@ class PbxSettings(BaseModel):
     call_recording = BooleanField(default=False)
 
 
+class Payment(BaseModel):
+    """A card payment. Only what a receipt shows: never the card number or security code."""
+
+    SUCCEEDED = "succeeded"
+    REFUNDED = "refunded"
+
+    white_label = ForeignKeyField(WhiteLabel, backref="payments", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="payments", on_delete="CASCADE")
+    gateway = CharField(max_length=10)
+    reference = CharField(max_length=100, unique=True)
+    idempotency_key = CharField(max_length=100, unique=True)
+    purpose = CharField(max_length=20)  # activation, top_up
+    amount = IntegerField()  # minor units
+    currency = CharField(max_length=3)
+    status = CharField(max_length=12, default=SUCCEEDED)
+    card_brand = CharField(max_length=30, default="")
+    card_last4 = CharField(max_length=4, default="")
+    card_exp_month = IntegerField(null=True)
+    card_exp_year = IntegerField(null=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -319,4 +346,5 @@ ALL_MODELS = [
     LedgerEntry,
     ActivationToken,
     PbxSettings,
+    Payment,
 ]

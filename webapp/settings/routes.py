@@ -77,3 +77,78 @@ def _see_other(url: str):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+BILLING_PAGE_SIZE = 25
+
+
+def _ledger_page(white_label, page: int):
+    """One page of the white-label's own ledger, newest first, with each entry's customer."""
+    from peewee import JOIN
+
+    from ..models import Customer, LedgerEntry
+
+    rows = list(
+        LedgerEntry.select(LedgerEntry, Customer)
+        .join(Customer, JOIN.LEFT_OUTER, on=(LedgerEntry.customer == Customer.id))
+        .where((LedgerEntry.white_label == white_label.id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .offset((page - 1) * BILLING_PAGE_SIZE)
+        .limit(BILLING_PAGE_SIZE + 1)
+    )
+    return rows[:BILLING_PAGE_SIZE], len(rows) > BILLING_PAGE_SIZE
+
+
+@bp.get("/billing")
+@admin_required
+def billing():
+    """The white-label account: balance, credit limit and every debit, newest first."""
+    from ..ledger import available_credit, white_label_balance
+
+    white_label = current_white_label()
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    rows, has_next = _ledger_page(white_label, page)
+    return render("settings/billing.html", rows=rows, page=page, has_next=has_next,
+                  balance=white_label_balance(white_label), available=available_credit(white_label))
+
+
+@bp.get("/billing.csv")
+@admin_required
+def billing_csv():
+    """The whole white-label ledger as CSV, newest first."""
+    import csv
+    import io
+
+    from flask import Response
+    from peewee import JOIN
+
+    from ..models import Customer, LedgerEntry
+
+    white_label = current_white_label()
+    query = (
+        LedgerEntry.select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.currency,
+                           LedgerEntry.reason, Customer.id, Customer.business_name)
+        .join(Customer, JOIN.LEFT_OUTER, on=(LedgerEntry.customer == Customer.id))
+        .where((LedgerEntry.white_label == white_label.id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .tuples()
+    )
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["date_utc", "type", "amount", "currency", "description", "customer_id", "customer"])
+        for created_at, kind, amount, currency, reason, customer_id, business in query.iterator():
+            signed = amount if kind == LedgerEntry.CREDIT else -amount
+            # A leading = + - @ would make a spreadsheet run the cell as a formula.
+            safe = [(v if not (isinstance(v, str) and v[:1] in "=+-@") else "'" + v) for v in (reason, business or "")]
+            writer.writerow([created_at.isoformat(), kind, f"{signed / 100:.2f}", currency, safe[0], customer_id or "", safe[1]])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+
+    return Response(rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{white_label.slug}-ledger.csv"'})

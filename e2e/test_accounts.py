@@ -1,0 +1,85 @@
+import re
+
+from playwright.sync_api import expect
+
+from conftest import ADMIN
+from e2e.conftest import sign_in
+from e2e.test_activation import PASSWORD, activation_link, create_customer_for_activation, fill_activation
+from e2e.test_wizard import continue_to, fill_address, fill_contact
+
+
+def create_managed_customer(page):
+    sign_in(page, *ADMIN)
+    page.goto("/customers/new/")
+    page.get_by_label("Me, the white-label administrator").check()
+    continue_to(page, "Authorized contact and business information")
+    fill_contact(page, authorized=True)
+    continue_to(page, "Address details")
+    fill_address(page)
+    continue_to(page, "Plan and payment")
+    page.get_by_label(re.compile(r"^Business")).check()
+    continue_to(page, "Phone numbers")
+    continue_to(page, "PBX settings")
+    continue_to(page, "Check your answers")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_be_visible()
+
+
+def test_invite_a_user_who_sets_a_password_and_signs_in(page, browser, base_url, smtp):
+    create_managed_customer(page)
+    page.get_by_role("link", name="Create new users").click()
+    page.get_by_label("First name").fill("Tama")
+    page.get_by_label("Last name").fill("Rangi")
+    page.get_by_label("Email").fill("tama@matai-joinery.example.com")
+    page.get_by_label("Extension").fill("201")
+    page.get_by_label("Send an invitation").check()
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("status")).to_contain_text("Tama Rangi has been invited")
+    expect(page.get_by_role("cell", name="tama@matai-joinery.example.com")).to_be_visible()
+
+    message = smtp.wait_for(1)[-1]
+    link = re.search(r"(http://127\.0\.0\.1:\d+/invite/[A-Za-z0-9_-]+)", smtp.text(message)).group(1)
+    invitee = browser.new_context(base_url=base_url).new_page()
+    invitee.goto(link)
+    invitee.get_by_label("New password", exact=True).fill(PASSWORD)
+    invitee.get_by_label("Confirm new password").fill(PASSWORD)
+    invitee.get_by_role("button", name="Set password and join").click()
+    expect(invitee.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
+    invitee.get_by_role("button", name="Sign out").click()
+    sign_in(invitee, "tama@matai-joinery.example.com", PASSWORD)
+    expect(invitee.get_by_text("201")).to_be_visible()
+
+
+def test_account_administrator_tops_up_by_card(page, browser, base_url, smtp):
+    create_customer_for_activation(page)
+    customer = browser.new_context(base_url=base_url).new_page()
+    customer.goto(activation_link(smtp))
+    fill_activation(customer, "4242 4242 4242 4242")
+    customer.get_by_role("button", name="Activate account").click()
+    expect(customer.get_by_text("NZ$75.00", exact=True)).to_be_visible()
+    customer.get_by_role("link", name="Top up Matai Joinery Ltd").click()
+    customer.get_by_label("Amount").fill("20")
+    customer.get_by_label("Name on card").fill("Hana Kereama")
+    customer.get_by_label("Card number").fill("4242 4242 4242 4242")
+    customer.get_by_label("Expiry (MM/YY)").fill("11/33")
+    customer.get_by_label("Security code").fill("123")
+    customer.get_by_role("button", name="Pay and top up").click()
+    expect(customer.get_by_role("status")).to_contain_text("NZ$20.00 has been added")
+    expect(customer.locator(".balance").first).to_have_text("NZ$95.00")
+
+
+def test_hand_over_ends_the_administrators_role(page, browser, base_url, smtp):
+    create_managed_customer(page)
+    page.get_by_role("link", name="View Matai Joinery Ltd").click()
+    page.get_by_role("link", name="Hand over to the customer").click()
+    page.get_by_role("button", name="Send the activation email").click()
+    expect(page.get_by_role("status")).to_contain_text("An activation email is on its way")
+    customer = browser.new_context(base_url=base_url).new_page()
+    customer.goto(activation_link(smtp))
+    fill_activation(customer, "4242 4242 4242 4242")
+    customer.get_by_role("button", name="Activate account").click()
+    expect(customer.get_by_text("NZ$75.00", exact=True)).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("The customer administers this account")).to_be_visible()
+    expect(page.get_by_role("link", name="Create new users")).to_have_count(0)
+    expect(page.get_by_role("row", name=re.compile("Dana Admin"))).to_have_count(0)

@@ -1,0 +1,114 @@
+"""Forms for running an account: users, passwords, numbers, PBX settings, plan, status, top-up."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
+
+from ..activation.forms import CardFields
+from ..models import CustomerMembership
+from ..onboarding.forms import time_zone_choices
+from ..passwords import MAX_LENGTH, StrongPassword
+from ..templating import format_money
+
+
+class UserForm(FlaskForm):
+    first_name = StringField("First name", validators=[DataRequired("Enter the person’s first name."), Length(max=100)])
+    last_name = StringField("Last name", validators=[DataRequired("Enter the person’s last name."), Length(max=100)])
+    email = StringField("Email", validators=[DataRequired("Enter the person’s email address."), Length(max=254)])
+    extension = StringField("Extension", validators=[DataRequired("Enter an extension.")])
+    role = RadioField("Role", choices=[SelectChoice(CustomerMembership.USER, "User"),
+                                       SelectChoice(CustomerMembership.ACCOUNT_ADMINISTRATOR, "Account administrator")],
+                      default=CustomerMembership.USER, validators=[InputRequired("Choose a role.")])
+    setup = RadioField("How will they get a password?", choices=[
+        SelectChoice("invite", "Send an invitation"),
+        SelectChoice("password", "Set a password now"),
+    ], default="invite", validators=[InputRequired("Choose how they will get a password.")])
+    password = PasswordField("Temporary password", description=(
+        "They must change it when they first sign in, so you never know the password they keep."))
+
+    def __init__(self, *args, extension_length: int = 3, **kwargs):
+        self.extension_length = extension_length
+        super().__init__(*args, **kwargs)
+
+    def validate_email(self, field):
+        try:
+            field.data = validate_email(field.data or "", check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            raise ValidationError("Enter an email address in the right format, like name@example.com.") from None
+
+    def validate_extension(self, field):
+        if not re.fullmatch(r"\d+", field.data or "") or len(field.data) != self.extension_length:
+            raise ValidationError(f"Enter an extension of exactly {self.extension_length} digits.")
+
+    def validate_password(self, field):
+        if self.setup.data == "password":
+            StrongPassword(lambda form: form.email.data)(self, field)
+
+
+class ChangePasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
+                             description="At least 15 characters. A few unrelated words make a good password.")
+    confirm_password = PasswordField("Confirm new password", validators=[
+        DataRequired("Enter the new password again."), EqualTo("password", "The passwords do not match."), Length(max=MAX_LENGTH)])
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+
+class AssignNumberForm(FlaskForm):
+    number = SelectField("Number", choices=[], validators=[DataRequired("Choose a number.")])
+
+
+class PbxSettingsForm(FlaskForm):
+    time_zone = SelectField("Time zone", choices=[], validators=[DataRequired("Choose a time zone.")])
+    extension_length = SelectField("Extension length", choices=[SelectChoice(str(n), f"{n} digits") for n in (3, 4, 5)])
+    default_caller_id = SelectField("Default caller ID", choices=[])
+    voicemail_to_email = BooleanField("Voicemail to email")
+    call_recording = BooleanField("Call recording")
+
+    def __init__(self, *args, numbers: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..onboarding.forms import display_phone
+
+        self.time_zone.choices = time_zone_choices()
+        self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n)) for n in numbers]
+
+
+class PlanForm(FlaskForm):
+    plan = RadioField("Plan", choices=[], validators=[InputRequired("Choose a plan.")])
+
+
+class StatusForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired("Say why, for the record."), Length(max=500)])
+
+
+class TopUpForm(CardFields):
+    amount = StringField("Amount", validators=[DataRequired("Enter the amount to add.")])
+    attempt = HiddenField()
+
+    def __init__(self, *args, minimum: int, maximum: int, currency: str, **kwargs):
+        self.minimum, self.maximum, self.currency = minimum, maximum, currency
+        super().__init__(*args, **kwargs)
+
+    def validate_amount(self, field):
+        text = re.sub(r"^[^\d.]+", "", (field.data or "").strip().replace(",", ""))
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError("Enter the amount as a number, like 20 or 20.00.") from None
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise ValidationError("Enter the amount in whole cents, like 20.50.")
+        minor = int(value * 100)
+        if not self.minimum <= minor <= self.maximum:
+            raise ValidationError(f"Enter an amount from {format_money(self.minimum, self.currency)} "
+                                  f"to {format_money(self.maximum, self.currency)}.")
+        self._amount = minor
+
+    def amount_minor(self) -> int:
+        return self._amount
