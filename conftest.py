@@ -6,7 +6,9 @@ production takes); every test then starts from empty tables plus the demo data.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -76,15 +78,58 @@ def _empty_tables() -> None:
                 model.delete().execute()
 
 
+# A run of 13-19 digits standing alone (not inside a hex string such as a hash or an id).
+CARD_LIKE = re.compile(r"(?<![\dA-Za-z_])\d{13,19}(?![\dA-Za-z_])")
+# Security codes the suite types into card forms: distinctive, so a find is not a coincidence.
+SECURITY_CODES_IN_TESTS = ("737", "9183")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def card_data_in_database() -> list[str]:
+    """Every stored text value holding a 13-19 digit Luhn-valid number (spaces and dashes
+    ignored) or a security code the tests typed, as "table.column: value"."""
+    found = []
+    for model in ALL_MODELS:
+        text_columns = [f for f in model._meta.sorted_fields
+                        if f.field_type in ("VARCHAR", "TEXT") and not f.name.endswith("_hash") and f.name != "message_id"]
+        for row in model.select(*text_columns).tuples():
+            for field, value in zip(text_columns, row):
+                if not value:
+                    continue
+                squashed = re.sub(r"(?<=\d)[ -](?=\d)", "", value)
+                if any(luhn_valid(m) for m in CARD_LIKE.findall(squashed)):
+                    found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
+                elif field.name in ("card_last4",):
+                    continue
+                elif any(re.search(rf"(?<!\d){code}(?!\d)", value) for code in SECURITY_CODES_IN_TESTS) and field.name not in ("text_body", "html_body", "reference", "detail", "sender"):
+                    found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
+    return found
+
+
 @pytest.fixture
-def app(config):
-    """The app on an emptied database holding the demo data."""
+def app(config, request, pytestconfig):
+    """The app on an emptied database holding the demo data. Afterwards the database is
+    scanned for card numbers and security codes: none may ever be stored (fuzz tests, which
+    type arbitrary text into business names, are left out)."""
     application = create_app(config)
     with application.app_context():
         with db.connection_context():
             _empty_tables()
             seed_demo()
     yield application
+    if "test_fuzz" not in request.node.nodeid:
+        with application.app_context(), db.connection_context():
+            found = card_data_in_database()
+        scans = pytestconfig.stash.setdefault(CARD_SCANS, [0])
+        scans[0] += 1
+        assert not found, f"card data stored: {found}"
     if not db.is_closed():
         db.close()
 
@@ -111,7 +156,9 @@ def csrf_token(client) -> str:
     html = client.get("/login").get_data(as_text=True)
     marker = 'name="csrf_token" type="hidden" value="'
     if marker not in html:
-        html = client.get("/customers/").get_data(as_text=True)
+        # Signed in: every page carries the token for htmx on <body>; "/" leads to the
+        # person's own start page (or the password change they owe).
+        html = client.get("/", follow_redirects=True).get_data(as_text=True)
         marker = '"X-CSRFToken": "'
     return html.split(marker, 1)[1].split('"', 1)[0]
 
@@ -178,3 +225,87 @@ def smtp(mail_port):
     server.start()
     yield server
     server.stop()
+
+
+# --- Reliability figures and rate-limit isolation (added with the reliability checks) -------
+
+FIGURES = pytest.StashKey[dict]()
+CARD_SCANS = pytest.StashKey[list]()
+
+
+class _KeepLogLines(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        if record.name.startswith("mail.log"):  # the test SMTP server's own traffic dump, not ours
+            return
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:  # a broken log call is not this check's business
+            pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_logs_for_card_data(record_figure_session):
+    """Every log line of the whole run, scanned at the end for card numbers and codes."""
+    handler = _KeepLogLines()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    found = [line for line in handler.lines
+             if any(luhn_valid(m) for m in CARD_LIKE.findall(re.sub(r"(?<=\d)[ -](?=\d)", "", line)))
+             or re.search(r"(?<!\d)9183(?!\d)", line)]
+    record_figure_session("6 card data in logs", f"{len(handler.lines)} log lines scanned, {len(found)} with card data")
+    assert not found, found[:5]
+
+
+@pytest.fixture(scope="session")
+def record_figure_session(pytestconfig):
+    def record(check: str, text: str) -> None:
+        pytestconfig.stash.setdefault(FIGURES, {})[check] = text
+
+    return record
+
+
+@pytest.fixture
+def record_figure(pytestconfig):
+    """`record_figure(check, text)`: a measured figure shown in pytest's terminal summary."""
+
+    def record(check: str, text: str) -> None:
+        pytestconfig.stash.setdefault(FIGURES, {})[check] = text
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    figures = dict(config.stash.get(FIGURES, {}))
+    scans = config.stash.get(CARD_SCANS, [0])[0]
+    if scans:
+        figures["6 card data"] = f"{scans} test databases scanned after each test, 0 card numbers or security codes found"
+    if figures:
+        terminalreporter.section("reliability and security figures")
+        for check, text in sorted(figures.items()):
+            terminalreporter.write_line(f"{check}: {text}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """No rate-limit counts carry from one test to the next, whatever the storage (memory or Redis)."""
+    from webapp.extensions import limiter
+
+    def reset() -> None:
+        if limiter.initialized:
+            try:
+                limiter.storage.reset()
+            except Exception:  # an unreachable Redis is the test's own business
+                pass
+
+    reset()
+    yield
+    reset()

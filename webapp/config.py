@@ -13,6 +13,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Anyone who learns or guesses the key can forge sessions and CSRF tokens.
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment cannot produce a safe configuration."""
 
@@ -55,6 +59,12 @@ def from_environment(instance_path: Path) -> dict:
                 "`python -c 'import secrets; print(secrets.token_hex(32))'`)."
             )
         secret_key = _development_secret_key(instance_path)
+    elif production and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short ({len(secret_key)} characters). In production it must be at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters: use for example the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
 
     default_db = f"sqlite:///{instance_path / 'onboarding.sqlite3'}"
     port = os.environ.get("PORT", "5000")
@@ -73,6 +83,9 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # No form here comes near this (the longest, a wizard step, is a few kB); a bigger body
+        # is refused with 413 before anything parses, stores or searches for it.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(32 * 1024))),
         # Mail: development talks to the local catcher that `make run` starts.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "1025")),
@@ -88,11 +101,25 @@ def from_environment(instance_path: Path) -> dict:
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "OUTBOX_BACKOFF_SECONDS": float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30")),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "2")),
+        "SCHEDULE_INTERVAL_SECONDS": float(os.environ.get("SCHEDULE_INTERVAL_SECONDS", "300")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Rate limits
+        # key on the client address, which behind a proxy is only right when this is set.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "50 per hour"),
+        # Failed sign-ins (Flask-Limiter strings): per account (email) and per client address.
+        # LOGIN_RATE_LIMIT is the older name of the per-address limit and is still read.
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get(
+            "LOGIN_ADDRESS_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "50 per hour")
+        ),
         "CUSTOMERS_PER_PAGE": int(os.environ.get("CUSTOMERS_PER_PAGE", "20")),
         "ACTIVATION_TTL_SECONDS": int(os.environ.get("ACTIVATION_TTL", str(7 * 24 * 3600))),
         "DRAFT_MAX_AGE_DAYS": int(os.environ.get("DRAFT_MAX_AGE_DAYS", "30")),
+        "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "30 per minute"),
+        "RESEND_RATE_LIMIT": os.environ.get("RESEND_RATE_LIMIT", "5 per hour"),
+        # Largest opening balance a customer may pay at activation, in minor units.
+        "TOP_UP_MINIMUM": int(os.environ.get("TOP_UP_MINIMUM", "1000")),  # minor units
+        "ACTIVATION_MAX_OPENING_BALANCE": int(os.environ.get("ACTIVATION_MAX_OPENING_BALANCE", "500000")),
     }

@@ -1,12 +1,16 @@
 """Branded error pages; for htmx requests, a message fragment shown in place."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
+import time
 
-from flask import Flask, render_template
+from flask import Flask, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .extensions import limiter
 from .templating import wants_partial
 
 log = logging.getLogger(__name__)
@@ -16,6 +20,7 @@ MESSAGES = {
     403: ("You do not have permission to do that", "Ask an administrator of your white-label if you need access."),
     404: ("Page not found", "The page may have moved, or the link may be wrong or out of date."),
     405: ("That action is not available here", "Go back and use the buttons on the page."),
+    409: ("That cannot be done now", "The page was out of date. Reload it to see where things stand."),
     410: ("This page is no longer available", "The link has expired or has already been used."),
     413: ("That request was too large", "Shorten what you entered and try again."),
     429: ("Too many attempts", "Wait a little and try again."),
@@ -23,13 +28,40 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, title: str | None = None, detail: str | None = None):
+def render_error(status: int, title: str | None = None, detail: str | None = None, headers=None) -> Response:
     """The error page (or, for htmx, the fragment swapped into the page's error region)."""
     default_title, default_detail = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
     context = {"status": status, "title": title or default_title, "detail": detail or default_detail}
-    template = "errors/_message.html" if wants_partial() else "errors/page.html"
-    response = render_template(template, **context), status
-    return response
+    partial = wants_partial()
+    try:
+        body = render_template("errors/_message.html" if partial else "errors/page.html", **context)
+    except Exception:
+        # The layout asks the database who is signed in; when the database is what failed,
+        # fall back to templates drawn from their own context alone (no context processors).
+        log.exception("Error page could not be rendered; sending the fallback page")
+        fallback = "errors/_message.html" if partial else "errors/fallback.html"
+        body = current_app.jinja_env.get_template(fallback).render(**context)
+    return Response(body, status=status, headers=headers, mimetype="text/html")
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{round(minutes / 60)} hours"
+
+
+def _too_many(error: HTTPException) -> Response:
+    """429: say when the person may try again, in words and in a Retry-After header."""
+    limit = limiter.current_limit
+    if limit is None:
+        return render_error(429)
+    seconds = max(1, math.ceil(limit.reset_at - time.time()))
+    at = dt.datetime.fromtimestamp(limit.reset_at, dt.UTC).strftime("%H:%M UTC")
+    detail = f"For your security, wait {_wait_words(seconds)} and try again (after {at})."
+    return render_error(429, "Too many attempts", detail, headers={"Retry-After": str(seconds)})
 
 
 def init_app(app: Flask) -> None:
@@ -45,11 +77,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        if error.code and error.code >= 500:
-            return render_error(error.code)
         if error.code == 429:
-            return render_error(429, detail=f"Too many attempts ({error.description}). Wait a little and try again.")
-        return render_error(error.code or 400)
+            return _too_many(error)
+        # Keep what the exception says about the response, such as Allow on a 405.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return render_error(error.code or 400, headers=headers)
 
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):
@@ -57,4 +89,3 @@ def init_app(app: Flask) -> None:
             return _http(error)
         log.exception("Unhandled error")
         return render_error(500)
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, g
+from flask import Flask, abort, g, has_request_context, request
 from flask_login import current_user, login_required
 
 from .models import WhiteLabel, WhiteLabelMembership
@@ -27,7 +27,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
+    """Answer HEAD exactly as GET, refuse NUL characters, and add the security headers to every response."""
+
+    @app.before_request
+    def _head_is_get():
+        # A view that branches on `request.method == "GET"` would take a HEAD for a form post,
+        # and CSRF protection does not look at HEAD (a safe method): a HEAD of a wizard's
+        # review URL would create the customer. The view sees GET; the server still sends no
+        # body, because it reads the method from the WSGI environ, which is left alone.
+        if request.method == "HEAD":
+            request.method = "GET"
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # No URL or form field here can hold a NUL character, and PostgreSQL cannot store or
+        # compare one (the driver refuses the whole query), so such a request is a 400 before
+        # any view builds a query from it.
+        if "\x00" in request.path:
+            abort(400)
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400)
 
     @app.after_request
     def _headers(response):
@@ -48,8 +69,8 @@ def init_app(app: Flask) -> None:
 
 def current_membership() -> WhiteLabelMembership | None:
     """The signed-in user's white-label membership (cached for the request)."""
-    if not current_user.is_authenticated:
-        return None
+    if not has_request_context() or not current_user.is_authenticated:
+        return None  # e.g. an email rendered by a CLI command or the outbox worker
     if "membership" not in g:
         g.membership = (
             WhiteLabelMembership.select(WhiteLabelMembership, WhiteLabel)
@@ -70,6 +91,9 @@ def white_label_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    # The least role the view accepts, declared where the route is; the isolation tests
+    # generated from the URL map read it to know whom to expect a 403 for.
+    wrapped.required_role = WhiteLabelMembership.STAFF
     return wrapped
 
 
@@ -83,7 +107,17 @@ def admin_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapped.required_role = WhiteLabelMembership.ADMINISTRATOR
     return wrapped
+
+
+def home_url() -> str:
+    """Where a signed-in person starts: the console for white-label staff, else their account."""
+    from flask import url_for
+
+    if current_membership() is not None:
+        return url_for("customers.index")
+    return url_for("accounts.home")
 
 
 def is_admin() -> bool:

@@ -17,10 +17,28 @@ def login_manager_setup(manager: LoginManager) -> None:
 
     @manager.user_loader
     def _load(user_id: str):
+        # One query for the user, their white-label role and the white-label, which nearly
+        # every page needs (security.current_membership reads what this leaves in g).
+        from flask import g
+        from peewee import JOIN
+
+        from ..models import WhiteLabel, WhiteLabelMembership
+
         try:
-            return User.get_or_none(User.id == int(user_id))
+            row = (
+                User.select(User, WhiteLabelMembership, WhiteLabel)
+                .join(WhiteLabelMembership, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.user == User.id), attr="wl_membership")
+                .join(WhiteLabel, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.white_label == WhiteLabel.id), attr="white_label")
+                .where(User.id == int(user_id))
+                .first()
+            )
         except ValueError:
             return None
+        if row is None:
+            return None
+        membership = getattr(row, "wl_membership", None)
+        g.membership = membership if membership is not None and membership.id is not None else None
+        return row
 
     @manager.unauthorized_handler
     def _unauthorized():

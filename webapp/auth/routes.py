@@ -1,25 +1,49 @@
+import hashlib
+
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from htmx_flask import request
 
 from ..extensions import limiter
+from ..security import home_url
 from ..templating import render
 from . import bp
 from .forms import LoginForm
-from .service import authenticate, safe_next
+from .service import authenticate, normalise_email, safe_next
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account a sign-in is for: its normalised email, hashed so any input makes a short key."""
+    email = normalise_email(request.form.get("email", ""))
+    return "login-account:" + hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _address_key() -> str:
+    return f"login-address:{get_remote_address() or 'unknown'}"
+
+
+def _failed(response) -> bool:
+    """Only failed sign-ins count against the limits (the form answers those with 422)."""
+    return response.status_code == 422
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed)
 def login():
     """Sign in with email and password; a wrong pair gets one generic message."""
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("customers.index"))
+        return redirect(next_url or home_url())
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -31,7 +55,7 @@ def login():
             return render_template("auth/disabled.html"), 403
         else:
             login_user(user)
-            return redirect(next_url or url_for("customers.index"), code=303)
+            return redirect(next_url or home_url(), code=303)
     elif form.is_submitted():
         status = 422
     return render("auth/login.html", form=form, next_url=next_url, status=status)

@@ -1,0 +1,212 @@
+"""Walking `app.url_map` for the generated checks (isolation, CSRF, GET never writes).
+
+Every route is covered without anyone listing it. What the walk cannot guess lives in the
+small tables below: how to fill each URL variable with a real object, and which routes are
+public on purpose. A route with a variable missing from FILL makes the checks fail, naming
+the route and the variable, so a new route cannot slip past them.
+"""
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass
+
+from wizard_helpers import (
+    CONTACT,
+    complete_customer_option,
+    complete_white_label_option,
+    post,
+)
+
+from conftest import csrf_token, sign_in
+from webapp.extensions import db
+from webapp.models import Customer, CustomerMembership, PhoneNumber, User, WhiteLabel
+
+
+@dataclass
+class Targets:
+    """Real objects of the demo white-label (Demo Telecom) that the routes are called with."""
+
+    pending_customer_id: int  # Rimu Accounting: pending activation, administered by the customer
+    account_customer_id: int  # made by the wizard, administered by Demo Telecom's administrator
+    membership_id: int  # a second person (a user) in that account
+    number_id: int  # a number assigned to that account
+    draft_key: str  # a draft with every step answered, not submitted
+    submitted_draft_keys: list[str]  # drafts that became customers (one of each option)
+    white_label_id: int
+    unknown_token: str  # looks like an emailed token, but none was ever issued
+
+
+# How to fill each URL variable: variable name -> values to try (each one is called).
+# FILL_FOR wins over FILL for an endpoint ("blueprint.view") or a whole blueprint ("blueprint").
+FILL = {
+    "customer_id": lambda t: [t.pending_customer_id, t.account_customer_id],
+    "membership_id": lambda t: [t.membership_id],
+    "number_id": lambda t: [t.number_id],
+    "key": lambda t: [t.draft_key, *t.submitted_draft_keys],
+    "slug": lambda t: ["contact", "review"],
+    "field": lambda t: ["email", "phone"],
+    "token": lambda t: [t.unknown_token],
+    "white_label_id": lambda t: [t.white_label_id],
+    "filename": lambda t: ["app.css"],
+}
+FILL_FOR: dict[tuple[str, str], object] = {
+    # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
+    ("accounts", "customer_id"): lambda t: [t.account_customer_id],
+    # Managing a customer's account is for the ones the white-label administers.
+    ("manage", "customer_id"): lambda t: [t.account_customer_id],
+}
+
+# Routes anyone may open, and why. Every other route refuses other tenants and visitors.
+PUBLIC_ROUTES = {
+    "static": "the app's own CSS, JavaScript and icons",
+    "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
+}
+
+# A route with one of these variables is opened by a secret sent in an email (activation,
+# invitation): public, but an unknown secret must be a 404 for everyone.
+SECRET_VARIABLES = {"token"}
+
+# Form data posted to a route (endpoint -> function of the URL values), so that a route that
+# forgot its check would really write something and the snapshot would show it.
+POST_DATA = {
+    "onboarding.step": lambda values: (
+        {**CONTACT, "authorized": "y", "email": "isolation@example.com", "business_name": "Intruder Ltd"}
+        if values.get("slug") == "contact" else {}
+    ),
+    "onboarding.check_field": lambda values: {values["field"]: "isolation@example.com"},
+    "onboarding.create_draft": lambda values: {"administered_by": "white_label"},
+}
+
+
+class UnfilledVariable(LookupError):
+    pass
+
+
+def build_targets(app, admin_client) -> Targets:
+    """Make the objects through the product itself (the wizard), plus one more account user."""
+    submitted = complete_customer_option(admin_client, app, email="submitted@matai.example.com")
+    assert post(admin_client, f"{submitted}/review").status_code == 303
+    account = complete_white_label_option(admin_client, app, business_name="Account Holder Ltd",
+                                          numbers=["+6495550101"], email="account@matai.example.com")
+    assert post(admin_client, f"{account}/review").status_code == 303
+    finished = complete_white_label_option(admin_client, app, numbers=["+6495550100"], email="finished@matai.example.com")
+    with app.app_context():
+        demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        rimu = Customer.get(Customer.business_name == "Rimu Accounting")
+        holder = Customer.get(Customer.business_name == "Account Holder Ltd")
+        colleague = User.create(email="pat@accountholder.example.com", first_name="Pat", last_name="User")
+        membership = CustomerMembership.create(user=colleague, customer=holder, role=CustomerMembership.USER)
+        number = PhoneNumber.get(PhoneNumber.number == "+6495550101")
+        assert number.customer_id == holder.id
+    return Targets(
+        pending_customer_id=rimu.id,
+        account_customer_id=holder.id,
+        membership_id=membership.id,
+        number_id=number.id,
+        draft_key=finished.rsplit("/", 1)[1],
+        submitted_draft_keys=[submitted.rsplit("/", 1)[1], account.rsplit("/", 1)[1]],
+        white_label_id=demo.id,
+        unknown_token=secrets.token_urlsafe(32),
+    )
+
+
+def is_public(rule) -> bool:
+    return rule.endpoint in PUBLIC_ROUTES
+
+
+def opened_by_secret(rule) -> bool:
+    return bool(set(rule.arguments) & SECRET_VARIABLES)
+
+
+def methods(rule) -> list[str]:
+    """Every method the rule answers, except the OPTIONS Flask answers by itself."""
+    automatic = getattr(rule, "provide_automatic_options", False)
+    return sorted(m for m in rule.methods if not (m == "OPTIONS" and automatic))
+
+
+def required_role(app, rule) -> str | None:
+    """The least white-label role the view declares (security.admin_required and friends)."""
+    return getattr(app.view_functions[rule.endpoint], "required_role", None)
+
+
+def fill(rule, targets: Targets) -> list[tuple[str, dict]]:
+    """Every URL for the rule with its variables filled from FILL; raises for an unknown one."""
+    choices = []
+    for name in sorted(rule.arguments):
+        blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else ""
+        filler = FILL_FOR.get((rule.endpoint, name)) or FILL_FOR.get((blueprint, name)) or FILL.get(name)
+        if filler is None:
+            raise UnfilledVariable(
+                f"{rule.rule} ({rule.endpoint}): no way to fill <{name}>. Add it to FILL in tests/url_map_walk.py "
+                "with a real object of the demo white-label, so the isolation and CSRF checks cover this route."
+            )
+        choices.append([(name, value) for value in filler(targets)])
+    urls = []
+    for combination in itertools.product(*choices):
+        values = dict(combination)
+        built = rule.build(values, append_unknown=False)
+        assert built is not None, (rule.rule, values)
+        urls.append((built[1], values))
+    return urls
+
+
+def routes(app, targets: Targets, *, with_variables_only: bool = False, method: str | None = None):
+    """(rule, method, url, values) for every rule of the app, filled; unknown variables raise."""
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if with_variables_only and not rule.arguments:
+            continue
+        for verb in methods(rule):
+            if method and verb != method:
+                continue
+            for url, values in fill(rule, targets):
+                yield rule, verb, url, values
+
+
+def post_data(rule, values) -> dict:
+    maker = POST_DATA.get(rule.endpoint)
+    return dict(maker(values)) if maker else {}
+
+
+def snapshot(app) -> dict:
+    """Every row of every table in the database (not only the models the code knows about)."""
+    with app.app_context():
+        tables = sorted(db.get_tables())
+        return {
+            table: sorted(map(repr, db.execute_sql(f'SELECT * FROM "{table}"').fetchall()))
+            for table in tables
+        }
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
+
+
+def call(client, method: str, url: str, data: dict | None = None, token: str | None = None, htmx: bool = False):
+    """One request; with `token`, the CSRF token goes in X-CSRFToken as htmx sends it."""
+    headers = {}
+    if token:
+        headers["X-CSRFToken"] = token
+    if htmx:
+        headers["HX-Request"] = "true"
+    kwargs = {"headers": headers, "buffered": True}  # read and close (static files are open files)
+    if method not in ("GET", "HEAD"):
+        kwargs["data"] = data or {}
+    return client.open(url, method=method, **kwargs)
+
+
+def customer_user_client(app):
+    """Signed in as the account administrator of another white-label's customer (Wattle Legal)."""
+    from webapp.auth.service import hash_password
+
+    with app.app_context():
+        wattle = Customer.get(Customer.business_name == "Wattle Legal")
+        user = User.create(email="grace@wattlelegal.example.com", password_hash=hash_password("wattle-password-123"))
+        CustomerMembership.create(user=user, customer=wattle, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+    client = app.test_client()
+    assert sign_in(client, "grace@wattlelegal.example.com", "wattle-password-123").status_code == 303
+    return client
+
+
+def token_for(client) -> str:
+    return csrf_token(client)
