@@ -6,7 +6,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast chromium install install-dev bench clean
+.PHONY: run test test-fast chromium install install-dev bench screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,14 @@ test: install-dev chromium
 test-fast: install-dev
 	$(PY) -m pytest tests
 
+## make bench: the performance targets of issue 7 as one table (needs wrk; PostgreSQL rows when it runs)
 bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m bench
+
+## make screenshots: retake the README's pictures of the key screens into docs/screenshots/
+screenshots: install-dev chromium
+	SCREENSHOTS=1 $(PY) -m pytest -q e2e/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -3,7 +3,7 @@ from htmx_flask import request
 
 from ..models import Customer
 from ..security import is_admin, white_label_required
-from ..templating import render
+from ..templating import render, wants_partial
 from ..tenancy import get_scoped_or_404
 from . import bp
 from .queries import customer_detail, open_drafts, search_customers
@@ -21,8 +21,13 @@ def _page_number() -> int:
 def index():
     """The white-label's customers, newest first, with search and pagination."""
     query = request.args.get("q", "")
-    page = search_customers(query, _page_number(), current_app.config["CUSTOMERS_PER_PAGE"])
-    drafts = open_drafts() if is_admin() else []
+    page = search_customers(
+        query, _page_number(), current_app.config["CUSTOMERS_PER_PAGE"],
+        after=request.args.get("after"), before=request.args.get("before"),
+    )
+    # The drafts box is part of the full page only: search-as-you-type and page links get the
+    # results partial and need no drafts query.
+    drafts = open_drafts() if is_admin() and not wants_partial() else []
     return render("customers/index.html", "customers/_results.html", page=page, query=query, drafts=drafts)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks for the performance targets of issue 7: `make bench` (python -m bench) prints the table."""

@@ -1,0 +1,10 @@
+"""For gunicorn in the throughput and memory benchmarks: the real app plus the bench's floor.
+
+    gunicorn bench.wsgi:app
+"""
+from webapp import create_app
+
+from .harness import register_floor
+
+app = create_app()
+register_floor(app)

@@ -1,0 +1,138 @@
+"""Queries per page stay the same however many rows the page shows (no N+1 queries).
+
+Each page is requested once with 5 rows and once with 50, counting every statement that goes
+through the database's execute_sql; the two counts must be equal.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+
+import pytest
+
+from webapp.extensions import db
+from webapp.models import (
+    AuditEvent,
+    Customer,
+    LedgerEntry,
+    PhoneNumber,
+    Plan,
+    User,
+    WhiteLabel,
+)
+
+_serial = itertools.count(1)
+
+
+@contextlib.contextmanager
+def counted_queries():
+    """Collect the SQL of every query the app runs inside the block."""
+    database = db.obj
+    original = database.execute_sql
+    statements: list[str] = []
+
+    def counting(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    database.execute_sql = counting
+    try:
+        yield statements
+    finally:
+        del database.execute_sql  # the class's method again
+
+
+def _demo():
+    return WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+
+
+def _customer(label, plans, creator, index: int) -> Customer:
+    customer = Customer(
+        white_label=label,
+        business_name=f"Counted Business {index}",
+        contact_first_name="Ana",
+        contact_last_name=f"Count{index}",
+        contact_email=f"count{index}@example.com",
+        plan=plans[index % len(plans)],
+        administered_by=Customer.BY_CUSTOMER if index % 2 else Customer.BY_WHITE_LABEL,
+        status=Customer.STATUSES[index % len(Customer.STATUSES)],
+        created_by=creator,
+        created_at=dt.datetime(2030, 1, 1) - dt.timedelta(minutes=index),
+    )
+    customer.refresh_search_text()
+    customer.save()
+    return customer
+
+
+def customers_list(app, rows: int) -> tuple[str, int]:
+    """The list page showing exactly `rows` customers (each with a plan and a creator)."""
+    app.config["CUSTOMERS_PER_PAGE"] = 100
+    with app.app_context():
+        label = _demo()
+        Customer.delete().where(Customer.white_label == label.id).execute()
+        plans = list(Plan.select().where(Plan.white_label == label.id))
+        creator = User.get(User.email == "admin@demo.example.com")
+        for index in range(rows):
+            _customer(label, plans, creator, next(_serial))
+    return "/customers/", rows
+
+
+def customer_page(app, rows: int) -> tuple[str, int]:
+    """A customer with `rows` of each kind of related row: numbers, ledger entries, audit events."""
+    with app.app_context():
+        label = _demo()
+        plans = list(Plan.select().where(Plan.white_label == label.id))
+        creator = User.get(User.email == "admin@demo.example.com")
+        customer = _customer(label, plans, creator, next(_serial))
+        batch = next(_serial)
+        for index in range(rows):
+            PhoneNumber.create(white_label=label, number=f"+6439{batch:04d}{index:03d}", customer=customer,
+                               assigned_at=dt.datetime(2030, 1, 1))
+            LedgerEntry.create(white_label=label, account=LedgerEntry.CUSTOMER, customer=customer,
+                               kind=LedgerEntry.CREDIT, amount=100 + index, currency="NZD",
+                               reason=f"Top-up {index}", created_by=creator)
+            AuditEvent.create(white_label=label, customer=customer, actor=creator, action="counted")
+    return f"/customers/{customer.id}", 0
+
+
+def ledger_page(app, rows: int) -> tuple[str, int]:
+    """The white-label's billing page listing `rows` debits, each linked to its customer."""
+    with app.app_context():
+        label = _demo()
+        LedgerEntry.delete().where(LedgerEntry.white_label == label.id).execute()
+        plans = list(Plan.select().where(Plan.white_label == label.id))
+        creator = User.get(User.email == "admin@demo.example.com")
+        for index in range(rows):
+            customer = _customer(label, plans, creator, next(_serial))
+            LedgerEntry.create(white_label=label, account=LedgerEntry.WHITE_LABEL, customer=customer,
+                               kind=LedgerEntry.DEBIT, amount=100 + index, currency="NZD",
+                               reason=f"Charge {index}", created_by=creator)
+    from webapp.settings.routes import BILLING_PAGE_SIZE
+
+    return "/settings/billing", min(rows, BILLING_PAGE_SIZE)
+
+
+PAGES = [
+    pytest.param(customers_list, id="customers-list"),
+    pytest.param(customer_page, id="customer-page"),
+    pytest.param(ledger_page, id="ledger-page"),
+]
+
+
+@pytest.mark.parametrize("make_page", PAGES)
+def test_queries_per_page_do_not_grow_with_the_rows_shown(app, admin_client, make_page):
+    counts = {}
+    for rows in (5, 50):
+        url, listed = make_page(app, rows)
+        admin_client.get(url)  # the first request of a client may warm caches
+        with counted_queries() as statements:
+            response = admin_client.get(url)
+        assert response.status_code == 200
+        assert any('FROM "customer"' in sql or 'FROM "ledger_entry"' in sql for sql in statements)  # the counter saw the page's queries
+        if listed:
+            assert response.get_data(as_text=True).count("<td><a href=\"/customers/") == listed
+        counts[rows] = statements
+    assert len(counts[5]) == len(counts[50]), (
+        f"{len(counts[5])} queries with 5 rows, {len(counts[50])} with 50:\n" + "\n".join(counts[50])
+    )
