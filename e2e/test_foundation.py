@@ -43,3 +43,20 @@ def test_search_works_without_javascript(browser, base_url):
     expect(page.get_by_role("link", name="Tui Cafe")).to_be_visible()
     expect(page.get_by_role("link", name="Harbour Plumbing Ltd")).to_have_count(0)
     context.close()
+
+
+def test_pagination_works_without_javascript(browser, base_url, app):
+    app.config["CUSTOMERS_PER_PAGE"] = 4  # the six demo customers make two pages
+    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+    page = context.new_page()
+    sign_in(page, *ADMIN)
+    first = page.locator("#results tbody tr")
+    expect(first).to_have_count(4)
+    on_first = first.locator("td:first-child").all_inner_texts()
+    page.get_by_role("link", name="Next page").click()
+    expect(page.get_by_text("Page 2", exact=True)).to_be_visible()
+    on_second = page.locator("#results tbody tr td:first-child").all_inner_texts()
+    assert len(on_second) == 2 and not set(on_first) & set(on_second)
+    page.get_by_role("link", name="Previous page").click()
+    expect(page.locator("#results tbody tr td:first-child")).to_have_text(on_first)
+    context.close()

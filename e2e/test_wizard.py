@@ -80,7 +80,7 @@ def test_white_label_option_end_to_end_with_numbers_and_pbx(page):
     page.get_by_role("button", name="Create customer").click()
     expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_be_visible()
     page.get_by_role("link", name="Create new users").click()
-    expect(page.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
+    expect(page.get_by_role("heading", name="Create new users")).to_be_visible()
 
 
 def test_white_label_option_without_javascript(browser, base_url):
@@ -167,3 +167,33 @@ def test_unchecking_same_address_reveals_service_fields(page):
     expect(page.get_by_label("Service address line 1")).to_be_visible()
     page.get_by_label("The service address is the same as the address above").check()
     expect(page.get_by_label("Service address line 1")).to_have_count(0)
+
+
+def test_new_customer_option_without_javascript(browser, base_url, smtp):
+    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+    page = context.new_page()
+    sign_in(page, *ADMIN)
+    page.get_by_role("link", name="Create new customer").click()
+    page.get_by_label("The new customer").check()
+    continue_to(page, "Contact and business information")
+    # A mistake comes back as a full page with the error summary and every value kept.
+    fill_contact(page, email="not-an-email")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    assert page.title().startswith("Error: ")
+    expect(page.get_by_label("Business name")).to_have_value("Matai Joinery Ltd")
+    page.get_by_label("Email").fill("hana@matai-joinery.example.com")
+    continue_to(page, "Address details")
+    fill_address(page)
+    continue_to(page, "Plan and payment")
+    page.get_by_label(re.compile(r"^Business")).check()
+    continue_to(page, "Check your answers")
+    # "Back" from the answers goes back; it must not create the customer.
+    page.get_by_role("link", name="Back").click()
+    expect(page.get_by_role("heading", level=1, name="Plan and payment")).to_be_visible()
+    continue_to(page, "Check your answers")
+    page.get_by_role("button", name="Create customer").click()
+    expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_be_visible()
+    expect(page.get_by_text("Email sent to hana@matai-joinery.example.com")).to_be_visible()
+    assert smtp.wait_for(1)[0]["To"] == "hana@matai-joinery.example.com"
+    context.close()

@@ -152,3 +152,16 @@ def test_static_files_are_versioned_and_cached_for_a_year(client):
     response = client.get("/static/app.css")
     assert "max-age=31536000" in response.headers["Cache-Control"]
     response.close()
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(database_url):
+    from flask import request as flask_request
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x" * 64, "PROXY_COUNT": 1, "TESTING": True})
+
+    @app.get("/_whoami")
+    def _whoami():
+        return flask_request.remote_addr
+
+    response = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.get_data(as_text=True) == "203.0.113.9"

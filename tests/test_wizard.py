@@ -518,3 +518,30 @@ def test_wizard_posts_need_the_csrf_token(app, admin_client):
     )
     assert response.status_code == 200
     assert count(app, CustomerDraft) == 1
+
+
+def test_country_defaults_to_the_white_labels_and_keeps_a_choice(admin_client, other_admin_client):
+    _, base = start(admin_client, "customer")
+    post(admin_client, f"{base}/contact", CONTACT)
+    html = admin_client.get(f"{base}/address").get_data(as_text=True)
+    assert '<option selected value="NZ">New Zealand</option>' in html
+    kept = post(admin_client, f"{base}/address", {**ADDRESS, "country": "AU", "city": ""}).get_data(as_text=True)
+    assert "Enter the city." in kept
+    assert '<option selected value="AU">Australia</option>' in kept
+    _, other = start(other_admin_client, "white_label")
+    post(other_admin_client, f"{other}/contact", {**CONTACT, "authorized": "y", "phone": "02 9555 0100"})
+    assert '<option selected value="AU">Australia</option>' in other_admin_client.get(f"{other}/address").get_data(as_text=True)
+
+
+def test_back_on_check_your_answers_does_not_create_the_customer(app, admin_client):
+    base = complete_customer_option(admin_client, app)
+    response = post(admin_client, f"{base}/review", {"action": "back"})
+    assert response.status_code == 303 and response.headers["Location"] == f"{base}/plan"
+    assert count(app, Customer, Customer.business_name == "Matai Joinery Ltd") == 0
+
+
+def test_discard_through_htmx_redirects_the_whole_page(app, admin_client):
+    _, base = start(admin_client, "customer")
+    response = post(admin_client, f"{base}/discard", htmx=True)
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/customers/"
+    assert count(app, CustomerDraft) == 0

@@ -27,9 +27,9 @@ ADDRESS = {
 PBX = {"time_zone": "Pacific/Auckland", "extension_length": "3", "default_caller_id": "", "voicemail_to_email": "y"}
 
 
-def post(client, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
+def post(client, url: str, data: dict | None = None, htmx: bool = False, headers: dict | None = None, **kwargs):
     data = {"csrf_token": csrf_token(client), **(data or {})}
-    headers = {"HX-Request": "true"} if htmx else {}
+    headers = {**({"HX-Request": "true"} if htmx else {}), **(headers or {})}
     return client.post(url, data=data, headers=headers, **kwargs)
 
 
