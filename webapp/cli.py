@@ -131,6 +131,22 @@ def register_commands(app: Flask) -> None:
         removed = purge_old_drafts(days or current_app.config["DRAFT_MAX_AGE_DAYS"])
         click.echo(f"Removed {removed} draft(s).")
 
+    @app.cli.command("expire-activations")
+    @_connected
+    def expire_activations_command():
+        """Mark pending customers whose activation link expired as Expired (the worker runs this too)."""
+        from .activation.service import expire_activations
+
+        click.echo(f"Marked {expire_activations()} customer(s) expired.")
+
+    @app.cli.command("send-activation-reminders")
+    @_connected
+    def send_reminders_command():
+        """Queue one reminder per activation link, 24 hours before it expires (the worker runs this too)."""
+        from .activation.service import send_reminders
+
+        click.echo(f"Queued {send_reminders()} reminder(s).")
+
     @app.cli.command("serve-dev")
     @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
     @click.option("--mail-port", default=lambda: int(os.environ.get("MAIL_PORT", "1025")), type=int)

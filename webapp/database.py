@@ -28,7 +28,10 @@ def open_database(url: str) -> Database:
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return connect(url, pragmas=SQLITE_PRAGMAS)
+        # IMMEDIATE: a transaction takes the write lock when it begins. A deferred one that
+        # reads, then writes, fails at once with "database is locked" if another connection
+        # (the outbox worker, another request) wrote in between; busy_timeout cannot help it.
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     return connect(url)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import smtplib
 import threading
+import time
 import uuid
 
 from flask import Flask, current_app, render_template
@@ -150,14 +151,26 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
     """Deliver due emails until `stop` is set, polling every OUTBOX_POLL_SECONDS."""
     stop = stop or threading.Event()
     interval = app.config["OUTBOX_POLL_SECONDS"]
+    last_schedule = 0.0
     with app.app_context():
         while not stop.is_set():
             try:
                 with db.connection_context():
+                    if time.monotonic() - last_schedule >= app.config["SCHEDULE_INTERVAL_SECONDS"]:
+                        run_schedule()
+                        last_schedule = time.monotonic()
                     deliver_due()
             except Exception:  # keep the worker alive through database hiccups
                 log.exception("Outbox worker pass failed")
             stop.wait(interval)
+
+
+def run_schedule() -> None:
+    """Periodic jobs the worker runs: activation reminders, then expiry (each safe to repeat)."""
+    from .activation.service import expire_activations, send_reminders
+
+    send_reminders()
+    expire_activations()
 
 
 def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:

@@ -6,11 +6,15 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from babel.numbers import format_currency
-from flask import Flask, current_app, make_response, render_template, url_for
-from htmx_flask import request
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .security import current_membership, is_admin
+from babel.numbers import format_currency
+from flask import Flask, current_app, has_request_context, make_response, render_template, url_for
+from flask_login import current_user
+from htmx_flask import request
+from jinja2 import pass_context
+
+from .security import current_membership, home_url, is_admin
 
 
 def wants_partial() -> bool:
@@ -33,11 +37,28 @@ def format_money(amount_minor: int | None, currency: str) -> str:
     return format_currency(amount_minor / 100, currency, locale="en")
 
 
-def format_time(value: dt.datetime | None) -> str:
-    """A stored UTC time for people: "25 Nov 2026, 14:05 UTC"."""
+def format_time(value: dt.datetime | None, time_zone: str | None = None) -> str:
+    """A stored (naive UTC) time for people, in `time_zone` when known: "25 Nov 2026, 14:05 NZDT"."""
     if value is None:
         return ""
-    return value.strftime("%-d %b %Y, %H:%M UTC")
+    moment = value.replace(tzinfo=dt.UTC)
+    if time_zone:
+        try:
+            moment = moment.astimezone(ZoneInfo(time_zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return moment.strftime("%-d %b %Y, %H:%M ") + (moment.tzname() or "UTC")
+
+
+@pass_context
+def _when(context, value: dt.datetime | None) -> str:
+    """Jinja filter: times in the white-label's time zone (the page's brand, or the signed-in
+    user's white-label), UTC otherwise."""
+    label = context.get("brand") or context.get("white_label")
+    if label is None:
+        customer = context.get("customer")
+        label = getattr(customer, "white_label", None) if customer is not None else None
+    return format_time(value, getattr(label, "time_zone", None))
 
 
 @lru_cache(maxsize=64)
@@ -45,21 +66,47 @@ def _file_digest(path: str, mtime: float) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
+_asset_urls: dict[tuple[str, str], str] = {}
+
+
 def asset_url(filename: str) -> str:
-    """A static URL with a content hash, so files can be cached for a year."""
+    """A static URL with a content hash, so files can be cached for a year. Outside debug
+    mode the files cannot change under a running server, so each URL is worked out once."""
+    key = (current_app.static_folder, filename)
+    if not current_app.debug and key in _asset_urls:
+        return _asset_urls[key]
     path = Path(current_app.static_folder) / filename
     try:
         version = _file_digest(str(path), path.stat().st_mtime)
     except FileNotFoundError:
         version = "missing"
-    return url_for("static", filename=filename, v=version)
+    url = url_for("static", filename=filename, v=version)
+    if version != "missing":
+        _asset_urls[key] = url
+    return url
+
+
+def _customer_brand():
+    """For people in customer accounts: the white-label whose brand their pages wear."""
+    from .models import Customer, CustomerMembership, WhiteLabel
+
+    return (
+        WhiteLabel.select()
+        .join(Customer)
+        .join(CustomerMembership)
+        .where((CustomerMembership.user == current_user.id) & CustomerMembership.active)
+        .first()
+    )
 
 
 def init_app(app: Flask) -> None:
     """Register filters and the values every template can use."""
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["when"] = format_time
+    app.jinja_env.filters["when"] = _when
     app.jinja_env.globals["asset_url"] = asset_url
+    from .branding import brand_css_url
+
+    app.jinja_env.globals["brand_css_url"] = brand_css_url
     # Static URLs carry a content hash (asset_url), so browsers may keep files for a year.
     if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:
         app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
@@ -67,8 +114,13 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals():
         membership = current_membership()
+        extra = {}
+        if membership is None and has_request_context() and current_user.is_authenticated:
+            extra["brand"] = _customer_brand()
         return {
+            **extra,
             "membership": membership,
             "white_label": membership.white_label if membership else None,
             "is_admin": is_admin(),
+            "home_url": home_url,
         }

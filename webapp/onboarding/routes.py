@@ -100,9 +100,11 @@ def step(key: str, slug: str):
     if not drafts.may_open(draft, step):
         return redirect(_step_url(draft, drafts.first_incomplete(draft)), code=303)
     white_label = current_white_label()
-    if request.method == "GET":
+    if request.method != "POST":  # GET (and HEAD) only ever show the step
         return _render_step(draft, step, drafts.build_form(step, draft, white_label))
     if step is REVIEW:
+        if request.form.get("action") == "back":  # only "Create customer" creates it
+            return _go_to(draft, neighbours(draft.administered_by, step)[0])
         return _submit(draft)
 
     form = drafts.build_form(step, draft, white_label, posted=request.form)
@@ -215,7 +217,10 @@ def discard(key: str):
     if draft.customer_id is None:
         draft.delete_instance()
         flash("Draft discarded.", "info")
-    return redirect(url_for("customers.index"), code=303)
+    target = url_for("customers.index")
+    if wants_partial():  # the button confirmed through htmx; a 204 lets htmx load the page whole
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
 
 
 def _review_rows(draft) -> list[dict]:
