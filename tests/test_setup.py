@@ -165,3 +165,18 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(database_u
 
     response = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert response.get_data(as_text=True) == "203.0.113.9"
+
+
+@pytest.mark.parametrize("typed,minor", [("50", 5000), ("50.5", 5050), ("$1,250.00", 125000), ("NZ$75.00", 7500)])
+def test_amounts_are_read_into_minor_units(typed, minor):
+    from webapp.money import parse_amount
+
+    assert parse_amount(typed) == minor
+
+
+@pytest.mark.parametrize("typed", ["1e309", "9" * 40, "50.555", "abc", "", "-5", "NaN"])
+def test_unreadable_amounts_are_refused_with_a_message(typed):
+    from webapp.money import parse_amount
+
+    with pytest.raises(ValueError, match="Enter the amount"):
+        parse_amount(typed)

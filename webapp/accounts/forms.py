@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Val
 from ..activation.forms import CardFields
 from ..models import CustomerMembership
 from ..onboarding.forms import time_zone_choices
+from ..money import parse_amount
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..templating import format_money
 
@@ -97,14 +97,10 @@ class TopUpForm(CardFields):
         super().__init__(*args, **kwargs)
 
     def validate_amount(self, field):
-        text = re.sub(r"^[^\d.]+", "", (field.data or "").strip().replace(",", ""))
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError("Enter the amount as a number, like 20 or 20.00.") from None
-        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-            raise ValidationError("Enter the amount in whole cents, like 20.50.")
-        minor = int(value * 100)
+            minor = parse_amount(field.data)
+        except ValueError as problem:
+            raise ValidationError(str(problem)) from None
         if not self.minimum <= minor <= self.maximum:
             raise ValidationError(f"Enter an amount from {format_money(self.minimum, self.currency)} "
                                   f"to {format_money(self.maximum, self.currency)}.")

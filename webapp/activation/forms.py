@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import PasswordInput
 
+from ..money import parse_amount
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..payments import Card
 from ..templating import format_money
@@ -50,15 +50,11 @@ class AccountSetupForm(FlaskForm):
         return self._amount
 
     def validate_opening_balance(self, field):
-        text = (field.data or "").strip().replace(",", "")
-        text = re.sub(r"^[^\d.]+", "", text)  # allow a typed currency symbol
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError("Enter the opening balance as an amount, like 50 or 50.00.") from None
-        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-            raise ValidationError("Enter the opening balance in whole cents, like 50.25.")
-        minor = int(value * 100)
+            minor = parse_amount(field.data)
+        except ValueError as problem:
+            message = str(problem).replace("the amount as a number", "the opening balance as an amount")
+            raise ValidationError(message.replace("the amount", "the opening balance")) from None
         if minor < self.minimum:
             raise ValidationError(f"The opening balance must be at least {format_money(self.minimum, self.currency)}.")
         if minor > self.maximum:

@@ -1,0 +1,107 @@
+"""Bad input never gives a 500 on the activation page and the users form either (issue 6,
+check 3, for the forms that arrived with activation and customer accounts)."""
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from activation_helpers import PASSWORD, create_pending_customer
+from conftest import csrf_token
+from test_fuzz import FUZZ, TOTALS, form_data, htmx
+from webapp.models import ActivationToken, CustomerMembership, LedgerEntry, OutboxEmail, Payment, User
+from wizard_helpers import complete_white_label_option, post
+
+
+def _counts(app) -> dict:
+    with app.app_context():
+        return {
+            "payments": Payment.select().count(),
+            "credits": LedgerEntry.select().where(LedgerEntry.kind == "credit").count(),
+            "users": User.select().count(),
+            "memberships": CustomerMembership.select().count(),
+            "emails": OutboxEmail.select().count(),
+            "used tokens": ActivationToken.select().where(ActivationToken.used_at.is_null(False)).count(),
+        }
+
+
+def _record(record_figure, requests: int) -> None:
+    TOTALS["requests"] += requests
+    TOTALS["forms"] += 1
+    record_figure("fuzz (total)",
+                  f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors")
+
+
+def test_fuzz_activation_form(app, admin_client, record_figure):
+    """Arbitrary activation posts: < 500 always, and either everything or nothing is written."""
+    _, token = create_pending_customer(app, admin_client)
+    client = app.test_client()
+    html = client.get(f"/activate/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    app.config["ACTIVATION_RATE_LIMIT"] = "1000000 per minute"
+    fields = {
+        "password": [PASSWORD, "short", "password1234567890"],
+        "confirm_password": [PASSWORD, "other"],
+        "opening_balance": ["50", "75.00", "10", "abc", "1e9"],
+        "card_name": ["Hana", ""],
+        "card_number": ["4000 0000 0000 0002", "4000000000009995", "4242 4242 4242 4241", "12"],
+        "card_expiry": ["12/34", "13/99", "01/20", "x"],
+        "security_code": ["737", "12", "abcd"],
+        "accept_terms": ["y", ""],
+        "attempt": ["a" * 32, "", "zz"],
+    }
+    seen = {"requests": 0, "before": _counts(app)}
+
+    @FUZZ
+    @given(form_data(fields), htmx)
+    def run(pairs, as_htmx):
+        headers = {"X-CSRFToken": csrf, **({"HX-Request": "true"} if as_htmx else {})}
+        response = client.post(f"/activate/{token}", data=MultiDict(pairs), headers=headers)
+        seen["requests"] += 1
+        if response.status_code >= 500:
+            TOTALS["errors"] += 1
+        assert response.status_code < 500
+        now = _counts(app)
+        # No good card is among the choices, so no example may activate anything.
+        assert now == seen["before"], (response.status_code, now)
+
+    run()
+    assert seen["requests"] >= 500
+    _record(record_figure, seen["requests"])
+
+
+def test_fuzz_users_form(app, admin_client, record_figure):
+    """Arbitrary "Create new users" posts: < 500, and a person is added only by a 303."""
+    base = complete_white_label_option(admin_client, app, plan="Business")
+    assert post(admin_client, f"{base}/review").status_code == 303
+    with app.app_context():
+        customer_id = CustomerMembership.select().order_by(CustomerMembership.id.desc()).get().customer_id
+    token = csrf_token(admin_client)
+    fields = {
+        "first_name": ["Tama", ""], "last_name": ["Rangi", ""],
+        "email": ["tama@example.com", "not-an-email", "ADMIN@demo.example.com"],
+        "extension": ["201", "20", "abc", "2011"], "role": ["user", "account_administrator", "owner"],
+        "setup": ["invite", "password", "magic"], "password": ["", "temporary-harbour-kauri-51", "short"],
+    }
+    seen = {"requests": 0, "before": _counts(app)}
+
+    @FUZZ
+    @given(form_data(fields), htmx, st.integers(0, 3))
+    def run(pairs, as_htmx, _):
+        headers = {"X-CSRFToken": token, **({"HX-Request": "true"} if as_htmx else {})}
+        response = admin_client.post(f"/customers/{customer_id}/users/new", data=MultiDict(pairs), headers=headers)
+        seen["requests"] += 1
+        if response.status_code >= 500:
+            TOTALS["errors"] += 1
+        assert response.status_code < 500
+        now = _counts(app)
+        added = now["memberships"] - seen["before"]["memberships"]
+        assert added == (1 if response.status_code == 303 else 0), (response.status_code, added)
+        assert now["payments"] == seen["before"]["payments"]
+        seen["before"] = now
+
+    run()
+    assert seen["requests"] >= 500
+    _record(record_figure, seen["requests"])
