@@ -83,3 +83,26 @@ def test_hand_over_ends_the_administrators_role(page, browser, base_url, smtp):
     expect(page.get_by_text("The customer administers this account")).to_be_visible()
     expect(page.get_by_role("link", name="Create new users")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Dana Admin"))).to_have_count(0)
+
+
+def test_create_a_user_without_javascript(browser, base_url, page):
+    create_managed_customer(page)  # with JavaScript, to get an account to work in
+    context = browser.new_context(java_script_enabled=False, base_url=base_url)
+    plain = context.new_page()
+    sign_in(plain, *ADMIN)
+    plain.get_by_role("link", name="Matai Joinery Ltd").click()
+    plain.get_by_role("link", name="Create new users").click()
+    plain.get_by_label("First name").fill("Tama")
+    plain.get_by_label("Last name").fill("Rangi")
+    plain.get_by_label("Email").fill("tama@matai-joinery.example.com")
+    plain.get_by_label("Extension").fill("20")  # one digit short: the error, then the fix
+    plain.get_by_label("Set a password now").check()
+    plain.get_by_label("Temporary password").fill("temporary-harbour-kauri-51")
+    plain.get_by_role("button", name="Add user").click()
+    expect(plain.get_by_text("Enter an extension of exactly 3 digits.").first).to_be_visible()
+    expect(plain.get_by_label("First name")).to_have_value("Tama")
+    plain.get_by_label("Extension").fill("201")
+    plain.get_by_label("Temporary password").fill("temporary-harbour-kauri-51")
+    plain.get_by_role("button", name="Add user").click()
+    expect(plain.get_by_role("cell", name="tama@matai-joinery.example.com")).to_be_visible()
+    context.close()

@@ -487,3 +487,48 @@ def test_the_card_data_scan_finds_a_stored_card_number(app):
         Customer.update(trading_name="").where(Customer.id == customer.id).execute()
         assert card_data_in_database() == []
     peewee_log.setLevel(level)
+
+
+def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending):
+    from conftest import ADMIN, sign_in
+
+    customer_id, _ = pending
+    clients = [app.test_client(), app.test_client()]
+    for c in clients:
+        sign_in(c, *ADMIN)
+    tokens = [csrf_token(c) for c in clients]
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def run(i):
+        barrier.wait()
+        codes.append(clients[i].post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": tokens[i]}).status_code)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert codes == [303, 303]
+    with app.app_context():
+        live = ActivationToken.select().where(
+            (ActivationToken.customer == customer_id) & ActivationToken.revoked_at.is_null() & ActivationToken.used_at.is_null())
+        assert live.count() == 1
+
+
+def test_mail_server_down_during_activation_keeps_it_and_delivers_later(app, client, pending, smtp):
+    customer_id, token = pending
+    smtp.stop()
+    assert submit_activation(client, token).status_code == 303
+    with app.app_context():
+        assert Customer.get_by_id(customer_id).status == Customer.ACTIVE
+        deliver_due()  # the server is down: nothing lost, all still queued
+        waiting = OutboxEmail.select().where(OutboxEmail.status == OutboxEmail.QUEUED).count()
+        assert waiting >= 3  # the activation email from creation, the welcome, the admin's notice
+        smtp.start()
+        OutboxEmail.update(next_attempt_at=utcnow()).execute()
+        deliver_due()
+        assert deliver_due() == 0
+        assert OutboxEmail.select().where(OutboxEmail.status != OutboxEmail.SENT).count() == 0
+    subjects = [m["Subject"] for m in smtp.wait_for(waiting)]
+    assert len(subjects) == waiting and len(set(subjects)) == waiting  # each delivered exactly once

@@ -64,3 +64,9 @@ def upgrade() -> list[str]:
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+def locked(query):
+    """`query` with FOR UPDATE on PostgreSQL, so concurrent transactions queue for the row.
+    SQLite needs nothing: its IMMEDIATE transactions already hold the one write lock."""
+    return query if is_sqlite() else query.for_update()

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from .database import locked
 from .models import ActivationToken, Customer, utcnow
 
 
@@ -16,6 +17,8 @@ def issue_token(customer: Customer, purpose: str, ttl_seconds: int, *, revoke_ot
     """Create a token for `customer`; unless told otherwise, every older unused one of the same
     purpose stops working (invitations revoke per person instead)."""
     now = utcnow()
+    # Two resends at once must leave one valid link: the second waits for the first here.
+    locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
     if revoke_others:
         ActivationToken.update(revoked_at=now).where(
             (ActivationToken.customer == customer.id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..database import locked
 from ..extensions import db
 from ..models import (
     AuditEvent,
@@ -31,11 +32,8 @@ class StepProblem(Exception):
 
 
 def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
-    """Re-read the white-label row, locked on PostgreSQL so credit checks don't race."""
-    query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
-    if not db.obj.__class__.__name__.startswith("Sqlite"):
-        query = query.for_update()
-    return query.get()
+    """Re-read the white-label row, locked, so two submits' credit checks don't race."""
+    return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
 
 
 def submit(draft: CustomerDraft, actor: User) -> Customer:
