@@ -32,11 +32,30 @@ def sign_in_page(app, client) -> str:
     return "/login"
 
 
-# (label, function(app, client) -> URL of the page). To add the activation page, write a
-# function that creates a sandbox-mode customer with an activation token and returns
-# "/activate/<token>", and add ("activation page, sandbox", that_function) here.
+def activation_page(app, client) -> str:
+    """A pending customer of the sandbox white-label, and its activation link."""
+    import secrets
+
+    from webapp.extensions import db
+    from webapp.models import Customer, Plan, WhiteLabel
+    from webapp.tokens import issue_token
+
+    with app.app_context(), db.connection_context(), db.atomic():
+        label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        customer = Customer.create(
+            white_label=label, business_name="Bench Activation Ltd", contact_first_name="Bea",
+            contact_email=f"bench-{secrets.token_hex(4)}@example.com",
+            plan=Plan.get((Plan.white_label == label) & (Plan.name == "Business")),
+            administered_by=Customer.BY_CUSTOMER, status=Customer.PENDING,
+        )
+        raw, _ = issue_token(customer, "activation", 3600)
+    return f"/activate/{raw}"
+
+
+# (label, function(app, client) -> URL of the page).
 PAGES = [
-    ("sign-in page (STAND-IN for the activation page)", sign_in_page),
+    ("activation page, sandbox", activation_page),
+    ("sign-in page", sign_in_page),
 ]
 
 
