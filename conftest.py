@@ -84,6 +84,12 @@ CARD_LIKE = re.compile(r"(?<![\dA-Za-z_])\d{13,19}(?![\dA-Za-z_])")
 SECURITY_CODES_IN_TESTS = ("737", "9183")
 
 
+def looks_like_card(digits: str) -> bool:
+    """A card number: a card network's first digit (2-6: Mastercard, Amex, Visa, Discover...)
+    and a valid Luhn check digit. Python object ids in log lines (139...) are not cards."""
+    return digits[:1] in "23456" and luhn_valid(digits)
+
+
 def luhn_valid(digits: str) -> bool:
     total = 0
     for index, digit in enumerate(reversed(digits)):
@@ -104,7 +110,7 @@ def card_data_in_database() -> list[str]:
                 if not value:
                     continue
                 squashed = re.sub(r"(?<=\d)[ -](?=\d)", "", value)
-                if any(luhn_valid(m) for m in CARD_LIKE.findall(squashed)):
+                if any(looks_like_card(m) for m in CARD_LIKE.findall(squashed)):
                     found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
                 elif field.name in ("card_last4",):
                     continue
@@ -259,7 +265,7 @@ def _scan_logs_for_card_data(record_figure_session):
     root.removeHandler(handler)
     root.setLevel(old_level)
     found = [line for line in handler.lines
-             if any(luhn_valid(m) for m in CARD_LIKE.findall(re.sub(r"(?<=\d)[ -](?=\d)", "", line)))
+             if any(looks_like_card(m) for m in CARD_LIKE.findall(re.sub(r"(?<=\d)[ -](?=\d)", "", line)))
              or re.search(r"(?<![\dA-Za-z_])9183(?![\dA-Za-z_])", line)]
     record_figure_session("6 card data in logs", f"{len(handler.lines)} log lines scanned, {len(found)} with card data")
     assert not found, found[:5]
