@@ -9,6 +9,7 @@ from flask import Flask
 from . import database
 from .config import PROJECT_ROOT, from_environment
 from . import extensions as ext
+from . import widgets
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    widgets.install()  # WTForms' widgets render attributes through a faster html_params
 
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix

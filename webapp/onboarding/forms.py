@@ -14,11 +14,12 @@ from stdnum.au import abn
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from markupsafe import Markup, escape
-from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
 from ..templating import format_money
+from ..widgets import html_params
 
 CUSTOMER = Customer.BY_CUSTOMER
 WHITE_LABEL = Customer.BY_WHITE_LABEL
