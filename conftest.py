@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from webapp import create_app
-from webapp.database import open_database, upgrade
+from webapp.database import is_sqlite, open_database, upgrade
 from webapp.demo import seed_demo
 from webapp.extensions import db
 from webapp.models import ALL_MODELS
@@ -70,7 +70,7 @@ def config(database_url, mail_port, tmp_path) -> dict:
 
 def _empty_tables() -> None:
     with db.atomic():
-        if db.obj.__class__.__name__.startswith("Postgres"):
+        if not is_sqlite():
             tables = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
             db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         else:
@@ -138,6 +138,8 @@ def app(config, request, pytestconfig):
         assert not found, f"card data stored: {found}"
     if not db.is_closed():
         db.close()
+    if hasattr(db.obj, "close_all"):  # a pool keeps its idle connections open: close them with the app
+        db.obj.close_all()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import io
 import random
 import time
 
+from webapp.database import is_sqlite
 from webapp.extensions import db
 from webapp.models import Customer, Plan, WhiteLabel, WhiteLabelMembership, utcnow
 
@@ -80,7 +81,7 @@ def _insert(rows: list[tuple]) -> None:
     """Bulk-insert through the driver (peewee's per-value query building is the slow part)."""
     columns = ", ".join(f'"{field.column_name}"' for field in FIELDS)
     cursor = db.cursor()
-    if db.obj.__class__.__name__.startswith("Sqlite"):
+    if is_sqlite():
         # Stored as peewee stores them: "YYYY-MM-DD HH:MM:SS.ffffff".
         rows = [tuple(str(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
         placeholders = ", ".join("?" * len(FIELDS))
@@ -100,7 +101,7 @@ def generate(white_label: WhiteLabel, count: int, *, start: int = 0, seed: int =
     with db.atomic():
         for offset in range(0, count, 10_000):
             _insert(customer_rows(white_label, min(10_000, count - offset), start=start + offset, seed=seed))
-    if not db.obj.__class__.__name__.startswith("Sqlite"):
+    if not is_sqlite():
         # What autovacuum would do shortly after a bulk load; the planner needs the statistics.
         db.execute_sql("ANALYZE customer")
     return time.perf_counter() - began
