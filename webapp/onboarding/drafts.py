@@ -95,7 +95,7 @@ def save_step(draft: CustomerDraft, step: Step, values: dict, valid: bool) -> No
     data[step.slug] = {"values": _jsonable(values), "valid": bool(valid)}
     draft.data = json.dumps(data)
     draft.updated_at = utcnow()
-    draft.save()
+    _store(draft, CustomerDraft.data, CustomerDraft.updated_at)
 
 
 def change_option(draft: CustomerDraft, administered_by: str, white_label: WhiteLabel) -> None:
@@ -117,7 +117,20 @@ def change_option(draft: CustomerDraft, administered_by: str, white_label: White
             kept[step.slug] = {"values": values, "valid": bool(old[step.slug].get("valid")) and form.validate()}
             draft.data = json.dumps(kept)
         draft.updated_at = utcnow()
-        draft.save()
+        _store(draft, CustomerDraft.administered_by, CustomerDraft.data, CustomerDraft.updated_at)
+
+
+def _store(draft: CustomerDraft, *fields) -> None:
+    """Write these columns of an unsubmitted draft, and nothing else.
+
+    A whole-row save of a draft read before another tab submitted it would write its stale
+    customer and submitted_at (both empty) back, reopening a draft that already made a customer.
+    """
+    (
+        CustomerDraft.update({field: getattr(draft, field.name) for field in fields})
+        .where((CustomerDraft.id == draft.id) & CustomerDraft.submitted_at.is_null())
+        .execute()
+    )
 
 
 def summary_name(draft: CustomerDraft) -> str:
