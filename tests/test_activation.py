@@ -532,3 +532,26 @@ def test_mail_server_down_during_activation_keeps_it_and_delivers_later(app, cli
         assert OutboxEmail.select().where(OutboxEmail.status != OutboxEmail.SENT).count() == 0
     subjects = [m["Subject"] for m in smtp.wait_for(waiting)]
     assert len(subjects) == waiting and len(set(subjects)) == waiting  # each delivered exactly once
+
+
+def test_a_reused_token_row_id_never_inherits_an_earlier_charge(app, admin_client, client, pending):
+    """The gateway remembers each idempotency key's result. Keys come from the link itself, not
+    its row id, which comes round again (SQLite reuses a deleted row's id; a reset database
+    starts over): a new link that got an old id must not be handed the old link's payment."""
+    first_id, first_token = pending
+    hidden = activation_form(client, first_token)
+    assert submit_activation(client, first_token, hidden=hidden).status_code == 303  # charged, 4242
+    second_id, second_token = create_pending_customer(
+        app, admin_client, business_name="Second Link Ltd", email="second@example.com")
+    with app.app_context():
+        old = ActivationToken.get(ActivationToken.customer == first_id)
+        ActivationToken.delete().where(ActivationToken.id == old.id).execute()
+        ActivationToken.update(id=old.id).where(ActivationToken.customer == second_id).execute()
+    # The same attempt key as the first link's paid attempt, and a card that is declined.
+    second_hidden = {**activation_form(client, second_token), "attempt": hidden["attempt"]}
+    response = submit_activation(client, second_token, card="4000 0000 0000 0002", hidden=second_hidden)
+    assert response.status_code == 422
+    assert "Your card was declined." in response.get_data(as_text=True)
+    with app.app_context():
+        assert Customer.get_by_id(second_id).status == Customer.PENDING
+        assert Payment.select().where(Payment.customer == second_id).count() == 0

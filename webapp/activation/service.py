@@ -70,8 +70,12 @@ def record_opened(token: ActivationToken) -> None:
 
 
 def idempotency_key(token: ActivationToken, attempt: str) -> str:
-    """One key per attempt at the form: a doubled or retried POST of it charges once."""
-    return "act_" + hashlib.sha256(f"{token.id}:{attempt}".encode()).hexdigest()[:40]
+    """One key per attempt at the form: a doubled or retried POST of it charges once.
+
+    Built from the token's random hash, not its row id: ids come round again (SQLite reuses a
+    deleted row's id; a restored or reset database starts over), and a key seen before would
+    hand this activation an earlier charge's result from the gateway."""
+    return "act_" + hashlib.sha256(f"{token.token_hash}:{attempt}".encode()).hexdigest()[:40]
 
 
 class ActivationRefused(Exception):
