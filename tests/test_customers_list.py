@@ -1,5 +1,7 @@
 import datetime as dt
 
+from flask import url_for
+
 from webapp.models import Customer, WhiteLabel
 
 
@@ -94,7 +96,12 @@ def test_other_white_label_admin_never_sees_demo_customers(app, other_admin_clie
 def test_customer_page_shows_the_customer(app, admin_client):
     with app.app_context():
         kauri = Customer.get(Customer.business_name == "Kauri Dental")
-    html = admin_client.get(f"/customers/{kauri.id}").get_data(as_text=True)
+        with app.test_request_context():
+            page_url = url_for("customers.show", customer_id=kauri.id)
+    # The list links each row to the customer's own page.
+    listed = admin_client.get("/customers/").get_data(as_text=True)
+    assert f'<a href="{page_url}">Kauri Dental</a>' in listed
+    html = admin_client.get(page_url).get_data(as_text=True)
     assert "ben@kauridental.example.com" in html
     assert "Starter" in html
 
