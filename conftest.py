@@ -90,6 +90,12 @@ def looks_like_card(digits: str) -> bool:
     return digits[:1] in "23456" and luhn_valid(digits)
 
 
+def has_card_number(text: str) -> bool:
+    """Whether `text` holds a card number, digits grouped by spaces or dashes included."""
+    squashed = re.sub(r"(?<=\d)[ -](?=\d)", "", text)
+    return any(looks_like_card(m) for m in CARD_LIKE.findall(squashed))
+
+
 def luhn_valid(digits: str) -> bool:
     total = 0
     for index, digit in enumerate(reversed(digits)):
@@ -109,8 +115,7 @@ def card_data_in_database() -> list[str]:
             for field, value in zip(text_columns, row):
                 if not value:
                     continue
-                squashed = re.sub(r"(?<=\d)[ -](?=\d)", "", value)
-                if any(looks_like_card(m) for m in CARD_LIKE.findall(squashed)):
+                if has_card_number(value):
                     found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
                 elif field.name in ("card_last4",):
                     continue
@@ -267,7 +272,7 @@ def _scan_logs_for_card_data(record_figure_session):
     root.removeHandler(handler)
     root.setLevel(old_level)
     found = [line for line in handler.lines
-             if any(looks_like_card(m) for m in CARD_LIKE.findall(re.sub(r"(?<=\d)[ -](?=\d)", "", line)))
+             if has_card_number(line)
              or re.search(r"(?<![\dA-Za-z_])9183(?![\dA-Za-z_])", line)]
     record_figure_session("6 card data in logs", f"{len(handler.lines)} log lines scanned, {len(found)} with card data")
     assert not found, found[:5]

@@ -25,7 +25,7 @@ from wizard_helpers import (
     complete_white_label_option,
 )
 
-from conftest import ADMIN, STAFF, csrf_token
+from conftest import ADMIN, STAFF, csrf_token, has_card_number
 from webapp.extensions import db
 from webapp.models import (
     ActivationToken,
@@ -62,8 +62,17 @@ NASTY = [
 # (refused whole). They are slow to build and post, so they come once in sixteen values.
 HUGE = ["x" * 5_000, "é" * 4_000, "9" * 20_000, "9" * 40_000, "\x00" * 2_000]
 
+def _not_card_like(typed: str) -> bool:
+    """Arbitrary text that happens to be a card number (a random integer such as
+    -237138788437724 is one in a few dozen of its length) typed into, say, the sign-in email
+    field reaches the SQL debug log, and the run's scan for card data in the logs
+    (conftest.py) would fail on what the fuzz typed, not on anything the app did. The card
+    fields of the activation fuzz still type real test card numbers."""
+    return not has_card_number(typed)
+
+
 text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
-fuzz_value = st.one_of(text, st.sampled_from(NASTY), st.integers().map(str))
+fuzz_value = st.one_of(text, st.sampled_from(NASTY), st.integers().map(str)).filter(_not_card_like)
 value = st.one_of(*[fuzz_value] * 15, st.sampled_from(HUGE))
 field_name = st.one_of(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
                        st.sampled_from(["action", "return", "numbers", "id", "white_label", "customer_id"]))
