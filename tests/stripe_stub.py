@@ -20,6 +20,7 @@ class FakeStripeHTTP(HTTPClient):
         self.refunds: list[dict] = []
         self.requests: list[tuple[str, str, dict]] = []
         self.down = False
+        self.key_revoked = False  # Stripe answers 401: the secret key was rolled or revoked
 
     # What the browser and Stripe.js would do: confirm the intent with a card.
     def confirm(self, intent_id: str, *, succeed: bool = True, brand="visa", last4="4242"):
@@ -37,6 +38,8 @@ class FakeStripeHTTP(HTTPClient):
     def request(self, method, url, headers, post_data=None, **_):
         if self.down:  # what the library's own HTTP clients raise for a network failure
             raise stripe.APIConnectionError("stripe unreachable")
+        if self.key_revoked:
+            return json.dumps({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}), 401, {}
         parts = urlsplit(url)
         form = {k: v[0] for k, v in parse_qs(post_data or "").items()}
         self.requests.append((method, parts.path, {**form, "_idempotency": (headers or {}).get("Idempotency-Key")}))

@@ -154,3 +154,17 @@ def test_the_losing_intent_of_a_race_is_refunded(app, pending, stripe_http):
     assert [r["payment_intent"] for r in stripe_http.refunds] == [ib]
     with app.app_context():
         assert Payment.select().count() == 1
+
+
+def test_a_revoked_stripe_key_is_no_500_and_tells_the_operator(app, client, pending, stripe_http, caplog):
+    """Stripe refusing the white-label's key (rolled in the Stripe dashboard, say): the customer
+    is told payments are unavailable, nothing is recorded, and the log says what to fix."""
+    customer_id, token = pending
+    stripe_http.key_revoked = True
+    response = start_payment(client, token, hidden(client, token))
+    assert response.status_code == 422
+    assert "The payment service did not answer" in response.get_data(as_text=True)
+    assert "enter a current key in Settings > Payment gateway" in caplog.text
+    with app.app_context():
+        assert Payment.select().count() == 0
+        assert Customer.get_by_id(customer_id).status == Customer.PENDING

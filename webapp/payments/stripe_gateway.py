@@ -2,10 +2,26 @@
 card never reaches this server. Verified server-side before anything is recorded."""
 from __future__ import annotations
 
+import logging
+
 import stripe
 from flask import current_app, has_app_context
 
 from . import ChargeResult, GatewayUnavailable
+
+log = logging.getLogger(__name__)
+
+# Stripe cannot be reached, or refuses the white-label's secret key (revoked, rolled, or
+# unreadable here after an encryption key change): either way the customer cannot pay now, and
+# nothing was charged.
+UNAVAILABLE = (stripe.APIConnectionError, stripe.AuthenticationError, stripe.PermissionError)
+
+
+def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
+    if not isinstance(error, stripe.APIConnectionError):
+        log.error("Stripe refused the white-label's secret key (%s): enter a current key in "
+                  "Settings > Payment gateway", type(error).__name__)
+    return GatewayUnavailable(type(error).__name__)
 
 
 class StripeGateway:
@@ -31,16 +47,16 @@ class StripeGateway:
                 },
                 options={"idempotency_key": idempotency_key},
             )
-        except stripe.APIConnectionError as error:
-            raise GatewayUnavailable(str(error)) from error
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
         return intent.id, intent.client_secret
 
     def verify_intent(self, intent_id: str, *, amount: int, currency: str, metadata: dict) -> ChargeResult:
         """Whether the intent was paid in full, for this purpose; card details from its charge."""
         try:
             intent = self.client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
-        except stripe.APIConnectionError as error:
-            raise GatewayUnavailable(str(error)) from error
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
         except stripe.InvalidRequestError:
             return ChargeResult(False, decline_code="unknown_intent", message="That payment was not found. Try again.")
         recorded = intent.metadata.to_dict() if intent.metadata else {}
@@ -75,8 +91,8 @@ class StripeGateway:
             intent = self.client.v1.payment_intents.retrieve(intent_id)
         except stripe.InvalidRequestError:
             return False
-        except stripe.APIConnectionError as error:
-            raise GatewayUnavailable(str(error)) from error
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
         recorded = intent.metadata.to_dict() if intent.metadata else {}
         return intent.status == "succeeded" and all(recorded.get(k) == v for k, v in metadata.items())
 
@@ -86,5 +102,5 @@ class StripeGateway:
     def refund(self, reference: str, *, idempotency_key: str) -> None:
         try:
             self.client.v1.refunds.create(params={"payment_intent": reference}, options={"idempotency_key": idempotency_key})
-        except stripe.APIConnectionError as error:
-            raise GatewayUnavailable(str(error)) from error
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
