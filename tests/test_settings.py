@@ -210,3 +210,79 @@ def test_htmx_save_redirects_with_hx_redirect(app, admin_client):
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == URL
     assert white_label(app).payment_gateway == "none"
+
+
+# --- The Stripe secret key at rest -----------------------------------------------------------
+
+
+def stored_column(app, slug="demo-telecom") -> str:
+    """The secret key column as the database holds it (not through the model)."""
+    from webapp.extensions import db
+
+    with app.app_context(), db.connection_context():
+        return db.execute_sql(f"SELECT stripe_secret_key FROM white_label WHERE slug = {db.param}", (slug,)).fetchone()[0]
+
+
+def app_with_keys(config, keys: str):
+    from webapp import create_app
+
+    return create_app({**config, "SECRETS_ENCRYPTION_KEYS": keys})
+
+
+def test_the_secret_key_is_stored_encrypted(app, admin_client):
+    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK).status_code == 303
+    raw = stored_column(app)
+    assert raw.startswith("fernet:") and TEST_SK not in raw and TEST_SK[8:] not in raw
+    assert white_label(app).stripe_secret_key == TEST_SK  # the app reads it back
+    again = stored_column(app)
+    store_stripe_keys(app)
+    assert stored_column(app) != again  # a fresh ciphertext on every save
+
+
+def test_encryption_keys_rotate_with_reencrypt_secrets(app, config, admin_client, caplog):
+    from cryptography.fernet import Fernet
+
+    from webapp import crypto
+
+    old, new, stranger = (Fernet.generate_key().decode() for _ in range(3))
+    store_stripe_keys(app_with_keys(config, old))
+    under_old = stored_column(app)
+    # The new key first, the old one still listed: it still reads, and the command re-encrypts.
+    both = app_with_keys(config, f"{new},{old}")
+    assert white_label(both).stripe_secret_key == TEST_SK
+    result = both.test_cli_runner().invoke(args=["reencrypt-secrets"])
+    assert result.exit_code == 0 and "Re-encrypted 1 stored secret(s)" in result.output
+    assert stored_column(app) != under_old
+    # The old key gone: still readable.
+    assert white_label(app_with_keys(config, new)).stripe_secret_key == TEST_SK
+    # No configured key opens it: it reads as not set, the gateway counts as missing, the settings
+    # page asks for the key again, and the command names the white-label to fix.
+    lost = app_with_keys(config, stranger)
+    assert white_label(lost).stripe_secret_key == "" and not white_label(lost).has_payment_gateway
+    html = admin_client.get(URL).get_data(as_text=True)
+    assert "No secret key stored." in html and "Stored key" not in html
+    result = lost.test_cli_runner().invoke(args=["reencrypt-secrets"])
+    assert result.exit_code == 1 and "demo-telecom" in result.output
+    # The log says so once, not on every page that loads the white-label.
+    assert caplog.text.count("white_label.stripe_secret_key: a stored value cannot be decrypted") == 1
+    crypto.init_app(app)  # this test's own app again
+
+
+def test_a_key_stored_before_encryption_reads_and_then_gets_encrypted(app, runner):
+    from webapp.extensions import db
+
+    with app.app_context(), db.connection_context():
+        db.execute_sql(f"UPDATE white_label SET payment_gateway = 'stripe', stripe_secret_key = {db.param} "
+                       f"WHERE slug = 'demo-telecom'", (TEST_SK,))
+    assert white_label(app).stripe_secret_key == TEST_SK
+    result = runner.invoke(args=["reencrypt-secrets"])
+    assert result.exit_code == 0, result.output
+    assert stored_column(app).startswith("fernet:") and white_label(app).stripe_secret_key == TEST_SK
+
+
+def test_a_malformed_encryption_key_stops_the_app(config):
+    from webapp.config import ConfigError
+
+    good = "u" * 43 + "="
+    with pytest.raises(ConfigError, match="key 2 is not a Fernet key"):
+        app_with_keys(config, f"{good}, not-a-key")

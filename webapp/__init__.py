@@ -6,10 +6,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import database
-from .config import PROJECT_ROOT, from_environment
+from . import crypto, database, widgets
 from . import extensions as ext
-from . import widgets
+from .config import PROJECT_ROOT, from_environment
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     widgets.install()  # WTForms' widgets render attributes through a faster html_params
+    crypto.init_app(app)  # before anything reads a stored secret; a malformed key stops here
 
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -65,6 +65,33 @@ def register_commands(app: Flask) -> None:
         except KeyboardInterrupt:
             stop.set()
 
+    @app.cli.command("reencrypt-secrets")
+    @_connected
+    def reencrypt_secrets():
+        """Encrypt every stored Stripe secret key with the newest SECRETS_ENCRYPTION_KEYS key
+        (after adding a key, or to encrypt keys stored before encryption arrived)."""
+        from .crypto import decrypt
+        from .models import WhiteLabel
+
+        done, unreadable = 0, []
+        with db.atomic():
+            # Raw column values: the model reads a value that no configured key opens as empty.
+            cursor = db.execute_sql(
+                f"SELECT id, slug, stripe_secret_key FROM white_label WHERE stripe_secret_key <> {db.param}", ("",)
+            )
+            for white_label_id, slug, stored in cursor.fetchall():
+                plain = decrypt(stored)
+                if plain is None:
+                    unreadable.append(slug)
+                    continue
+                WhiteLabel.update(stripe_secret_key=plain).where(WhiteLabel.id == white_label_id).execute()
+                done += 1
+        click.echo(f"Re-encrypted {done} stored secret(s) with the newest key.")
+        if unreadable:
+            click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(unreadable)}. "
+                       "Enter those Stripe keys again in Settings > Payment gateway.", err=True)
+            sys.exit(1)
+
     @app.cli.command("create-whitelabel")
     @click.option("--name", required=True)
     @click.option("--slug", required=True)

@@ -73,6 +73,9 @@ def from_environment(instance_path: Path) -> dict:
         "DEBUG": False,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        # Fernet keys for stored third-party secrets, newest first (webapp/crypto.py); empty:
+        # one key derived from SECRET_KEY.
+        "SECRETS_ENCRYPTION_KEYS": os.environ.get("SECRETS_ENCRYPTION_KEYS", ""),
         "APP_BASE_URL": os.environ.get("APP_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         # Sessions: HttpOnly and SameSite=Lax always, Secure wherever TLS is expected.
         "SESSION_COOKIE_HTTPONLY": True,

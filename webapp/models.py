@@ -14,6 +14,7 @@ from peewee import (
     TextField,
 )
 
+from .crypto import EncryptedTextField
 from .extensions import db
 
 
@@ -39,7 +40,7 @@ class WhiteLabel(BaseModel):
     support_phone = CharField(max_length=32, default="")
     payment_gateway = CharField(max_length=10, default="none")
     stripe_publishable_key = CharField(max_length=255, default="")
-    stripe_secret_key = CharField(max_length=255, default="")
+    stripe_secret_key = EncryptedTextField(default="")  # ciphertext in the database (crypto.py)
     country = CharField(max_length=2)
     currency = CharField(max_length=3)
     time_zone = CharField(max_length=64, default="UTC")
@@ -48,7 +49,9 @@ class WhiteLabel(BaseModel):
 
     @property
     def has_payment_gateway(self) -> bool:
-        return self.payment_gateway in ("sandbox", "stripe")
+        """Whether customers can pay by card: the sandbox, or Stripe with a secret key this
+        install can read (one stored under a retired encryption key reads as missing)."""
+        return self.payment_gateway == "sandbox" or (self.payment_gateway == "stripe" and bool(self.stripe_secret_key))
 
 
 class User(UserMixin, BaseModel):
