@@ -35,7 +35,7 @@ def open_database(url: str) -> Database:
         }
         if path and path != ":memory:":  # an in-memory database lives and dies with its connection
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            if url.startswith("sqlite:///"):
+            if url.startswith(("sqlite:///", "sqlite+pool:///")):
                 # Pooled: a request takes an open connection and gives it back. Opening one per
                 # request cost two thirds of a bare page (four pragmas each time), and closing
                 # the last connection after a write checkpoints the WAL, which a plain page then
