@@ -88,6 +88,19 @@ class ActivationRefused(Exception):
         self.new_attempt = new_attempt  # a declined card gets a fresh key; a timeout keeps it
 
 
+def _unavailable(error: GatewayUnavailable, white_label, no_answer: str) -> ActivationRefused:
+    """What the customer is told when the gateway cannot take the payment (the same key is kept)."""
+    if error.retry:
+        return ActivationRefused("card", no_answer, new_attempt=False)
+    # The gateway refused the white-label's own credentials: waiting will not help.
+    return ActivationRefused(
+        "card",
+        f"Card payments are not available right now and nothing was charged. Contact "
+        f"{white_label.display_name} at {white_label.support_email} to finish activating.",
+        new_attempt=False,
+    )
+
+
 class AlreadyActivated(Exception):
     """Another request activated the account first."""
 
@@ -116,11 +129,9 @@ def start_card_payment(token: ActivationToken, *, amount: int, attempt: str) -> 
             description=f"Opening balance for {customer.business_name}",
             metadata={"activation_token": str(token.id)},
         )
-    except GatewayUnavailable:
-        raise ActivationRefused(
-            "card", "The payment service did not answer. Nothing was charged: try again in a moment.",
-            new_attempt=False,
-        ) from None
+    except GatewayUnavailable as error:
+        raise _unavailable(error, white_label,
+                           "The payment service did not answer. Nothing was charged: try again in a moment.") from None
 
 
 def activate(token: ActivationToken, *, password: str, amount: int, attempt: str,
@@ -147,12 +158,9 @@ def activate(token: ActivationToken, *, password: str, amount: int, attempt: str
                 raise ActivationRefused("card", "Enter your card details. Card payments need JavaScript turned on.")
             result = gateway.verify_intent(payment_intent, amount=amount, currency=white_label.currency,
                                            metadata={"activation_token": str(token.id)})
-    except GatewayUnavailable:
-        raise ActivationRefused(
-            "card",
-            "The payment service did not answer. You have not been charged twice: try again in a moment.",
-            new_attempt=False,
-        ) from None
+    except GatewayUnavailable as error:
+        raise _unavailable(error, white_label,
+                           "The payment service did not answer. You have not been charged twice: try again in a moment.") from None
     if not result.succeeded:
         raise ActivationRefused("card", result.message or "Your card was declined.")
 

@@ -11,7 +11,16 @@ from typing import Protocol
 
 
 class GatewayUnavailable(Exception):
-    """The gateway did not answer (timeout, network): the outcome is unknown, retry with the same key."""
+    """The gateway cannot take the payment now.
+
+    `retry` True: it did not answer (timeout, network), the outcome is unknown, and a retry must
+    reuse the same idempotency key. False: it refused this white-label's credentials, nothing
+    was charged, and trying again will not help until an administrator fixes them.
+    """
+
+    def __init__(self, reason: str = "", *, retry: bool = True):
+        super().__init__(reason)
+        self.retry = retry
 
 
 @dataclass(repr=False)

@@ -18,10 +18,11 @@ UNAVAILABLE = (stripe.APIConnectionError, stripe.AuthenticationError, stripe.Per
 
 
 def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
-    if not isinstance(error, stripe.APIConnectionError):
-        log.error("Stripe refused the white-label's secret key (%s): enter a current key in "
-                  "Settings > Payment gateway", type(error).__name__)
-    return GatewayUnavailable(type(error).__name__)
+    if isinstance(error, stripe.APIConnectionError):
+        return GatewayUnavailable(type(error).__name__)
+    log.error("Stripe refused the white-label's secret key (%s): enter a current key in "
+              "Settings > Payment gateway", type(error).__name__)
+    return GatewayUnavailable(type(error).__name__, retry=False)
 
 
 class StripeGateway:
