@@ -72,8 +72,20 @@ def live_server(_server, base_url, app):
 
 
 def sign_in(page, email: str, password: str) -> None:
-    """Sign in through the real form, as a person would."""
+    """Sign in through the real form, as a person would, and wait for the page it leads to.
+
+    Waiting for the load event matters: a page's content shows before its deferred scripts have
+    run, and anything typed then (a search, say) goes unheard by htmx. Seen once in CI, where the
+    customer search after signing in never fired."""
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # The form posts back to /login when the password is wrong, so wait for the new page itself.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Sign in").click()
+
+
+def follow(page, link_name: str) -> None:
+    """Click a link to another page and wait until that page has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name=link_name).click()

@@ -211,7 +211,8 @@ def actor_sign_in(page: Page, actor: str, site: Site) -> None:
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_attached()
 
 

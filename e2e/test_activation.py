@@ -4,7 +4,7 @@ import re
 from playwright.sync_api import expect
 
 from conftest import ADMIN
-from e2e.conftest import sign_in
+from e2e.conftest import follow, sign_in
 from e2e.test_wizard import continue_to, fill_address, fill_contact
 
 PASSWORD = "kowhai-harbour-lantern-88"
@@ -12,7 +12,7 @@ PASSWORD = "kowhai-harbour-lantern-88"
 
 def create_customer_for_activation(page) -> None:
     sign_in(page, *ADMIN)
-    page.get_by_role("link", name="Create new customer").click()
+    follow(page, "Create new customer")
     page.get_by_label("The new customer").check()
     continue_to(page, "Contact and business information")
     fill_contact(page)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import ADMIN
-from e2e.conftest import sign_in
+from e2e.conftest import follow, sign_in
 from e2e.test_activation import PASSWORD, activation_link
 from e2e.test_wizard import continue_to, fill_address, fill_contact
 from webapp.config import PROJECT_ROOT
@@ -49,7 +49,7 @@ def test_screenshots_of_the_key_screens(browser, base_url, smtp, shots):
     shots(page, "01-customers")
 
     # The first option: the new customer administers the account.
-    page.get_by_role("link", name="Create new customer").click()
+    follow(page, "Create new customer")
     page.get_by_label("The new customer").check()
     shots(page, "02-wizard-who-administers")
     continue_to(page, "Contact and business information")

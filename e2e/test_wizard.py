@@ -3,7 +3,7 @@ import re
 from playwright.sync_api import expect
 
 from conftest import ADMIN
-from e2e.conftest import sign_in
+from e2e.conftest import follow, sign_in
 
 
 def fill_contact(page, authorized=False, email="hana@matai-joinery.example.com"):
@@ -38,7 +38,7 @@ def submit_to(page, heading):
 
 def test_new_customer_option_end_to_end_with_activation_email(page, smtp):
     sign_in(page, *ADMIN)
-    page.get_by_role("link", name="Create new customer").click()
+    follow(page, "Create new customer")
     expect(page.get_by_role("heading", name="Who will administer this account?")).to_be_visible()
     page.evaluate("window.__noReload = true")
     page.get_by_label("The new customer").check()
@@ -96,7 +96,7 @@ def test_white_label_option_without_javascript(browser, base_url):
     context = browser.new_context(java_script_enabled=False, base_url=base_url)
     page = context.new_page()
     sign_in(page, *ADMIN)
-    page.get_by_role("link", name="Create new customer").click()
+    follow(page, "Create new customer")
     page.get_by_label("Me, the white-label administrator").check()
     submit_to(page, "Authorized contact and business information")
     fill_contact(page, authorized=True)
@@ -182,7 +182,7 @@ def test_new_customer_option_without_javascript(browser, base_url, smtp):
     context = browser.new_context(java_script_enabled=False, base_url=base_url)
     page = context.new_page()
     sign_in(page, *ADMIN)
-    page.get_by_role("link", name="Create new customer").click()
+    follow(page, "Create new customer")
     page.get_by_label("The new customer").check()
     submit_to(page, "Contact and business information")
     # A mistake comes back as a full page with the error summary and every value kept.
