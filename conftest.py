@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from webapp import create_app
 from webapp.database import is_sqlite, open_database, upgrade
 from webapp.demo import seed_demo
 from webapp.extensions import db
+from webapp.mailcatcher import ClosingController
 from webapp.models import ALL_MODELS
 
 ADMIN = ("admin@demo.example.com", "demo-admin-password")
@@ -199,7 +199,7 @@ def other_admin_client(app):
 
 @dataclass
 class CaughtMail:
-    controller: Controller | None = None
+    controller: ClosingController | None = None
     port: int = 0
     messages: list = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
@@ -211,7 +211,7 @@ class CaughtMail:
         return "250 OK"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = ClosingController(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
     def stop(self) -> None:

@@ -1,3 +1,5 @@
+import time
+
 from webapp.extensions import db
 from webapp.mail import deliver_due, queue_email
 from webapp.models import OutboxEmail, WhiteLabel, utcnow
@@ -100,3 +102,30 @@ def test_outbox_worker_command_sends_due_mail(app, runner, smtp):
     result = runner.invoke(args=["outbox-worker", "--once"])
     assert "Sent 1 email(s)." in result.output
     assert len(smtp.wait_for(1)) == 1
+
+
+def test_stopping_the_mail_catcher_lets_a_message_in_progress_finish(tmp_path):
+    """The app's sender caught mid-conversation when the catcher stops still gets its answers;
+    the connection is then closed by the server, not left to the garbage collector (whose
+    ResourceWarning failed whichever test was running at the time)."""
+    import socket
+    import threading
+
+    from conftest import free_port
+    from webapp.mailcatcher import start_mail_catcher
+
+    port = free_port()
+    controller = start_mail_catcher("127.0.0.1", port, tmp_path)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        reader = client.makefile("rb")
+        assert reader.readline().startswith(b"220")  # the greeting: the session is open
+        stopping = threading.Thread(target=controller.stop)
+        stopping.start()
+        time.sleep(0.3)  # the server is stopping now, the client still talking
+        client.sendall(b"HELO sender.example.com\r\n")
+        assert reader.readline().startswith(b"250")
+        client.sendall(b"QUIT\r\n")
+        assert reader.readline().startswith(b"221")
+        stopping.join(timeout=5)
+        assert not stopping.is_alive()
+        assert reader.readline() == b""  # and then the server closed it

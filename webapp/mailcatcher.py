@@ -11,10 +11,12 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from markupsafe import Markup
 
 
@@ -31,10 +33,59 @@ class _KeepMessages:
         return "250 OK"
 
 
+class _TrackedSMTP(SMTP):
+    """An SMTP session that remembers its transport until the connection is lost."""
+
+    open_transport = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.open_transport = transport
+
+    def connection_lost(self, error):
+        self.open_transport = None
+        super().connection_lost(error)
+
+
+class ClosingController(Controller):
+    """aiosmtpd's threaded Controller that lets sessions in progress finish (up to `grace`
+    seconds) when it stops, then closes any still open. A sender caught mid-message when the
+    server stopped left a connection behind for the garbage collector, whose ResourceWarning
+    then surfaced at some unrelated later moment (in the tests: an error in whichever test was
+    running)."""
+
+    grace = 2.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sessions: weakref.WeakSet = weakref.WeakSet()
+
+    def factory(self):
+        session = _TrackedSMTP(self.handler, **self.SMTP_kwargs)
+        self._sessions.add(session)
+        return session
+
+    def _open_transports(self) -> list:
+        return [s.open_transport for s in list(self._sessions) if s.open_transport is not None]
+
+    def stop(self, no_assert: bool = False):
+        deadline = time.monotonic() + self.grace
+        while self._thread is not None and self._open_transports() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+        def close_the_rest():
+            for transport in self._open_transports():
+                transport.close()
+
+        if self._thread is not None:  # on the server's loop, before its tasks are cancelled
+            self.loop.call_soon_threadsafe(close_the_rest)
+        super().stop(no_assert)
+
+
 def start_mail_catcher(host: str, port: int, directory: str | Path) -> Controller:
     """Start the catcher on host:port in a background thread; call .stop() to end it."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
-    controller = Controller(_KeepMessages(Path(directory)), hostname=host, port=port)
+    controller = ClosingController(_KeepMessages(Path(directory)), hostname=host, port=port)
     controller.start()
     return controller
 
