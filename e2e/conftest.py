@@ -59,8 +59,12 @@ def base_url(_server):
 
 
 @pytest.fixture(autouse=True)
-def live_server(_server, base_url, app):
-    """Serve this test's `app` on the live server, with the outbox worker running beside it."""
+def live_server(_server, base_url, app, smtp):
+    """Serve this test's `app` on the live server, with the outbox worker running beside it.
+
+    It asks for `smtp` so that the SMTP server starts before the worker and stops after it:
+    stopped first, it could take a connection from the worker as it shut down and leave it to
+    the garbage collector (a ResourceWarning, seen twice in CI as an error in the next test)."""
     _, dispatcher = _server
     app.config["APP_BASE_URL"] = base_url
     dispatcher.app = app
