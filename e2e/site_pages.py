@@ -26,6 +26,7 @@ from typing import Callable
 from playwright.sync_api import Page, expect
 
 from conftest import ADMIN, STAFF, sign_in as client_sign_in
+from e2e.conftest import sign_in as browser_sign_in
 
 # The Flask-test-client helpers the unit tests use to drive the wizard and the activation.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -207,12 +208,7 @@ def actor_sign_in(page: Page, actor: str, site: Site) -> None:
               NEW_ADMINISTRATOR: NEW_ADMIN}
     if actor not in logins:
         return
-    email, password = logins[actor]
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation(wait_until="load"):
-        page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, *logins[actor])
     expect(page.get_by_role("button", name="Sign out")).to_be_attached()
 
 
