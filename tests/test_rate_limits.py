@@ -1,18 +1,25 @@
-"""Sign-in rate limits (issue 6, check 8): failed sign-ins per account and per client address.
+"""Rate limits (issue 6 check 8, issue 12 item 6): failed sign-ins per account and per
+address, and counters every process shares.
 
 Defaults: 10 failures per account (email) per 15 minutes, 50 per address per hour. Both are
-configuration (LOGIN_ACCOUNT_RATE_LIMIT, LOGIN_ADDRESS_RATE_LIMIT); storage is memory:// or
-Redis (RATELIMIT_STORAGE_URI).
+configuration (LOGIN_ACCOUNT_RATE_LIMIT, LOGIN_ADDRESS_RATE_LIMIT). Counters live in the app's
+database by default (RATELIMIT_STORAGE_URI=database://, webapp/ratelimit_storage.py), or in
+Redis; the 3-worker gunicorn check is in tests/test_production.py.
 """
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import uuid
 
 import pytest
 
 from conftest import ADMIN, STAFF, csrf_token
 from webapp import create_app
+from webapp.config import ConfigError
+from webapp.extensions import db
+from webapp.models import RateLimitCounter
 
 WRONG = "not-the-password"
 
@@ -95,13 +102,119 @@ def test_limits_are_configuration(config):
     assert_locked(attempt(client, *STAFF))
 
 
-def test_each_app_starts_with_no_counts(app, config):
+def test_counts_are_shared_by_every_app_instance_on_the_default_database_storage(app, config, record_figure):
+    """Another gunicorn worker, another server or a restart sees the same counts: the default
+    storage is the app's database, not each process's memory."""
+    assert app.config["RATELIMIT_STORAGE_URI"] == "database://"
     client = app.test_client()
     for _ in range(10):
-        attempt(client, ADMIN[0], WRONG)
-    assert_locked(attempt(client, *ADMIN))
-    fresh = create_app(config)
-    assert attempt(fresh.test_client(), *ADMIN).status_code == 303
+        assert attempt(client, ADMIN[0], WRONG).status_code == 422
+    second = create_app(config)
+    assert_locked(attempt(second.test_client(), *ADMIN))
+    with app.app_context():
+        assert RateLimitCounter.select().count() >= 2  # per account and address, per account, per address
+    record_figure("rate limits (database)", "a lock made through one app instance holds in a second one (default storage)")
+
+
+# --- The database storage itself -------------------------------------------------------------
+
+
+@pytest.fixture
+def storage(app):
+    from webapp.ratelimit_storage import DatabaseStorage
+
+    with app.app_context():
+        yield DatabaseStorage("database://")
+
+
+def test_database_storage_counts_atomically_under_concurrency(app, storage, record_figure):
+    """8 threads x 40 increments of one key, each on its own connection: no update is lost and
+    every increment sees its own count (1..320, each once)."""
+    threads, each = 8, 40
+    seen: list[int] = []
+    barrier = threading.Barrier(threads)
+    lock = threading.Lock()
+    errors = []
+
+    def work():
+        try:
+            barrier.wait()
+            mine = [storage.incr("concurrent-key", 60) for _ in range(each)]
+            with lock:
+                seen.extend(mine)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            if not db.is_closed():
+                db.close()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    started = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    elapsed = time.monotonic() - started
+    assert not errors, errors
+    assert sorted(seen) == list(range(1, threads * each + 1))
+    assert storage.get("concurrent-key") == threads * each
+    record_figure("rate limits (atomic increments)",
+                  f"{threads} threads x {each} increments of one counter: {len(seen)} distinct counts, none lost "
+                  f"({elapsed:.1f} s)")
+
+
+def test_database_storage_windows_expire_and_restart(storage):
+    assert storage.incr("short", 1) == 1
+    assert storage.incr("short", 1) == 2
+    assert storage.get("short") == 2
+    assert time.time() < storage.get_expiry("short") <= time.time() + 1
+    time.sleep(1.1)
+    assert storage.get("short") == 0
+    assert storage.incr("short", 1) == 1  # a new window, not 3
+
+
+def test_expired_counters_are_deleted_as_the_app_goes(app, storage):
+    from webapp.ratelimit_storage import DatabaseStorage
+
+    for n in range(20):
+        storage.incr(f"old-{n}", 1)
+    storage.incr("live", 3600)
+    time.sleep(1.1)
+    with app.app_context():
+        assert RateLimitCounter.select().count() == 21
+        eager = DatabaseStorage("database://", purge_interval=0)
+        eager.incr("another", 60)
+        assert RateLimitCounter.select().count() == 2  # "live" and "another"
+    assert storage.get("live") == 1
+
+
+def test_reset_and_clear_forget_counts(storage):
+    storage.incr("a", 60)
+    storage.incr("b", 60)
+    storage.clear("a")
+    assert storage.get("a") == 0 and storage.get("b") == 1
+    assert storage.reset() == 1
+    assert storage.get("b") == 0
+    assert storage.check() is True
+
+
+def test_stored_keys_hold_no_email_or_address(app, client):
+    attempt(client, ADMIN[0], WRONG, address="198.51.100.23")
+    with app.app_context():
+        buckets = [row.bucket for row in RateLimitCounter.select()]
+    assert buckets and all(len(b) == 64 for b in buckets)
+    assert not any("admin" in b or "198.51" in b for b in buckets)
+
+
+def test_production_refuses_to_start_with_per_process_storage(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 64)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    message = str(refused.value)
+    assert "memory://" in message and "each process" in message
+    assert "database://" in message and "redis://" in message
 
 
 def _redis_reachable() -> bool:

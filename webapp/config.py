@@ -109,7 +109,9 @@ def from_environment(instance_path: Path) -> dict:
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Rate limits
         # key on the client address, which behind a proxy is only right when this is set.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Where rate-limit counters live. database:// (webapp/ratelimit_storage.py) and redis://
+        # are shared by every process; memory:// counts per process and is refused in production.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
         # Failed sign-ins (Flask-Limiter strings): per account (email) and per client address.
         # LOGIN_RATE_LIMIT is the older name of the per-address limit and is still read.
@@ -126,3 +128,23 @@ def from_environment(instance_path: Path) -> dict:
         "TOP_UP_MINIMUM": int(os.environ.get("TOP_UP_MINIMUM", "1000")),  # minor units
         "ACTIVATION_MAX_OPENING_BALANCE": int(os.environ.get("ACTIVATION_MAX_OPENING_BALANCE", "500000")),
     }
+
+
+# Storages whose counts live inside one process: with several workers each counts on its own.
+PER_PROCESS_STORAGE_SCHEMES = ("memory", "async+memory")
+
+
+def check_production(config: dict) -> None:
+    """Refuse a production configuration that would not hold what the README promises."""
+    if config.get("APP_ENV") != "production" or not config.get("RATELIMIT_ENABLED", True):
+        return
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme in PER_PROCESS_STORAGE_SCHEMES:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is {uri}, which keeps rate-limit counts inside each process: with "
+            "several gunicorn workers or servers every one counts on its own, and sign-in guesses are "
+            "allowed several times over. In production set RATELIMIT_STORAGE_URI to database:// "
+            "(the default: counters in the app's database) or to a Redis URL such as "
+            "redis://127.0.0.1:6379/0."
+        )
