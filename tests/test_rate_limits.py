@@ -1,8 +1,9 @@
-"""Rate limits (issue 6 check 8, issue 12 item 6): failed sign-ins per account and per
-address, and counters every process shares.
+"""Rate limits (issue 6 check 8, issue 12 item 6): failed sign-ins per account and address,
+per account across all addresses, and counters every process shares.
 
-Defaults: 10 failures per account (email) per 15 minutes, 50 per address per hour. Both are
-configuration (LOGIN_ACCOUNT_RATE_LIMIT, LOGIN_ADDRESS_RATE_LIMIT). Counters live in the app's
+Defaults: 10 failures per account from one address per 15 minutes, 100 per account from all
+addresses per hour, 50 per address per hour. All are configuration (LOGIN_ACCOUNT_RATE_LIMIT,
+LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT, LOGIN_ADDRESS_RATE_LIMIT). Counters live in the app's
 database by default (RATELIMIT_STORAGE_URI=database://, webapp/ratelimit_storage.py), or in
 Redis; the 3-worker gunicorn check is in tests/test_production.py.
 """
@@ -46,6 +47,7 @@ def assert_locked(response) -> None:
 
 def test_defaults_are_ten_per_account_per_fifteen_minutes_and_fifty_per_address_per_hour(app):
     assert app.config["LOGIN_ACCOUNT_RATE_LIMIT"] == "10 per 15 minutes"
+    assert app.config["LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT"] == "100 per hour"
     assert app.config["LOGIN_ADDRESS_RATE_LIMIT"] == "50 per hour"
 
 
@@ -56,10 +58,11 @@ def test_eleventh_attempt_after_ten_failures_is_refused_even_with_the_right_pass
     assert_locked(response)
     assert int(response.headers["Retry-After"]) <= 15 * 60
     assert client.get("/customers/").status_code == 302  # not signed in
-    # The lock is on the account, wherever the next attempt comes from...
-    assert_locked(attempt(app.test_client(), *ADMIN, address="127.0.0.2"))
-    # ...and only on that account: a colleague on the same address signs in.
+    # The lock is on the account from that address only: a colleague on the same address signs in...
     assert attempt(app.test_client(), *STAFF).status_code == 303
+    # ...and so does the account's owner from elsewhere: ten wrong passwords from one address
+    # cannot lock a known account out for everyone.
+    assert attempt(app.test_client(), *ADMIN, address="127.0.0.2").status_code == 303
     record_figure("rate limits (account)", f"11th sign-in after 10 failures: 429, Retry-After {response.headers['Retry-After']} s")
 
 
@@ -100,6 +103,40 @@ def test_limits_are_configuration(config):
     assert int(response.headers["Retry-After"]) <= 60
     assert attempt(client, STAFF[0], WRONG).status_code == 422  # third failure from this address
     assert_locked(attempt(client, *STAFF))
+
+
+def test_a_stranger_cannot_lock_a_known_account_out(app, record_figure):
+    """Ten wrong passwords from an attacker's address lock that address out of the account, not its owner."""
+    attacker = app.test_client()
+    for _ in range(10):
+        assert attempt(attacker, ADMIN[0], WRONG, address="203.0.113.9").status_code == 422
+    assert_locked(attempt(attacker, ADMIN[0], WRONG, address="203.0.113.9"))
+    assert attempt(app.test_client(), *ADMIN, address="198.51.100.7").status_code == 303
+    record_figure("rate limits (account and address)",
+                  "10 failures on one account from one address: that address gets 429, the owner elsewhere signs in")
+
+
+def test_guessing_one_account_from_many_addresses_is_stopped_at_one_hundred_an_hour(app, record_figure):
+    """Against distributed guessing: 100 failures an hour on one account, from any addresses, lock it."""
+    client = app.test_client()
+    for n in range(100):
+        address = f"10.{n // 250}.{n % 250}.{1 + n % 7}"
+        assert attempt(client, ADMIN[0], WRONG, address=address).status_code == 422, n
+    response = attempt(client, *ADMIN, address="198.51.100.8")
+    assert_locked(response)
+    assert 15 * 60 < int(response.headers["Retry-After"]) <= 3600
+    assert attempt(app.test_client(), *STAFF, address="198.51.100.8").status_code == 303  # other accounts unaffected
+    record_figure("rate limits (account, all addresses)",
+                  "101st sign-in after 100 failures from 100 addresses: 429 from a new address, Retry-After "
+                  f"{response.headers['Retry-After']} s")
+
+
+def test_the_limit_across_addresses_is_configuration(config):
+    config.update(LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT="3 per hour")
+    client = create_app(config).test_client()
+    for n in range(3):
+        assert attempt(client, ADMIN[0], WRONG, address=f"192.0.2.{n + 1}").status_code == 422
+    assert_locked(attempt(client, *ADMIN, address="192.0.2.99"))
 
 
 def test_counts_are_shared_by_every_app_instance_on_the_default_database_storage(app, config, record_figure):

@@ -113,9 +113,13 @@ def from_environment(instance_path: Path) -> dict:
         # are shared by every process; memory:// counts per process and is refused in production.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
-        # Failed sign-ins (Flask-Limiter strings): per account (email) and per client address.
+        # Failed sign-ins (Flask-Limiter strings): per account (email) from one client address;
+        # per account from all addresses together (distributed guessing); per client address.
         # LOGIN_RATE_LIMIT is the older name of the per-address limit and is still read.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        "LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT": os.environ.get(
+            "LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT", "100 per hour"
+        ),
         "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get(
             "LOGIN_ADDRESS_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "50 per hour")
         ),
