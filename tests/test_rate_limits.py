@@ -280,3 +280,49 @@ def test_redis_storage_shares_counts_between_app_processes(config, app, record_f
     assert_locked(attempt(second.test_client(), email, WRONG))
     assert attempt(second.test_client(), *ADMIN).status_code == 303
     record_figure("rate limits (Redis)", "a lock made through one app instance holds in a second one")
+
+
+# --- Resending an activation email -------------------------------------------------------------
+
+
+def _resend(client, customer_id: int, **kwargs):
+    return client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(client)}, **kwargs)
+
+
+def test_another_white_label_cannot_use_up_a_customers_resends(app, admin_client, other_admin_client, record_figure):
+    """The resend limit counts only requests that find the customer in the caller's white-label."""
+    from activation_helpers import create_pending_customer
+
+    customer_id, _ = create_pending_customer(app, admin_client)
+    assert [_resend(other_admin_client, customer_id).status_code for _ in range(8)] == [404] * 8
+    codes = [_resend(admin_client, customer_id).status_code for _ in range(6)]
+    assert codes == [303] * 5 + [429]
+    record_figure("rate limits (resend)", "8 resends from another white-label: 404, none counted; the owner's 6th in an hour: 429")
+
+
+def test_a_refused_resend_is_a_429_page_that_says_when(app, admin_client):
+    from activation_helpers import create_pending_customer
+
+    app.config["RESEND_RATE_LIMIT"] = "1 per hour"
+    customer_id, _ = create_pending_customer(app, admin_client)
+    assert _resend(admin_client, customer_id).status_code == 303
+    for headers in ({}, {"HX-Request": "true"}):
+        response = _resend(admin_client, customer_id, headers=headers)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 429
+        assert "Too many attempts" in html and "try again (after" in html
+        assert 3500 < int(response.headers["Retry-After"]) <= 3600
+    with app.app_context():
+        from webapp.models import OutboxEmail
+
+        assert OutboxEmail.select().where(OutboxEmail.kind == "activation").count() == 2  # the first + 1 resend
+
+
+def test_requests_that_would_not_resend_are_not_counted(app, admin_client):
+    """A customer who is not waiting for activation answers 409 however often it is asked."""
+    from webapp.models import Customer
+
+    with app.app_context():
+        active = Customer.get(Customer.status == Customer.ACTIVE).id
+    app.config["RESEND_RATE_LIMIT"] = "2 per hour"
+    assert [_resend(admin_client, active).status_code for _ in range(4)] == [409] * 4
