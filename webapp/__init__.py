@@ -19,6 +19,9 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    from . import routing
+
+    routing.init_app(app)  # before any route: <int:...> only matches ids the database can hold
     app.config.update(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
