@@ -120,7 +120,14 @@ def test_production_adds_hsts_and_secure_cookies(app, monkeypatch, database_url)
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert not header_problems(client.get("/customers/", **https), "GET /customers/", production=True)
+    # The __Host- prefix: browsers take the cookie only if it is Secure, Path=/ and has no Domain,
+    # so no sibling subdomain or plain-http page can set or overwrite it.
+    assert cookie.startswith("__Host-session="), cookie
+    attributes = [part.strip() for part in cookie.split(";")[1:]]
+    assert "Path=/" in attributes and not any(a.lower().startswith("domain=") for a in attributes), cookie
+    customers = client.get("/customers/", **https)
+    assert customers.status_code == 200  # the prefixed cookie is the session
+    assert not header_problems(customers, "GET /customers/", production=True)
 
 
 def test_development_session_cookie_is_httponly_lax_and_not_secure(client):

@@ -147,7 +147,7 @@ def test_gunicorn_on_postgresql_serves_the_app_and_signs_in(fresh_postgres, reco
         response, _ = browser.request("POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
         assert response.status == 303, response.status
         assert response.getheader("Location").endswith("/customers/")
-        session_cookie = next(c for c in browser.set_cookie_headers if c.startswith("session="))
+        session_cookie = next(c for c in browser.set_cookie_headers if c.startswith("__Host-session="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
         response, page = browser.request("GET", "/customers/")
         assert response.status == 200

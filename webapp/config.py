@@ -68,6 +68,7 @@ def from_environment(instance_path: Path) -> dict:
 
     default_db = f"sqlite:///{instance_path / 'onboarding.sqlite3'}"
     port = os.environ.get("PORT", "5000")
+    secure_cookies = _env_flag("SESSION_COOKIE_SECURE", production)
     return {
         "APP_ENV": env,
         "DEBUG": False,
@@ -80,10 +81,16 @@ def from_environment(instance_path: Path) -> dict:
         # Sessions: HttpOnly and SameSite=Lax always, Secure wherever TLS is expected.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # __Host-: the browser keeps the cookie only if it is Secure, for Path=/ and without a
+        # Domain (Flask's defaults: SESSION_COOKIE_PATH "/", no SESSION_COOKIE_DOMAIN), so no
+        # other subdomain and no plain-http page can set or overwrite the session. Without
+        # Secure (development over http://127.0.0.1) the prefix would make browsers drop it.
+        "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
+        "REMEMBER_COOKIE_NAME": "__Host-remember_token" if secure_cookies else "remember_token",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # No form here comes near this (the longest, a wizard step, is a few kB); a bigger body
