@@ -30,6 +30,23 @@ def directives(response) -> dict[str, list[str]]:
     return parsed
 
 
+# Long-cached on purpose (their URLs change with their content): never no-store.
+LONG_CACHED_ENDPOINTS = {"static", "branding.css"}
+
+
+def caching_problems(response, where: str, endpoint: str | None) -> list[str]:
+    """A signed-in person's responses are never stored by the browser or a proxy (pages,
+    partials, redirects, the CSV export, error pages); static files and brand CSS keep a year."""
+    cache_control = response.headers.get("Cache-Control", "")
+    if endpoint in LONG_CACHED_ENDPOINTS:
+        if response.status_code == 200 and "max-age=31536000" not in cache_control:
+            return [f"{where}: {endpoint} lost its long caching ({cache_control!r})"]
+        return []
+    if "no-store" not in [d.strip() for d in cache_control.split(",")]:
+        return [f"{where}: signed in, but Cache-Control is {cache_control!r}, not no-store"]
+    return []
+
+
 def header_problems(response, where: str, production: bool = False) -> list[str]:
     problems = []
     csp = directives(response)
@@ -84,8 +101,9 @@ def test_every_response_has_the_security_headers(test_routes, record_figure):
     admin = app.test_client()
     assert sign_in(admin, *ADMIN).status_code == 303
     targets = build_targets(app, admin)
-    problems, count = [], 0
+    problems, count, signed_in_count = [], 0, 0
     for who, client in [("administrator", admin), ("anonymous", app.test_client())]:
+        signed_in = who != "anonymous"
         token = token_for(client)
         for rule, method, url, values in routes(app, targets):
             if rule.endpoint == "auth.logout" or (method == "POST" and rule.endpoint == "onboarding.discard"):
@@ -93,15 +111,49 @@ def test_every_response_has_the_security_headers(test_routes, record_figure):
             for htmx in (False, True):
                 response = call(client, method, url, post_data(rule, values), token=token, htmx=htmx)
                 count += 1
-                problems += header_problems(response, f"{method} {url} as {who} ({response.status_code})")
+                where = f"{method} {url} as {who} ({response.status_code})"
+                problems += header_problems(response, where)
+                if signed_in:
+                    signed_in_count += 1
+                    problems += caching_problems(response, where, rule.endpoint)
         for url in ["/no-such-page", "/test-only/gone", "/test-only/boom", "/test-only/sql"]:
             response = client.get(url)
             count += 1
             problems += header_problems(response, f"GET {url} as {who} ({response.status_code})")
+            if signed_in:
+                signed_in_count += 1
+                problems += caching_problems(response, f"GET {url} as {who} ({response.status_code})", None)
         response = client.post("/logout")  # 400 without a token
         problems += header_problems(response, "POST /logout without a token")
     assert not problems, "\n".join(problems)
-    record_figure("headers", f"{count} responses (pages, partials, redirects, files, errors): CSP, nosniff, Referrer-Policy on all")
+    record_figure("headers", f"{count} responses (pages, partials, redirects, files, errors): CSP, nosniff, Referrer-Policy on all; "
+                  f"the {signed_in_count} signed in: Cache-Control no-store (static files and brand CSS: a year)")
+
+
+def test_a_customer_account_users_pages_are_not_stored(app):
+    """The customer's side: /account and its partials and redirects, as its Account Administrator."""
+    from url_map_walk import customer_user_client
+
+    client = customer_user_client(app)
+    token = token_for(client)
+    problems = []
+    with app.app_context():
+        from webapp.models import Customer
+
+        wattle = Customer.get(Customer.business_name == "Wattle Legal").id
+    for method, url in [("GET", "/account/"), ("GET", f"/account/{wattle}/top-up"), ("GET", f"/account/{wattle}/pbx"),
+                        ("GET", f"/account/{wattle}/users/new"), ("POST", f"/account/{wattle}/pbx"),
+                        ("GET", "/account/password"), ("GET", "/"), ("GET", "/customers/")]:
+        for htmx in (False, True):
+            response = call(client, method, url, {}, token=token, htmx=htmx)
+            problems += caching_problems(response, f"{method} {url} ({response.status_code})", None)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_billing_export_is_not_stored(admin_client):
+    response = admin_client.get("/settings/billing.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "no-store" in response.headers["Cache-Control"]
 
 
 def test_production_adds_hsts_and_secure_cookies(app, monkeypatch, database_url):
@@ -120,7 +172,14 @@ def test_production_adds_hsts_and_secure_cookies(app, monkeypatch, database_url)
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert not header_problems(client.get("/customers/", **https), "GET /customers/", production=True)
+    # The __Host- prefix: browsers take the cookie only if it is Secure, Path=/ and has no Domain,
+    # so no sibling subdomain or plain-http page can set or overwrite it.
+    assert cookie.startswith("__Host-session="), cookie
+    attributes = [part.strip() for part in cookie.split(";")[1:]]
+    assert "Path=/" in attributes and not any(a.lower().startswith("domain=") for a in attributes), cookie
+    customers = client.get("/customers/", **https)
+    assert customers.status_code == 200  # the prefixed cookie is the session
+    assert not header_problems(customers, "GET /customers/", production=True)
 
 
 def test_development_session_cookie_is_httponly_lax_and_not_secure(client):

@@ -18,9 +18,11 @@ from url_map_walk import (
     changed_tables,
     customer_user_client,
     fill,
+    int_variables,
     is_public,
     methods,
     opened_by_secret,
+    out_of_range_urls,
     post_data,
     required_role,
     routes,
@@ -147,3 +149,34 @@ def test_a_route_with_an_unknown_variable_fails_loudly(app_with_a_new_route, adm
     with pytest.raises(LookupError, match=r"no way to fill <widget_ref>.*Add it to FILL"):
         list(routes(app, targets, with_variables_only=True))
     assert "widget_ref" not in FILL
+
+
+def test_out_of_range_ids_are_404_never_500(app, admin_client, record_figure):
+    """Every route with an <int:...> variable, every method, as its owner and as a visitor, with
+    ids past PostgreSQL's integer, SQLite's integer and far beyond: 404 (the app's int converter
+    refuses them before any query), database unchanged."""
+    targets = build_targets(app, admin_client)
+    callers = [("administrator", admin_client), ("visitor", app.test_client())]
+    before = snapshot(app)
+    problems, checked, rules = [], 0, 0
+    for rule in app.url_map.iter_rules():
+        if not int_variables(rule):
+            continue
+        rules += 1
+        for url in out_of_range_urls(rule, targets):
+            for who, client in callers:
+                for method in methods(rule):
+                    response = call(client, method, url, token=token_for(client))
+                    checked += 1
+                    if response.status_code != 404:
+                        problems.append(f"{method} {url} ({rule.endpoint}) as {who}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert snapshot(app) == before
+    assert rules >= 10
+    record_figure("isolation (out-of-range ids)", f"{checked} requests to {rules} routes with an int variable, ids 2^31, 2^63 and 10^23: all 404")
+
+
+@pytest.mark.parametrize("url", ["/brand/99999999999999999999999.css", "/customers/99999999999999999999999",
+                                 "/brand/2147483648.css", "/customers/2147483648"])
+def test_the_reported_out_of_range_urls_are_404(admin_client, url):
+    assert admin_client.get(url).status_code == 404

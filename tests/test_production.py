@@ -29,7 +29,8 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 def _production_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "FLASK_ENV"}}
-    env.update(APP_ENV="production", RATELIMIT_STORAGE_URI="memory://", MAIL_PORT=str(free_port()), **extra)
+    env = {k: v for k, v in env.items() if k != "RATELIMIT_STORAGE_URI"}  # the default: database://
+    env.update(APP_ENV="production", MAIL_PORT=str(free_port()), **extra)
     return env
 
 
@@ -47,6 +48,17 @@ def test_gunicorn_without_a_secret_key_exits_with_the_reason():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_gunicorn_with_per_process_rate_limit_storage_exits_with_the_reason():
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"],
+        cwd=ROOT, env=_production_env(SECRET_KEY=uuid.uuid4().hex * 2, RATELIMIT_STORAGE_URI="memory://"),
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode != 0
+    assert "RATELIMIT_STORAGE_URI is memory://" in result.stderr
+    assert "database://" in result.stderr  # what to set instead
 
 
 @pytest.fixture
@@ -135,7 +147,7 @@ def test_gunicorn_on_postgresql_serves_the_app_and_signs_in(fresh_postgres, reco
         response, _ = browser.request("POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
         assert response.status == 303, response.status
         assert response.getheader("Location").endswith("/customers/")
-        session_cookie = next(c for c in browser.set_cookie_headers if c.startswith("session="))
+        session_cookie = next(c for c in browser.set_cookie_headers if c.startswith("__Host-session="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
         response, page = browser.request("GET", "/customers/")
         assert response.status == 200
@@ -150,3 +162,74 @@ def test_gunicorn_on_postgresql_serves_the_app_and_signs_in(fresh_postgres, reco
         finally:
             server.stdout.close()
     record_figure("production start", f"gunicorn on a fresh PostgreSQL: migrated, seeded, served and signed in within {time.monotonic() - started:.1f} s")
+
+
+@pytest.fixture
+def fresh_database(request, tmp_path):
+    """A new, empty database of the kind the suite runs on: PostgreSQL when DATABASE_URL names
+    it, else a SQLite file."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return request.getfixturevalue("fresh_postgres")
+    return f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}"
+
+
+def _start_gunicorn(env, workers: int, port: int):
+    """gunicorn serving wsgi:app, logging each request with the id of the worker that answered."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", "-", "--access-logformat", "answered-by %(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_for(server, browser) -> tuple:
+    for _ in range(300):
+        try:
+            return browser.request("GET", "/login")
+        except OSError:
+            assert server.poll() is None, server.stdout.read()
+            time.sleep(0.1)
+    pytest.fail("gunicorn did not answer within 30 seconds")
+
+
+def _stop(server) -> str:
+    server.terminate()
+    try:
+        output, _ = server.communicate(timeout=15)
+    finally:
+        server.stdout.close()
+    return output
+
+
+def test_sign_in_limit_holds_across_three_gunicorn_workers(fresh_database, record_figure):
+    """Issue 12 item 6: with the default (database) storage, the 11th failed sign-in for one
+    account from one address is a 429, whichever of 3 workers answers each request."""
+    env = _production_env(SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=fresh_database,
+                          APP_BASE_URL="https://onboarding.example.com")
+    _run(["db-upgrade"], env)
+    _run(["seed-demo"], env)
+    port = free_port()
+    server = _start_gunicorn(env, 3, port)
+    statuses = []
+    try:
+        browser = Browser(port)
+        response, page = _wait_for(server, browser)
+        assert response.status == 200
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        for _ in range(10):
+            response, _ = browser.request("POST", "/login", {"email": ADMIN[0], "password": "wrong-password", "csrf_token": token})
+            statuses.append(response.status)
+        for _ in range(5):  # the 11th and after, the right password included
+            response, page = browser.request("POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
+            statuses.append(response.status)
+            assert "Too many attempts" in page
+            assert 0 < int(response.getheader("Retry-After")) <= 900
+    finally:
+        output = _stop(server)
+    assert statuses == [422] * 10 + [429] * 5, statuses
+    workers = {line.split()[1] for line in output.splitlines()
+               if line.startswith("answered-by ") and " POST /login " in line}
+    record_figure("rate limits (3 gunicorn workers)",
+                  f"10 failed sign-ins then 5 more on {'PostgreSQL' if 'postgres' in fresh_database else 'SQLite'}: "
+                  f"statuses {statuses.count(422)}x422 then {statuses.count(429)}x429, answered by {len(workers)} workers")
+    assert len(workers) >= 2, f"every request went to one worker; the check proved nothing ({workers})"

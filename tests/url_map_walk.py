@@ -163,15 +163,44 @@ def routes(app, targets: Targets, *, with_variables_only: bool = False, method: 
                 yield rule, verb, url, values
 
 
+# Ids no row can have: one past PostgreSQL's 32-bit integer, one past SQLite's 64-bit one, and
+# one far beyond both. Every <int:...> variable must answer them with 404, never a 500.
+OUT_OF_RANGE_IDS = [2**31, 2**63, 10**23]
+
+
+def int_variables(rule) -> list[str]:
+    """The rule's variables that Werkzeug's int converter parses."""
+    from werkzeug.routing import IntegerConverter
+
+    return sorted(name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter))
+
+
+def out_of_range_urls(rule, targets: Targets) -> list[str]:
+    """The rule's first filled URL with each int variable, in turn, set to each out-of-range id."""
+    urls = []
+    _, values = fill(rule, targets)[0]
+    for name in int_variables(rule):
+        for huge in OUT_OF_RANGE_IDS:
+            built = rule.build({**values, name: huge}, append_unknown=False)
+            urls.append(built[1])
+    return urls
+
+
 def post_data(rule, values) -> dict:
     maker = POST_DATA.get(rule.endpoint)
     return dict(maker(values)) if maker else {}
 
 
+# Tables that count requests rather than hold anything a request may change: a refused request
+# still counts against a rate limit (that is the point of one).
+COUNTING_TABLES = {"rate_limit_counter"}
+
+
 def snapshot(app) -> dict:
-    """Every row of every table in the database (not only the models the code knows about)."""
+    """Every row of every table in the database (not only the models the code knows about),
+    except the rate-limit counters."""
     with app.app_context():
-        tables = sorted(db.get_tables())
+        tables = sorted(set(db.get_tables()) - COUNTING_TABLES)
         return {
             table: sorted(map(repr, db.execute_sql(f'SELECT * FROM "{table}"').fetchall()))
             for table in tables

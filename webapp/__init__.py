@@ -8,7 +8,7 @@ from flask import Flask
 
 from . import crypto, database, widgets
 from . import extensions as ext
-from .config import PROJECT_ROOT, from_environment
+from .config import PROJECT_ROOT, check_production, from_environment
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -19,9 +19,13 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    from . import routing
+
+    routing.init_app(app)  # before any route: <int:...> only matches ids the database can hold
     app.config.update(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    check_production(app.config)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     widgets.install()  # WTForms' widgets render attributes through a faster html_params
@@ -59,6 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
             response.make_sequence()  # reads the file and closes it when the response closes
         return response
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    from . import ratelimit_storage  # noqa: F401  (registers the database:// storage scheme)
+
     ext.limiter.init_app(app)
 
     from .auth import login_manager_setup

@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 
 from .extensions import db
+from .forms import SINGLE_LINE_TEXT  # every text option: no line breaks or other control characters
 
 
 def _connected(fn):
@@ -93,12 +94,12 @@ def register_commands(app: Flask) -> None:
             sys.exit(1)
 
     @app.cli.command("create-whitelabel")
-    @click.option("--name", required=True)
-    @click.option("--slug", required=True)
-    @click.option("--country", required=True, help="ISO 3166 two-letter code, e.g. NZ")
-    @click.option("--currency", required=True, help="ISO 4217 code, e.g. NZD")
-    @click.option("--support-email", required=True)
-    @click.option("--time-zone", default="UTC")
+    @click.option("--name", required=True, type=SINGLE_LINE_TEXT)
+    @click.option("--slug", required=True, type=SINGLE_LINE_TEXT)
+    @click.option("--country", required=True, type=SINGLE_LINE_TEXT, help="ISO 3166 two-letter code, e.g. NZ")
+    @click.option("--currency", required=True, type=SINGLE_LINE_TEXT, help="ISO 4217 code, e.g. NZD")
+    @click.option("--support-email", required=True, type=SINGLE_LINE_TEXT)
+    @click.option("--time-zone", default="UTC", type=SINGLE_LINE_TEXT)
     @click.option("--credit-limit", default=0, type=int, help="In minor units (cents).")
     @_connected
     def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit):
@@ -120,12 +121,12 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Created white-label {label.name} (id {label.id}).")
 
     @app.cli.command("create-user")
-    @click.option("--email", required=True)
-    @click.option("--white-label", "slug", required=True, help="The white-label's slug.")
+    @click.option("--email", required=True, type=SINGLE_LINE_TEXT)
+    @click.option("--white-label", "slug", required=True, type=SINGLE_LINE_TEXT, help="The white-label's slug.")
     @click.option("--role", type=click.Choice(["administrator", "staff"]), default="administrator")
-    @click.option("--first-name", default="")
-    @click.option("--last-name", default="")
-    @click.password_option(help="Prompted for when not given.")
+    @click.option("--first-name", default="", type=SINGLE_LINE_TEXT)
+    @click.option("--last-name", default="", type=SINGLE_LINE_TEXT)
+    @click.password_option(help="Prompted for when not given.", type=SINGLE_LINE_TEXT)
     @_connected
     def create_user(email, slug, role, first_name, last_name, password):
         """Create a white-label user (operator task)."""

@@ -68,6 +68,7 @@ def from_environment(instance_path: Path) -> dict:
 
     default_db = f"sqlite:///{instance_path / 'onboarding.sqlite3'}"
     port = os.environ.get("PORT", "5000")
+    secure_cookies = _env_flag("SESSION_COOKIE_SECURE", production)
     return {
         "APP_ENV": env,
         "DEBUG": False,
@@ -80,10 +81,16 @@ def from_environment(instance_path: Path) -> dict:
         # Sessions: HttpOnly and SameSite=Lax always, Secure wherever TLS is expected.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # __Host-: the browser keeps the cookie only if it is Secure, for Path=/ and without a
+        # Domain (Flask's defaults: SESSION_COOKIE_PATH "/", no SESSION_COOKIE_DOMAIN), so no
+        # other subdomain and no plain-http page can set or overwrite the session. Without
+        # Secure (development over http://127.0.0.1) the prefix would make browsers drop it.
+        "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
+        "REMEMBER_COOKIE_NAME": "__Host-remember_token" if secure_cookies else "remember_token",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # No form here comes near this (the longest, a wizard step, is a few kB); a bigger body
@@ -109,11 +116,17 @@ def from_environment(instance_path: Path) -> dict:
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Rate limits
         # key on the client address, which behind a proxy is only right when this is set.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Where rate-limit counters live. database:// (webapp/ratelimit_storage.py) and redis://
+        # are shared by every process; memory:// counts per process and is refused in production.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         "RATELIMIT_ENABLED": _env_flag("RATELIMIT_ENABLED", True),
-        # Failed sign-ins (Flask-Limiter strings): per account (email) and per client address.
+        # Failed sign-ins (Flask-Limiter strings): per account (email) from one client address;
+        # per account from all addresses together (distributed guessing); per client address.
         # LOGIN_RATE_LIMIT is the older name of the per-address limit and is still read.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        "LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT": os.environ.get(
+            "LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT", "100 per hour"
+        ),
         "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get(
             "LOGIN_ADDRESS_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "50 per hour")
         ),
@@ -126,3 +139,23 @@ def from_environment(instance_path: Path) -> dict:
         "TOP_UP_MINIMUM": int(os.environ.get("TOP_UP_MINIMUM", "1000")),  # minor units
         "ACTIVATION_MAX_OPENING_BALANCE": int(os.environ.get("ACTIVATION_MAX_OPENING_BALANCE", "500000")),
     }
+
+
+# Storages whose counts live inside one process: with several workers each counts on its own.
+PER_PROCESS_STORAGE_SCHEMES = ("memory", "async+memory")
+
+
+def check_production(config: dict) -> None:
+    """Refuse a production configuration that would not hold what the README promises."""
+    if config.get("APP_ENV") != "production" or not config.get("RATELIMIT_ENABLED", True):
+        return
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    scheme = uri.split("://", 1)[0].lower()
+    if scheme in PER_PROCESS_STORAGE_SCHEMES:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI is {uri}, which keeps rate-limit counts inside each process: with "
+            "several gunicorn workers or servers every one counts on its own, and sign-in guesses are "
+            "allowed several times over. In production set RATELIMIT_STORAGE_URI to database:// "
+            "(the default: counters in the app's database) or to a Redis URL such as "
+            "redis://127.0.0.1:6379/0."
+        )

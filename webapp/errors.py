@@ -55,11 +55,15 @@ def _wait_words(seconds: int) -> str:
 
 def _too_many(error: HTTPException) -> Response:
     """429: say when the person may try again, in words and in a Retry-After header."""
-    limit = limiter.current_limit
-    if limit is None:
-        return render_error(429)
-    seconds = max(1, math.ceil(limit.reset_at - time.time()))
-    at = dt.datetime.fromtimestamp(limit.reset_at, dt.UTC).strftime("%H:%M UTC")
+    # A limit counted inside the view (ratelimits.count_or_refuse) carries its own reset time.
+    reset_at = getattr(error, "reset_at", None)
+    if reset_at is None:
+        limit = limiter.current_limit
+        if limit is None:
+            return render_error(429)
+        reset_at = limit.reset_at
+    seconds = max(1, math.ceil(reset_at - time.time()))
+    at = dt.datetime.fromtimestamp(reset_at, dt.UTC).strftime("%H:%M UTC")
     detail = f"For your security, wait {_wait_words(seconds)} and try again (after {at})."
     return render_error(429, "Too many attempts", detail, headers={"Retry-After": str(seconds)})
 

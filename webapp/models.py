@@ -8,6 +8,7 @@ from peewee import (
     BooleanField,
     CharField,
     DateTimeField,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -335,6 +336,17 @@ class Payment(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class RateLimitCounter(BaseModel):
+    """A fixed-window rate-limit counter that every app process sees (webapp/ratelimit_storage.py).
+
+    `bucket` is the SHA-256 of the limit's key, so no email or client address is stored in clear.
+    """
+
+    bucket = CharField(max_length=64, primary_key=True)
+    hits = IntegerField()
+    expires_at = DoubleField(index=True)  # seconds since the epoch, as limits' storages count
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -350,4 +362,5 @@ ALL_MODELS = [
     ActivationToken,
     PbxSettings,
     Payment,
+    RateLimitCounter,
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, g, has_request_context, request
+from flask import Flask, abort, g, has_request_context, request, session
 from flask_login import current_user, login_required
 
 from .models import WhiteLabel, WhiteLabelMembership
@@ -64,7 +64,22 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
+        if request.endpoint not in LONG_CACHED_ENDPOINTS and _signed_in():
+            # What a signed-in person sees (pages, partials, redirects, the CSV export, errors)
+            # must not stay in a shared computer's browser cache or a proxy after sign-out.
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+# Content-addressed URLs that are the same for everyone: they keep their year-long caching.
+LONG_CACHED_ENDPOINTS = {"static", "branding.css"}
+
+
+def _signed_in() -> bool:
+    """Whether this response goes to a signed-in person (including one who signed in just now)."""
+    if session.get("_user_id"):
+        return True
+    return "_login_user" in g and current_user.is_authenticated
 
 
 def current_membership() -> WhiteLabelMembership | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from ..activation.forms import CardFields
+from ..forms import AppForm
 from ..models import CustomerMembership
 from ..onboarding.forms import time_zone_choices
 from ..money import parse_amount
@@ -16,7 +16,7 @@ from ..passwords import MAX_LENGTH, StrongPassword
 from ..templating import format_money
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     first_name = StringField("First name", validators=[DataRequired("Enter the person’s first name."), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired("Enter the person’s last name."), Length(max=100)])
     email = StringField("Email", validators=[DataRequired("Enter the person’s email address."), Length(max=254)])
@@ -50,7 +50,7 @@ class UserForm(FlaskForm):
             StrongPassword(lambda form: form.email.data)(self, field)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     password = PasswordField("New password", validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
                              description="At least 15 characters. A few unrelated words make a good password.")
     confirm_password = PasswordField("Confirm new password", validators=[
@@ -61,11 +61,11 @@ class ChangePasswordForm(FlaskForm):
         super().__init__(*args, **kwargs)
 
 
-class AssignNumberForm(FlaskForm):
+class AssignNumberForm(AppForm):
     number = SelectField("Number", choices=[], validators=[DataRequired("Choose a number.")])
 
 
-class PbxSettingsForm(FlaskForm):
+class PbxSettingsForm(AppForm):
     time_zone = SelectField("Time zone", choices=[], validators=[DataRequired("Choose a time zone.")])
     extension_length = SelectField("Extension length", choices=[SelectChoice(str(n), f"{n} digits") for n in (3, 4, 5)])
     default_caller_id = SelectField("Default caller ID", choices=[])
@@ -80,11 +80,11 @@ class PbxSettingsForm(FlaskForm):
         self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n)) for n in numbers]
 
 
-class PlanForm(FlaskForm):
+class PlanForm(AppForm):
     plan = RadioField("Plan", choices=[], validators=[InputRequired("Choose a plan.")])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(AppForm):
     reason = TextAreaField("Reason", validators=[DataRequired("Say why, for the record."), Length(max=500)])
 
 

@@ -12,6 +12,11 @@ from .forms import ChangePasswordForm, TopUpForm
 # Pages a person who must change their password may still open.
 PASSWORD_CHANGE_EXEMPT = {"accounts.change_password", "auth.logout", "static", "branding.css"}
 
+# What the people of a suspended account may still do on its /account/<customer_id>/... pages:
+# see it (the home page has no customer id) and top up the balance. Every other such route,
+# including any added later, is refused while the account is suspended.
+OPEN_WHILE_SUSPENDED = {"accounts.top_up"}
+
 
 @bp.before_app_request
 def _force_password_change():
@@ -23,6 +28,39 @@ def _force_password_change():
     ):
         return redirect(url_for("accounts.change_password"))
     return None
+
+
+@bp.before_request
+def _refuse_changes_while_suspended():
+    """A suspended account's users, numbers and PBX settings cannot be changed from /account:
+    the server refuses (the page also stops offering the controls)."""
+    customer_id = (request.view_args or {}).get("customer_id")
+    if customer_id is None or request.endpoint in OPEN_WHILE_SUSPENDED or not current_user.is_authenticated:
+        return None
+    customer = (
+        Customer.select(Customer.id, Customer.status, Customer.white_label)
+        .join(CustomerMembership)
+        .where((Customer.id == customer_id) & (CustomerMembership.user == current_user.id)
+               & (CustomerMembership.active == True))  # noqa: E712
+        .first()
+    )
+    if customer is None or customer.status != Customer.SUSPENDED:
+        return None  # not theirs (the view answers 404) or not suspended
+    from ..errors import render_error
+
+    brand = customer.white_label
+    return render_error(
+        403, "This account is suspended",
+        f"Users, numbers and PBX settings cannot be changed while the account is suspended. "
+        f"Contact {brand.display_name} at {brand.support_email}"
+        + (f" or {_phone(brand.support_phone)}" if brand.support_phone else "") + ".",
+    )
+
+
+def _phone(number: str) -> str:
+    from ..onboarding.forms import display_phone
+
+    return display_phone(number)
 
 
 def current_memberships() -> list[CustomerMembership]:
@@ -65,6 +103,10 @@ def home():
     accounts = []
     for m in memberships:
         account = {"membership": m, "customer": m.customer, "balance": customer_balance(m.customer)}
+        if m.customer.status == Customer.SUSPENDED:
+            brand = m.customer.white_label
+            account["suspended"] = {"reason": service.suspension_reason(m.customer), "brand": brand,
+                                    "phone": _phone(brand.support_phone) if brand.support_phone else ""}
         if m.role == CustomerMembership.ACCOUNT_ADMINISTRATOR:
             account.update(
                 ledger=customer_ledger(m.customer),

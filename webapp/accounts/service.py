@@ -247,6 +247,22 @@ def set_status(customer: Customer, actor: User, *, suspend: bool, reason: str) -
         audit(customer, actor, "suspended" if suspend else "reactivated", reason=reason)
 
 
+def suspension_reason(customer: Customer) -> str:
+    """The reason recorded when the customer was last suspended ("" when none was)."""
+    event = (
+        AuditEvent.select(AuditEvent.detail)
+        .where((AuditEvent.customer == customer.id) & (AuditEvent.action == "suspended"))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .first()
+    )
+    try:
+        detail = json.loads(event.detail) if event and event.detail else {}
+    except ValueError:
+        return ""
+    reason = detail.get("reason") if isinstance(detail, dict) else None
+    return reason.strip() if isinstance(reason, str) else ""
+
+
 def hand_over(customer: Customer, actor: User):
     """Send the contact an activation email; on activation the customer administers the account."""
     from ..activation.service import send_activation_email

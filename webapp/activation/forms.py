@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import PasswordInput
 
+from ..forms import AppForm
 from ..money import parse_amount
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..payments import Card
@@ -18,7 +18,7 @@ from ..templating import format_money
 _KEEP = PasswordInput(hide_value=False)
 
 
-class AccountSetupForm(FlaskForm):
+class AccountSetupForm(AppForm):
     """What every activation asks, whatever the gateway: password, opening balance, terms."""
 
     password = PasswordField(
@@ -71,7 +71,7 @@ class StripeActivationForm(AccountSetupForm):
     payment_intent = HiddenField()
 
 
-class CardFields(FlaskForm):
+class CardFields(AppForm):
     """The sandbox's card fields: typed on our page and handed to the sandbox in memory only."""
 
     card_name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=100)])

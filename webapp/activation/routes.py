@@ -7,6 +7,7 @@ from flask_login import current_user, login_user
 from htmx_flask import request
 
 from ..extensions import limiter
+from ..ratelimits import count_or_refuse
 from ..models import Customer, WhiteLabelMembership
 from ..security import admin_required
 from ..templating import render
@@ -202,12 +203,13 @@ def start_payment(token: str):
 
 @bp.post("/customers/<int:customer_id>/activation/resend")
 @admin_required
-@limiter.limit(_resend_limit, key_func=lambda: f"resend:{request.view_args.get('customer_id')}")
 def resend_activation(customer_id: int):
     """Send a new activation link; every older link stops working."""
     customer = get_scoped_or_404(Customer, customer_id)
     if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
         abort(409)
+    # Counted only now: another white-label's requests (404 above) cannot use up this customer's resends.
+    count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
     resend(customer, current_user._get_current_object())
     flash(f"A new activation email is on its way to {customer.contact_email}. Older links no longer work.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)

@@ -17,18 +17,35 @@ def _account_limit() -> str:
     return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
 
 
+def _account_all_addresses_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT"]
+
+
 def _address_limit() -> str:
     return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
 
 
-def _account_key() -> str:
+def _account() -> str:
     """The account a sign-in is for: its normalised email, hashed so any input makes a short key."""
     email = normalise_email(request.form.get("email", ""))
-    return "login-account:" + hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _address() -> str:
+    return get_remote_address() or "unknown"
+
+
+def _account_address_key() -> str:
+    # Keyed on the address too, so a stranger's wrong passwords lock only the stranger out.
+    return f"login-account-address:{_account()}:{_address()}"
+
+
+def _account_key() -> str:
+    return f"login-account:{_account()}"
 
 
 def _address_key() -> str:
-    return f"login-address:{get_remote_address() or 'unknown'}"
+    return f"login-address:{_address()}"
 
 
 def _failed(response) -> bool:
@@ -37,7 +54,8 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_limit, key_func=_account_address_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_all_addresses_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed)
 def login():
     """Sign in with email and password; a wrong pair gets one generic message."""

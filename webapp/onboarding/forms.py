@@ -8,7 +8,6 @@ from zoneinfo import available_timezones
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from flask_wtf import FlaskForm
 from stdnum import ean
 from stdnum.au import abn
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from markupsafe import Markup, escape
 from wtforms.widgets import CheckboxInput, ListWidget, Select
 
+from ..forms import AppForm
 from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
 from ..templating import format_money
@@ -68,7 +68,7 @@ def time_zone_choices() -> list[SelectChoice]:
     return [SelectChoice(tz, tz.replace("_", " ")) for tz in zones]
 
 
-class WizardForm(FlaskForm):
+class WizardForm(AppForm):
     """Base for wizard steps: carries the white-label and the draft's other answers."""
 
     def __init__(self, *args, white_label: WhiteLabel, answers: dict | None = None, **kwargs):

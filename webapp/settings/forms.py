@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length
+
+from ..forms import AppForm
 
 GATEWAY_CHOICES = [
     SelectChoice("none", "None: customers cannot pay by card, so “The new customer” option is unavailable"),
@@ -37,7 +38,7 @@ def masked_secret(key: str) -> str:
     return f"{parts[0]}_{parts[1]}_…{key[-4:]}"
 
 
-class PaymentGatewayForm(FlaskForm):
+class PaymentGatewayForm(AppForm):
     payment_gateway = RadioField(
         "Payment gateway",
         choices=GATEWAY_CHOICES,
