@@ -44,8 +44,27 @@ class WhiteLabel(BaseModel):
     country = CharField(max_length=2)
     currency = CharField(max_length=3)
     time_zone = CharField(max_length=64, default="UTC")
+    # How its people type numbers (Babel identifier: en_NZ, de_DE, fr_CH); from the country
+    # unless the operator chose another (migration 011).
+    locale = CharField(max_length=35, default="")
     credit_limit = IntegerField(default=0)  # minor units
     created_at = DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        if not self.locale:
+            from .money import locale_for_country
+
+            self.locale = locale_for_country(self.country)
+        return super().save(*args, **kwargs)
+
+    @property
+    def amount_locale(self) -> str:
+        """The locale typed amounts are read by (money.parse_amount)."""
+        if self.locale:
+            return self.locale
+        from .money import locale_for_country
+
+        return locale_for_country(self.country)
 
     @property
     def has_payment_gateway(self) -> bool:

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Val
 from ..activation.forms import CardFields
 from ..models import CustomerMembership
 from ..onboarding.forms import time_zone_choices
-from ..money import parse_amount
+from ..money import parse_amount, typing_example
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..templating import format_money
 
@@ -92,13 +92,18 @@ class TopUpForm(CardFields):
     amount = StringField("Amount", validators=[DataRequired("Enter the amount to add.")])
     attempt = HiddenField()
 
-    def __init__(self, *args, minimum: int, maximum: int, currency: str, **kwargs):
-        self.minimum, self.maximum, self.currency = minimum, maximum, currency
+    def __init__(self, *args, minimum: int, maximum: int, currency: str, locale: str, **kwargs):
+        self.minimum, self.maximum, self.currency, self.locale = minimum, maximum, currency, locale
         super().__init__(*args, **kwargs)
+
+    @property
+    def amount_example(self) -> str:
+        """An amount typed the way this white-label's locale reads it, for the hint."""
+        return typing_example(self.locale, self.currency, 2050)
 
     def validate_amount(self, field):
         try:
-            minor = parse_amount(field.data)
+            minor = parse_amount(field.data, locale=self.locale, currency=self.currency)
         except ValueError as problem:
             raise ValidationError(str(problem)) from None
         if not self.minimum <= minor <= self.maximum:
