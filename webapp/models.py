@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask_login import UserMixin
 from peewee import (
@@ -213,6 +214,15 @@ class AuditEvent(BaseModel):
     action = CharField(max_length=60)
     detail = TextField(default="")
     created_at = DateTimeField(default=utcnow)
+
+    @property
+    def details(self) -> dict:
+        """The detail as a dict (it is JSON when there is any)."""
+        try:
+            value = json.loads(self.detail) if self.detail else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 class OutboxEmail(BaseModel):

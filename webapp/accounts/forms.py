@@ -1,6 +1,7 @@
 """Forms for running an account: users, passwords, numbers, PBX settings, plan, status, top-up."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from email_validator import EmailNotValidError, validate_email
@@ -82,6 +83,25 @@ class PbxSettingsForm(FlaskForm):
 
 class PlanForm(FlaskForm):
     plan = RadioField("Plan", choices=[], validators=[InputRequired("Choose a plan.")])
+    # What the amounts on the page were worked out from: the plan then, and the billing day.
+    from_plan = HiddenField()
+    billing_day = HiddenField()
+
+    def quoted(self):
+        """(plan id, billing day) the page's amounts were for, or None if the post did not say."""
+        plan, day = (self.from_plan.data or "").strip(), (self.billing_day.data or "").strip()
+        if not plan and not day:
+            return None
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            when = None
+        return (int(plan) if plan.isdigit() and len(plan) < 12 else None), when
+
+    def show_quote(self, plan_id: int | None, day: dt.date) -> None:
+        """Remember what the amounts about to be shown are for."""
+        self.from_plan.data = str(plan_id or "")
+        self.billing_day.data = day.isoformat()
 
 
 class StatusForm(FlaskForm):
