@@ -177,6 +177,15 @@ def test_a_quote_that_is_out_of_date_is_shown_again_before_anything_is_charged(a
     assert wl_total(app, starter) == 2900 + round(7900 * 24 / 30) - round(2900 * 24 / 30)
 
 
+@pytest.mark.parametrize("hidden", [{"from_plan": "²", "billing_day": "2026-11-10"}, {"from_plan": "9" * 30, "billing_day": ""},
+                                    {"from_plan": "", "billing_day": "2026-02-30"}, {"billing_day": "x"}])
+def test_a_broken_quote_is_out_of_date_never_a_500(app, admin_client, starter, clock, hidden):
+    clock(MID_MONTH)
+    response = change(admin_client, app, starter, "Business", **hidden)
+    assert response.status_code == 422 and "The amounts changed since the page was opened" in response.get_data(as_text=True)
+    assert wl_total(app, starter) == 2900
+
+
 # --- Two at once ----------------------------------------------------------------------------
 
 

@@ -96,7 +96,7 @@ class PlanForm(FlaskForm):
             when = dt.date.fromisoformat(day)
         except ValueError:
             when = None
-        return (int(plan) if plan.isdigit() and len(plan) < 12 else None), when
+        return (int(plan) if re.fullmatch(r"[0-9]{1,11}", plan) else None), when
 
     def show_quote(self, plan_id: int | None, day: dt.date) -> None:
         """Remember what the amounts about to be shown are for."""
