@@ -245,8 +245,8 @@ def change_plan(customer: Customer, plan: Plan, actor: User, *, payer: str = Led
                     raise AccountProblem(
                         f"Changing to {plan.name} costs {format_money(quote.amount, currency)} now, but your white-label "
                         f"account has only {format_money(max(available, 0), currency)} available (balance plus credit "
-                        f"limit of {format_money(white_label.credit_limit, currency)}). Choose another plan, or pay "
-                        "what your account owes first.", "plan")
+                        f"limit of {format_money(white_label.credit_limit, currency)}). Choose a smaller plan or add funds "
+                        "to your white-label account.", "plan")
             else:
                 available = customer_balance(customer)
                 if quote.amount > available:
