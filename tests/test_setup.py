@@ -171,7 +171,7 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(database_u
 def test_amounts_are_read_into_minor_units(typed, minor):
     from webapp.money import parse_amount
 
-    assert parse_amount(typed) == minor
+    assert parse_amount(typed, locale="en_NZ", currency="NZD") == minor
 
 
 @pytest.mark.parametrize("typed", ["1e309", "9" * 40, "50.555", "abc", "", "-5", "NaN"])
@@ -179,4 +179,4 @@ def test_unreadable_amounts_are_refused_with_a_message(typed):
     from webapp.money import parse_amount
 
     with pytest.raises(ValueError, match="Enter the amount"):
-        parse_amount(typed)
+        parse_amount(typed, locale="en_NZ", currency="NZD")

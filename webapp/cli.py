@@ -101,13 +101,17 @@ def register_commands(app: Flask) -> None:
     @click.option("--support-email", required=True, type=SINGLE_LINE_TEXT)
     @click.option("--time-zone", default="UTC", type=SINGLE_LINE_TEXT)
     @click.option("--credit-limit", default=0, type=int, help="In minor units (cents).")
+    @click.option("--locale", default="", type=SINGLE_LINE_TEXT, help="How its customers type amounts, e.g. de_CH; default from the country (NZ: en_NZ).")
     @_connected
-    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit):
+    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale):
         """Set up a new white-label (operator task)."""
         from .models import WhiteLabel
+        from .money import locale_for_country, valid_locale
 
         if WhiteLabel.select().where(WhiteLabel.slug == slug).exists():
             raise click.ClickException(f"A white-label with slug {slug!r} already exists.")
+        if locale and not valid_locale(locale):
+            raise click.ClickException(f"Unknown locale {locale!r}: use a language and country like en_NZ or de_CH.")
         label = WhiteLabel.create(
             name=name,
             slug=slug,
@@ -117,8 +121,9 @@ def register_commands(app: Flask) -> None:
             currency=currency.upper(),
             time_zone=time_zone,
             credit_limit=credit_limit,
+            locale=locale or locale_for_country(country),
         )
-        click.echo(f"Created white-label {label.name} (id {label.id}).")
+        click.echo(f"Created white-label {label.name} (id {label.id}); amounts are read as in {label.locale}.")
 
     @app.cli.command("create-user")
     @click.option("--email", required=True, type=SINGLE_LINE_TEXT)

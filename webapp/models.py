@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask_login import UserMixin
 from peewee import (
@@ -45,8 +46,27 @@ class WhiteLabel(BaseModel):
     country = CharField(max_length=2)
     currency = CharField(max_length=3)
     time_zone = CharField(max_length=64, default="UTC")
+    # How its people type numbers (Babel identifier: en_NZ, de_DE, fr_CH); from the country
+    # unless the operator chose another (migration 011).
+    locale = CharField(max_length=35, default="")
     credit_limit = IntegerField(default=0)  # minor units
     created_at = DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        if not self.locale:
+            from .money import locale_for_country
+
+            self.locale = locale_for_country(self.country)
+        return super().save(*args, **kwargs)
+
+    @property
+    def amount_locale(self) -> str:
+        """The locale typed amounts are read by (money.parse_amount)."""
+        if self.locale:
+            return self.locale
+        from .money import locale_for_country
+
+        return locale_for_country(self.country)
 
     @property
     def has_payment_gateway(self) -> bool:
@@ -195,6 +215,15 @@ class AuditEvent(BaseModel):
     action = CharField(max_length=60)
     detail = TextField(default="")
     created_at = DateTimeField(default=utcnow)
+
+    @property
+    def details(self) -> dict:
+        """The detail as a dict (it is JSON when there is any)."""
+        try:
+            value = json.loads(self.detail) if self.detail else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 class OutboxEmail(BaseModel):

@@ -1,6 +1,7 @@
 """Forms for running an account: users, passwords, numbers, PBX settings, plan, status, top-up."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,7 +12,7 @@ from ..activation.forms import CardFields
 from ..forms import AppForm
 from ..models import CustomerMembership
 from ..onboarding.forms import time_zone_choices
-from ..money import parse_amount
+from ..money import parse_amount, typing_example
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..templating import format_money
 
@@ -82,6 +83,25 @@ class PbxSettingsForm(AppForm):
 
 class PlanForm(AppForm):
     plan = RadioField("Plan", choices=[], validators=[InputRequired("Choose a plan.")])
+    # What the amounts on the page were worked out from: the plan then, and the billing day.
+    from_plan = HiddenField()
+    billing_day = HiddenField()
+
+    def quoted(self):
+        """(plan id, billing day) the page's amounts were for, or None if the post did not say."""
+        plan, day = (self.from_plan.data or "").strip(), (self.billing_day.data or "").strip()
+        if not plan and not day:
+            return None
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            when = None
+        return (int(plan) if re.fullmatch(r"[0-9]{1,11}", plan) else None), when
+
+    def show_quote(self, plan_id: int | None, day: dt.date) -> None:
+        """Remember what the amounts about to be shown are for."""
+        self.from_plan.data = str(plan_id or "")
+        self.billing_day.data = day.isoformat()
 
 
 class StatusForm(AppForm):
@@ -92,13 +112,18 @@ class TopUpForm(CardFields):
     amount = StringField("Amount", validators=[DataRequired("Enter the amount to add.")])
     attempt = HiddenField()
 
-    def __init__(self, *args, minimum: int, maximum: int, currency: str, **kwargs):
-        self.minimum, self.maximum, self.currency = minimum, maximum, currency
+    def __init__(self, *args, minimum: int, maximum: int, currency: str, locale: str, **kwargs):
+        self.minimum, self.maximum, self.currency, self.locale = minimum, maximum, currency, locale
         super().__init__(*args, **kwargs)
+
+    @property
+    def amount_example(self) -> str:
+        """An amount typed the way this white-label's locale reads it, for the hint."""
+        return typing_example(self.locale, self.currency, 2050)
 
     def validate_amount(self, field):
         try:
-            minor = parse_amount(field.data)
+            minor = parse_amount(field.data, locale=self.locale, currency=self.currency)
         except ValueError as problem:
             raise ValidationError(str(problem)) from None
         if not self.minimum <= minor <= self.maximum:

@@ -180,7 +180,7 @@ def top_up(customer_id: int):
     if gateway is None or not gateway.collects_card:
         return render("accounts/top_up_unavailable.html", customer=customer, status=409)
     form = TopUpForm(minimum=current_app.config["TOP_UP_MINIMUM"], maximum=current_app.config["ACTIVATION_MAX_OPENING_BALANCE"],
-                     currency=white_label.currency)
+                     currency=white_label.currency, locale=white_label.amount_locale)
     if request.method == "GET" or not form.attempt.data or len(form.attempt.data) != 32:
         form.attempt.data = secrets.token_hex(16)
     status = 200

@@ -2,13 +2,16 @@
 plan changes, status, top-ups and hand-over. No request handling here."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from flask import current_app
 
 from ..auth.service import hash_password, normalise_email
+from ..billing import PlanChangeQuote, quote_plan_change
+from ..database import locked
 from ..extensions import db
-from ..ledger import available_credit
+from ..ledger import available_credit, customer_balance
 from ..mail import queue_email
 from ..models import (
     ActivationToken,
@@ -20,6 +23,7 @@ from ..models import (
     PhoneNumber,
     Plan,
     User,
+    WhiteLabel,
     WhiteLabelMembership,
     utcnow,
 )
@@ -208,30 +212,61 @@ def save_pbx_settings(customer: Customer, actor: User, **values) -> PbxSettings:
         return settings
 
 
-def change_plan(customer: Customer, plan: Plan, actor: User) -> int:
-    """Move a white-label-administered customer to `plan`; a dearer plan's difference is
-    charged to the white-label ledger. Returns the amount charged."""
+class QuoteOutOfDate(AccountProblem):
+    """The plan-change page showed amounts that no longer hold (the day or the plan changed)."""
+
+
+def change_plan(customer: Customer, plan: Plan, actor: User, *, payer: str = LedgerEntry.WHITE_LABEL,
+                quoted: tuple[int | None, dt.date] | None = None) -> PlanChangeQuote | None:
+    """Move the customer to `plan`, prorated for what is left of its billing month (billing.py):
+    `payer`'s ledger (the white-label's account, or the customer's own balance) is charged the
+    difference for a dearer plan and credited it for a cheaper one. Returns what was charged,
+    or None when the customer is already on `plan` (nothing is written). `quoted` is the
+    (plan id, billing day) the person saw amounts for: if either changed meanwhile, nothing
+    happens and QuoteOutOfDate says so."""
     with db.atomic():
-        old = customer.plan
-        difference = max(0, plan.monthly_price - (old.monthly_price if old else 0))
-        if difference and difference > available_credit(customer.white_label):
-            raise AccountProblem(
-                f"Changing to {plan.name} costs {format_money(difference, customer.white_label.currency)} more, "
-                "which is more than your white-label account has available."
-            )
+        # The white-label row first (as the wizard's submit does), so every credit check on
+        # this account waits for the one before it; then the customer's row as it is now, so a
+        # second click sees the plan the first one chose.
+        white_label = locked(WhiteLabel.select().where(WhiteLabel.id == customer.white_label_id)).get()
+        customer = locked(Customer.select().where(Customer.id == customer.id)).get()
+        customer.white_label = white_label
+        if customer.plan_id == plan.id:
+            return None
+        quote = quote_plan_change(customer, plan)
+        if quoted is not None and quoted != (customer.plan_id, quote.period.today):
+            raise QuoteOutOfDate("The amounts changed since the page was opened (a new day began, or someone else "
+                                 "changed the plan). Check them below and confirm again.", "plan")
+        currency = white_label.currency
+        if quote.amount > 0:
+            if payer == LedgerEntry.WHITE_LABEL:
+                available = available_credit(white_label)
+                if quote.amount > available:
+                    raise AccountProblem(
+                        f"Changing to {plan.name} costs {format_money(quote.amount, currency)} now, but your white-label "
+                        f"account has only {format_money(max(available, 0), currency)} available (balance plus credit "
+                        f"limit of {format_money(white_label.credit_limit, currency)}). Choose a smaller plan or add funds "
+                        "to your white-label account.", "plan")
+            else:
+                available = customer_balance(customer)
+                if quote.amount > available:
+                    raise AccountProblem(
+                        f"Changing to {plan.name} costs {format_money(quote.amount, currency)} now, but the balance is "
+                        f"only {format_money(max(available, 0), currency)}. Top up first, or choose another plan.", "plan")
         held = PhoneNumber.select().where(PhoneNumber.customer == customer.id).count()
         if held > plan.included_numbers:
             raise AccountProblem(f"{plan.name} includes {plan.included_numbers} numbers but the account has {held}. Release some first.")
         Customer.update(plan=plan).where(Customer.id == customer.id).execute()
-        if difference:
+        if quote.amount:
             LedgerEntry.create(
-                white_label=customer.white_label_id, account=LedgerEntry.WHITE_LABEL, customer=customer,
-                kind=LedgerEntry.DEBIT, amount=difference, currency=customer.white_label.currency,
-                reason=f"Plan change for {customer.business_name}: {old.name if old else 'none'} to {plan.name}",
-                created_by=actor,
+                white_label=white_label, account=payer, customer=customer,
+                kind=LedgerEntry.DEBIT if quote.amount > 0 else LedgerEntry.CREDIT, amount=abs(quote.amount),
+                currency=currency, reason=quote.ledger_reason(customer.business_name), created_by=actor,
             )
-        audit(customer, actor, "plan_changed", old=old.name if old else "", new=plan.name, charged=difference)
-        return difference
+        audit(customer, actor, "plan_changed", old=quote.old_name if quote.old else "", new=plan.name,
+              charged=quote.amount, payer=payer, days_left=quote.period.days_left, days=quote.period.days,
+              period_start=quote.period.start.isoformat())
+        return quote
 
 
 # --- Status and hand-over ----------------------------------------------------------------

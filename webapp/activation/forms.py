@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import PasswordInput
 
 from ..forms import AppForm
-from ..money import parse_amount
+from ..money import parse_amount, typing_example
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..payments import Card
 from ..templating import format_money
@@ -38,12 +38,18 @@ class AccountSetupForm(AppForm):
                                 validators=[DataRequired("Accept the terms of service to activate the account.")])
     attempt = HiddenField()
 
-    def __init__(self, *args, contact_email: str, minimum: int, maximum: int, currency: str, **kwargs):
+    def __init__(self, *args, contact_email: str, minimum: int, maximum: int, currency: str, locale: str, **kwargs):
         self.contact_email = contact_email
         self.minimum = minimum
         self.maximum = maximum
         self.currency = currency
+        self.locale = locale
         super().__init__(*args, **kwargs)
+
+    @property
+    def amount_example(self) -> str:
+        """An amount typed the way this white-label's locale reads it, for the hint."""
+        return typing_example(self.locale, self.currency)
 
     def amount(self) -> int:
         """The opening balance in minor units (after validation)."""
@@ -51,7 +57,7 @@ class AccountSetupForm(AppForm):
 
     def validate_opening_balance(self, field):
         try:
-            minor = parse_amount(field.data)
+            minor = parse_amount(field.data, locale=self.locale, currency=self.currency)
         except ValueError as problem:
             message = str(problem).replace("the amount as a number", "the opening balance as an amount")
             raise ValidationError(message.replace("the amount", "the opening balance")) from None

@@ -78,6 +78,7 @@ def _form(customer: Customer, gateway, formdata=None):
         minimum=plan.min_opening_balance if plan else 0,
         maximum=current_app.config["ACTIVATION_MAX_OPENING_BALANCE"],
         currency=customer.white_label.currency,
+        locale=customer.white_label.amount_locale,
         **kwargs,
     )
 

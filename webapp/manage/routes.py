@@ -5,6 +5,7 @@ from wtforms import SelectChoice
 
 from ..accounts import service, views
 from ..accounts.forms import AssignNumberForm, PlanForm, StatusForm
+from ..billing import customer_billing_period, quote_plan_change
 from ..models import Customer, CustomerMembership, PhoneNumber, Plan
 from ..security import admin_required
 from ..templating import render
@@ -111,7 +112,8 @@ def pbx_settings(customer_id: int):
 @bp.route("/plan", methods=["GET", "POST"])
 @admin_required
 def change_plan(customer_id: int):
-    """Move the customer to another plan; a dearer plan's difference goes on the white-label ledger."""
+    """Move the customer to another plan, prorated for the rest of its billing month; the page
+    says what each plan would charge or credit to the white-label account before you confirm."""
     customer = _managed(customer_id)
     plans = list(Plan.select().where((Plan.white_label == customer.white_label_id) & Plan.active).order_by(Plan.sort_order))
     form = PlanForm(data={"plan": str(customer.plan_id)} if request.method == "GET" else None)
@@ -120,16 +122,23 @@ def change_plan(customer_id: int):
     if form.validate_on_submit():
         plan = next(p for p in plans if str(p.id) == form.plan.data)
         try:
-            charged = service.change_plan(customer, plan, _actor())
+            quote = service.change_plan(customer, plan, _actor(), quoted=form.quoted())
         except service.AccountProblem as problem:
             form.plan.errors.append(problem.message)
             status = 422
         else:
-            flash(f"{customer.business_name} is now on {plan.name}." + (" The difference was charged to your white-label account." if charged else ""), "success")
+            if quote is None:
+                flash(f"{customer.business_name} is already on {plan.name}: nothing changed.", "info")
+            else:
+                flash(f"{customer.business_name} is now on {plan.name}. {quote.outcome()}", "success")
             return _back(customer)
     elif form.is_submitted():
         status = 422
-    return render("manage/plan_form.html", customer=customer, form=form, plans=plans, status=status)
+    customer = Customer.get_by_id(customer.id)  # as it is now, if someone else changed it meanwhile
+    quotes = [quote_plan_change(customer, plan) for plan in plans]
+    period = customer_billing_period(customer)
+    form.show_quote(customer.plan_id, period.today)
+    return render("manage/plan_form.html", customer=customer, form=form, quotes=quotes, period=period, status=status)
 
 
 @bp.route("/status", methods=["GET", "POST"])

@@ -1,0 +1,182 @@
+"""Billing months and proration: what a plan change costs, in integer minor units.
+
+The billing month. A customer's billing months start on the day of the month its account
+became active (`activated_at`, else `created_at`), counted in the white-label's time zone,
+and run to the same day of the next month. Where that day does not exist the month starts
+on the last day instead, always measured from the first day, never from the previous month
+(activated 31 January: months start 28 February, 31 March, 30 April...).
+
+Proration. A change on a given day pays for that day and every day after it in the month:
+`days_left` is the number of days from today to the month's end, today included, and
+`days` the month's length. A plan's share of the month is
+
+    prorate(price) = price * days_left / days, rounded half up to whole minor units,
+
+and a change from plan A to plan B costs prorate(B) - prorate(A): charged when positive,
+credited when negative, nothing when zero. Each plan is rounded on its own, so a change and
+its reverse on the same day cancel to the cent, and any run of changes on one day
+(A -> B -> A -> B) costs exactly what the single change (A -> B) costs. On the month's first
+day a change costs the whole difference.
+
+Who pays is the caller's choice (`LedgerEntry.WHITE_LABEL` for the white-label's account,
+`LedgerEntry.CUSTOMER` for the customer's own balance): the amount is the same.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import models
+from .models import Customer, LedgerEntry, Plan
+from .templating import format_money
+
+PAYERS = {
+    LedgerEntry.WHITE_LABEL: "your white-label account",
+    LedgerEntry.CUSTOMER: "your balance",
+}
+
+
+def _local_date(moment: dt.datetime, time_zone: str) -> dt.date:
+    """A stored (naive UTC) time's date in `time_zone` (UTC when the zone is unknown)."""
+    aware = moment.replace(tzinfo=dt.UTC)
+    try:
+        return aware.astimezone(ZoneInfo(time_zone or "UTC")).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return aware.date()
+
+
+def _month_start(anchor: dt.date, months: int) -> dt.date:
+    """The start of the billing month `months` after the one starting on `anchor`."""
+    year, month = divmod(anchor.month - 1 + months, 12)
+    year += anchor.year
+    month += 1
+    return dt.date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    """One billing month, seen from `today`."""
+
+    start: dt.date
+    end: dt.date  # the next month's first day (exclusive)
+    today: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def days_left(self) -> int:
+        """Days still to pay for: today and every day after it in this month."""
+        return (self.end - self.today).days
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+
+def billing_period(anchor: dt.datetime, time_zone: str, now: dt.datetime | None = None) -> BillingPeriod:
+    """The billing month that `now` (default: this moment) falls in, for an account that
+    became active at `anchor`; both naive UTC, counted in `time_zone`."""
+    first = _local_date(anchor, time_zone)
+    today = max(_local_date(now or models.utcnow(), time_zone), first)
+    months = (today.year - first.year) * 12 + today.month - first.month
+    if _month_start(first, months) > today:
+        months -= 1
+    return BillingPeriod(_month_start(first, months), _month_start(first, months + 1), today)
+
+
+def customer_billing_period(customer: Customer, now: dt.datetime | None = None) -> BillingPeriod:
+    """The customer's current billing month, in its white-label's time zone."""
+    anchor = customer.activated_at or customer.created_at
+    return billing_period(anchor, customer.white_label.time_zone, now)
+
+
+def prorate(price: int, period: BillingPeriod) -> int:
+    """A monthly `price`'s share for the days left in `period`, half up to whole minor units."""
+    return (2 * price * period.days_left + period.days) // (2 * period.days)
+
+
+@dataclass(frozen=True)
+class PlanChangeQuote:
+    """What moving a customer from `old` to `new` costs today (amount > 0 charged, < 0 credited)."""
+
+    old: Plan | None
+    new: Plan
+    period: BillingPeriod
+    currency: str
+
+    @property
+    def old_price(self) -> int:
+        return self.old.monthly_price if self.old is not None else 0
+
+    @property
+    def old_name(self) -> str:
+        return self.old.name if self.old is not None else "no plan"
+
+    @property
+    def old_share(self) -> int:
+        return prorate(self.old_price, self.period)
+
+    @property
+    def new_share(self) -> int:
+        return prorate(self.new.monthly_price, self.period)
+
+    @property
+    def amount(self) -> int:
+        return self.new_share - self.old_share
+
+    @property
+    def unchanged(self) -> bool:
+        return self.old is not None and self.old.id == self.new.id
+
+    def _days(self) -> str:
+        left = self.period.days_left
+        return "the last day of this billing month" if left == 1 else f"the {left} days left of this billing month"
+
+    def describe(self, payer: str = LedgerEntry.WHITE_LABEL) -> str:
+        """What the change will charge or credit, in a sentence for the person about to confirm:
+        "Business costs NZ$50.00 more a month: NZ$41.66 for the 25 days left of this billing
+        month (NZ$65.83 for Business less NZ$24.17 for Starter) is charged to your white-label
+        account." """
+        money = lambda minor: format_money(minor, self.currency)  # noqa: E731
+        if self.unchanged:
+            return "The current plan: choosing it changes nothing."
+        difference = self.new.monthly_price - self.old_price
+        if not self.amount:
+            if not difference:
+                return f"{self.new.name} costs the same as {self.old_name}: nothing is charged or credited."
+            return f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month; " \
+                   "rounded to the cent, nothing is charged or credited for what is left of this billing month."
+        more = self.amount > 0
+        shares = (f"{money(self.new_share)} for {self.new.name} less {money(self.old_share)} for {self.old_name}" if more
+                  else f"{money(self.old_share)} for {self.old_name} less {money(self.new_share)} for {self.new.name}")
+        return (f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month: "
+                f"{money(abs(self.amount))} for {self._days()} ({shares}) is "
+                f"{'charged to' if more else 'credited to'} {PAYERS.get(payer, payer)}.")
+
+    def outcome(self, payer: str = LedgerEntry.WHITE_LABEL) -> str:
+        """What the change did, once made: "NZ$41.66 was charged to your white-label account for
+        the 25 days left of this billing month." """
+        if not self.amount:
+            return "Nothing was charged or credited."
+        verb = "charged to" if self.amount > 0 else "credited to"
+        return (f"{format_money(abs(self.amount), self.currency)} was {verb} {PAYERS.get(payer, payer)} "
+                f"for {self._days()}.")
+
+    def ledger_reason(self, business_name: str) -> str:
+        """The ledger line (at most 200 characters): whose plan, from which to which, how much of the month."""
+        tail = (f": {self.old_name} to {self.new.name}, {self.period.days_left} of {self.period.days} days "
+                f"from {self.period.today:%-d %b %Y}")
+        head = "Plan change for "
+        room = 200 - len(head) - len(tail)
+        name = business_name if len(business_name) <= room else business_name[: max(room - 1, 0)] + "…"
+        return (head + name + tail)[:200]
+
+
+def quote_plan_change(customer: Customer, new: Plan, now: dt.datetime | None = None) -> PlanChangeQuote:
+    """What moving `customer` from its current plan to `new` costs today."""
+    return PlanChangeQuote(old=customer.plan, new=new, period=customer_billing_period(customer, now),
+                           currency=customer.white_label.currency)
