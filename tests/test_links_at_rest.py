@@ -1,5 +1,5 @@
 """No working link stored at rest (issue 12): emailed tokens wait encrypted in the outbox, go
-into the message as it is sent, and are forgotten afterwards."""
+into the message as it is sent, and are forgotten afterwards; sent bodies are purged later."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +12,7 @@ from conftest import ADMIN, csrf_token, live_links_in_database
 from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_customer_option, complete_white_label_option, post
 from webapp.extensions import db
-from webapp.mail import LINK_PLACEHOLDER, deliver_due, queue_email
+from webapp.mail import LINK_PLACEHOLDER, deliver_due, purge_sent_emails, queue_email, run_schedule
 from webapp.models import (
     ALL_MODELS,
     ActivationToken,
@@ -233,6 +233,76 @@ def test_reencrypting_secrets_reencrypts_queued_links(app, config, runner, smtp)
     finally:
         crypto.init_app(app)
     assert "/activate/not-a-real-token-but-secret" in smtp.text(smtp.wait_for(1)[0])
+
+
+# --- Purging sent bodies ---------------------------------------------------------------------
+
+
+def _sent_emails(app, smtp):
+    """Three sent emails (31, 29 days ago and now), one queued and one failed long ago: their ids."""
+    ids = [_queue_link_email(app, recipient=f"r{i}@example.com") for i in range(5)]
+    with app.app_context():
+        assert deliver_due() == 5
+        now = utcnow()
+        OutboxEmail.update(sent_at=now - dt.timedelta(days=31)).where(OutboxEmail.id == ids[0]).execute()
+        OutboxEmail.update(sent_at=now - dt.timedelta(days=29)).where(OutboxEmail.id == ids[1]).execute()
+        OutboxEmail.update(status=OutboxEmail.QUEUED, sent_at=None, created_at=now - dt.timedelta(days=40),
+                           next_attempt_at=now + dt.timedelta(days=1)).where(OutboxEmail.id == ids[3]).execute()
+        OutboxEmail.update(status=OutboxEmail.FAILED, sent_at=None, created_at=now - dt.timedelta(days=40)) \
+            .where(OutboxEmail.id == ids[4]).execute()
+    return ids
+
+
+def _bodies(app, ids):
+    with app.app_context():
+        return [bool(OutboxEmail.get_by_id(i).text_body) for i in ids]
+
+
+def test_purging_blanks_old_sent_bodies_and_keeps_the_rows(app, smtp):
+    ids = _sent_emails(app, smtp)
+    with app.app_context():
+        before = {i: OutboxEmail.get_by_id(i) for i in ids}
+        assert purge_sent_emails(30) == 2
+        assert purge_sent_emails(30) == 0
+        for i in ids:
+            row = OutboxEmail.get_by_id(i)
+            assert (row.subject, row.recipient, row.kind, row.status, row.sent_at, row.created_at) == (
+                before[i].subject, before[i].recipient, before[i].kind, before[i].status, before[i].sent_at,
+                before[i].created_at)
+    #             31 days sent, 29 days sent, just sent, queued, failed long ago
+    assert _bodies(app, ids) == [False, True, True, True, False]
+    with app.app_context():
+        assert OutboxEmail.get_by_id(ids[0]).html_body == ""
+
+
+def test_purge_emails_command_uses_the_setting_or_days(app, runner, smtp):
+    ids = _sent_emails(app, smtp)
+    app.config["OUTBOX_RETENTION_DAYS"] = 35
+    assert "Emptied the bodies of 1 sent or failed email(s) older than 35 days." in runner.invoke(args=["purge-emails"]).output
+    assert _bodies(app, ids) == [True, True, True, True, False]
+    assert "Emptied the bodies of 2 sent or failed email(s) older than 1 days." in runner.invoke(
+        args=["purge-emails", "--days", "1"]).output
+    assert _bodies(app, ids) == [False, False, True, True, False]
+
+
+def test_the_worker_schedule_purges_sent_bodies(app, smtp):
+    ids = _sent_emails(app, smtp)
+    app.config["OUTBOX_RETENTION_DAYS"] = 30
+    with app.app_context():
+        run_schedule()
+    assert _bodies(app, ids) == [False, True, True, True, False]
+
+
+def test_the_activation_tracker_still_shows_a_purged_email(app, admin_client, smtp):
+    base = complete_customer_option(admin_client, app, plan="Business")
+    assert post(admin_client, f"{base}/review").status_code == 303
+    emailed_link(app, smtp, CONTACT_EMAIL)
+    with app.app_context():
+        customer = Customer.get(Customer.contact_email == CONTACT_EMAIL)
+        before = admin_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+        assert purge_sent_emails(0) == 1
+    after = admin_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert re.sub(r'value="[^"]+"', "", after) == re.sub(r'value="[^"]+"', "", before)
 
 
 # --- The after-every-test check itself ------------------------------------------------------

@@ -174,6 +174,19 @@ def register_commands(app: Flask) -> None:
         removed = purge_old_drafts(days or current_app.config["DRAFT_MAX_AGE_DAYS"])
         click.echo(f"Removed {removed} draft(s).")
 
+    @app.cli.command("purge-emails")
+    @click.option("--days", default=None, type=click.IntRange(min=0),
+                  help="Age in days (default OUTBOX_RETENTION_DAYS, 30).")
+    @_connected
+    def purge_emails(days):
+        """Empty the bodies of emails sent or failed more than 30 days ago, keeping the rows (the
+        outbox worker runs this too)."""
+        from .mail import purge_sent_emails
+
+        days = current_app.config["OUTBOX_RETENTION_DAYS"] if days is None else days
+        emptied = purge_sent_emails(days)
+        click.echo(f"Emptied the bodies of {emptied} sent or failed email(s) older than {days} days.")
+
     @app.cli.command("expire-activations")
     @_connected
     def expire_activations_command():

@@ -9,7 +9,8 @@ No working link is ever stored. An email that carries a secret link (activation,
 any later one such as a password reset) is queued with `queue_email(..., secret_link="/path/<token>")`:
 its bodies are rendered with LINK_PLACEHOLDER as `{{ link }}`, and the path waits encrypted
 (crypto.encrypt) in `secret_link`. `deliver_due` puts APP_BASE_URL + the path into the message
-as it sends it, and forgets the path once the email is sent or has failed for good.
+as it sends it, and forgets the path once the email is sent or has failed for good. Sent emails'
+bodies are emptied after OUTBOX_RETENTION_DAYS (`purge_sent_emails`); the rows stay.
 """
 from __future__ import annotations
 
@@ -206,6 +207,19 @@ def deliver_due(limit: int = 50) -> int:
     return sent
 
 
+def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> int:
+    """Empty the bodies of emails sent (or failed for good) more than `retention_days` ago; the
+    rows stay for the activation tracker and delivery history. Returns how many were emptied."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
+    old = ((OutboxEmail.status == OutboxEmail.SENT) & (OutboxEmail.sent_at < cutoff)) | (
+        (OutboxEmail.status == OutboxEmail.FAILED) & (OutboxEmail.created_at < cutoff))
+    return (
+        OutboxEmail.update(text_body="", html_body="", secret_link="")
+        .where(old & ((OutboxEmail.text_body != "") | (OutboxEmail.html_body != "")))
+        .execute()
+    )
+
+
 def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
     """Deliver due emails until `stop` is set, polling every OUTBOX_POLL_SECONDS."""
     stop = stop or threading.Event()
@@ -225,11 +239,13 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
 
 
 def run_schedule() -> None:
-    """Periodic jobs the worker runs: activation reminders, then expiry (each safe to repeat)."""
+    """Periodic jobs the worker runs: activation reminders, expiry, and emptying old sent
+    emails' bodies (each safe to repeat)."""
     from .activation.service import expire_activations, send_reminders
 
     send_reminders()
     expire_activations()
+    purge_sent_emails(current_app.config["OUTBOX_RETENTION_DAYS"])
 
 
 def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
