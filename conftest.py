@@ -141,6 +141,7 @@ def app(config, request, pytestconfig):
         scans = pytestconfig.stash.setdefault(CARD_SCANS, [0])
         scans[0] += 1
         assert not found, f"card data stored: {found}"
+    _no_live_link_stored(application, pytestconfig)
     if not db.is_closed():
         db.close()
     if hasattr(db.obj, "close_all"):  # a pool keeps its idle connections open: close them with the app
@@ -322,3 +323,96 @@ def _fresh_rate_limits():
     reset()
     yield
     reset()
+
+
+# --- No working link stored at rest (issue 12) ------------------------------------------------
+
+# Our emailed tokens are secrets.token_urlsafe(32): 43 URL-safe base64 characters.
+TOKEN_LENGTH = 43
+TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{%d,}" % TOKEN_LENGTH)
+# Whatever follows /activate/ or /invite/ in a stored string, however short or odd.
+LINK_SEGMENT = re.compile(r"/(?:activate|invite)/([^/\s\"'<>?#&]+)")
+LINK_ROUTES = ("/activate/", "/invite/")
+# Hashes and hex keys: their windows are never tried (a random token is all hex once in 2^86).
+HEX = re.compile(r"[0-9a-f]+")
+LINK_SCANS = pytest.StashKey[list]()
+# Requests of the scanning client carry this in their WSGI environ; rate limits skip them.
+TOKEN_SCAN_ENVIRON = "tests.token_scan"
+
+
+def stored_token_candidates() -> set[str]:
+    """Every stored string that could be (or hold) one of our emailed tokens: each run of 43 or
+    more URL-safe base64 characters in any text column of any table, as the database holds it
+    (encrypted columns undecrypted), every 43-character window of a run up to 100 characters
+    unless it is all hex (a token glued to a prefix such as "act_"), and every path segment
+    after /activate/ or /invite/."""
+    candidates: set[str] = set()
+    for model in ALL_MODELS:
+        columns = [f for f in model._meta.sorted_fields if f.field_type in ("VARCHAR", "TEXT")]
+        if not columns:
+            continue
+        for row in db.execute_sql(*model.select(*columns).sql()).fetchall():
+            for value in row:
+                if not isinstance(value, str) or not value:
+                    continue
+                for run in TOKEN_RUN.findall(value):
+                    candidates.add(run)
+                    if len(run) <= 100 and not HEX.fullmatch(run):
+                        candidates.update(run[i:i + TOKEN_LENGTH] for i in range(len(run) - TOKEN_LENGTH + 1))
+                candidates.update(LINK_SEGMENT.findall(value))
+    return candidates
+
+
+def links_that_open(app, candidates) -> list[str]:
+    """Each candidate tried as /activate/<it> and /invite/<it> by an anonymous client whose
+    requests rate limits leave alone: anything but a 404 or 410 counts as opened."""
+    from urllib.parse import quote
+
+    _register_token_scan_filter()
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "192.0.2.43", TOKEN_SCAN_ENVIRON: True})
+    opened = []
+    for candidate in sorted(candidates):
+        for route in LINK_ROUTES:
+            status = client.get(route + quote(candidate, safe="")).status_code
+            if status not in (404, 410):
+                opened.append(f"{route}{candidate}: {status}")
+    return opened
+
+
+def live_links_in_database(app) -> tuple[int, list[str]]:
+    """(how many stored strings were tried, the links among them that opened)."""
+    with app.app_context():
+        with db.connection_context():
+            candidates = stored_token_candidates()
+        return len(candidates), links_that_open(app, candidates)
+
+
+def _skip_rate_limits_for_the_token_scan() -> bool:
+    from flask import request
+
+    return bool(request.environ.get(TOKEN_SCAN_ENVIRON))
+
+
+_token_scan_filter_registered = []
+
+
+def _register_token_scan_filter() -> None:
+    from webapp.extensions import limiter
+
+    if not _token_scan_filter_registered:
+        limiter.request_filter(_skip_rate_limits_for_the_token_scan)
+        _token_scan_filter_registered.append(True)
+
+
+def _no_live_link_stored(app, pytestconfig) -> None:
+    """After every test: no stored string opens an activation or invitation page."""
+    tried, opened = live_links_in_database(app)
+    totals = pytestconfig.stash.setdefault(LINK_SCANS, [0, 0, 0])
+    totals[0] += 1
+    totals[1] += tried
+    totals[2] += len(opened)
+    pytestconfig.stash.setdefault(FIGURES, {})["7 links at rest"] = (
+        f"{totals[1]} stored strings tried as /activate/ and /invite/ links after {totals[0]} tests, "
+        f"{totals[2]} opened")
+    assert not opened, f"a working link is stored in the database: {opened}"

@@ -15,11 +15,9 @@ and for a table entry naming a rule that no longer exists, so new pages cannot s
 """
 from __future__ import annotations
 
-import re
 import secrets
 import sys
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +29,7 @@ from e2e.conftest import sign_in as browser_sign_in
 # The Flask-test-client helpers the unit tests use to drive the wizard and the activation.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from activation_helpers import PASSWORD, create_pending_customer, submit_activation  # noqa: E402
+from mail_helpers import emailed_link, token_of  # noqa: E402
 from wizard_helpers import complete_customer_option, complete_white_label_option, post  # noqa: E402
 
 # Who opens a page. Each actor gets one browser context for the whole walk.
@@ -79,9 +78,10 @@ class Site:
     invitations: dict = field(default_factory=dict)  # state -> raw invitation token
 
 
-def build_site(app, mail_dir: str | None = None) -> Site:
-    """Make everything the walk needs through the product (Flask test client), in a few seconds."""
-    from webapp.models import ActivationToken, Customer, OutboxEmail, utcnow
+def build_site(app, smtp, mail_dir: str | None = None) -> Site:
+    """Make everything the walk needs through the product (Flask test client), in a few seconds.
+    Links come from the emails as delivered to `smtp`, the test SMTP server."""
+    from webapp.models import ActivationToken, Customer, utcnow
 
     def settle() -> None:
         wait_for_outbox(app)
@@ -115,7 +115,7 @@ def build_site(app, mail_dir: str | None = None) -> Site:
     tokens = {"unknown": secrets.token_urlsafe(32)}
     pending = {}
     for state in ("valid", "used", "revoked", "cancelled", "expired"):
-        pending[state], tokens[state] = create_pending_customer(app, admin, email=f"walk-{state}@matai.example.com")
+        pending[state], tokens[state] = create_pending_customer(app, admin, smtp, email=f"walk-{state}@matai.example.com")
         settle()
     ok(submit_activation(app.test_client(), tokens["used"]), "activate")
     settle()
@@ -146,16 +146,13 @@ def build_site(app, mail_dir: str | None = None) -> Site:
         "extension": "201", "role": "user", "setup": "invite",
     })
     ok(invited, "invite a user")
-    with app.app_context():
-        invitation = OutboxEmail.select().where(OutboxEmail.kind == "invitation").order_by(OutboxEmail.id.desc()).get()
-        invitations = {
-            "valid": re.search(r"/invite/([A-Za-z0-9_-]+)", invitation.text_body).group(1),
-            "unknown": secrets.token_urlsafe(32),
-        }
-        if mail_dir:
-            # One caught message, so /dev/mail shows a message rather than its empty state.
-            email = OutboxEmail.select().where(OutboxEmail.kind == "activation").order_by(OutboxEmail.id).first()
-            _catch(Path(mail_dir), email)
+    invitations = {
+        "valid": token_of(emailed_link(app, smtp, "walk-invited@matai.example.com", "/invite/")),
+        "unknown": secrets.token_urlsafe(32),
+    }
+    if mail_dir:
+        # One caught message, so /dev/mail shows a message rather than its empty state.
+        _catch(Path(mail_dir), next(m for m in smtp.messages if "/activate/" in smtp.text(m)))
     settle()
 
     return Site(
@@ -191,15 +188,10 @@ def wait_for_outbox(app, timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
-def _catch(folder: Path, outbox_row) -> None:
-    message = EmailMessage()
-    message["Subject"] = outbox_row.subject
-    message["From"] = "Demo Telecom <no-reply@onboarding.example.com>"
-    message["To"] = outbox_row.recipient
-    message["Date"] = "Wed, 25 Nov 2026 14:05:00 +0000"
-    message.set_content(outbox_row.text_body)
+def _catch(folder: Path, delivered) -> None:
+    """Put a delivered message where the development mail catcher keeps what it receives."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "0001.eml").write_bytes(message.as_bytes())
+    (folder / "0001.eml").write_bytes(delivered.as_bytes())
 
 
 def actor_sign_in(page: Page, actor: str, site: Site) -> None:

@@ -74,7 +74,7 @@ def test_every_get_rule_is_reachable_by_the_page_walk(app):
 def test_every_page_state_passes_axe_and_fits_a_phone(browser, base_url, app, smtp, record_figure):
     """Each state is checked at desktop width (axe, htmx feedback), then narrowed to 375 px."""
     app.config["CUSTOMERS_PER_PAGE"] = 5  # so the list has a second page
-    site = build_site(app, mail_dir=app.config["MAIL_CATCHER_DIR"])
+    site = build_site(app, smtp, mail_dir=app.config["MAIL_CATCHER_DIR"])
     axe = Axe()
     contexts, pages = [], {}
     problems: list[str] = []

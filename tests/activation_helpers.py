@@ -1,16 +1,18 @@
-"""Creating a customer-administered customer and reading its activation link from the outbox."""
+"""Creating a customer-administered customer and reading its activation link from the email."""
 from __future__ import annotations
 
 import re
 
+from mail_helpers import emailed_link, token_of
 from wizard_helpers import complete_customer_option, post
 
 GOOD_CARD = "4242 4242 4242 4242"
 PASSWORD = "kowhai-harbour-lantern-88"
 
 
-def create_pending_customer(app, admin_client, **contact) -> tuple[int, str]:
-    """Run the wizard's first option; returns (customer id, raw activation token)."""
+def create_pending_customer(app, admin_client, smtp, **contact) -> tuple[int, str]:
+    """Run the wizard's first option; returns (customer id, raw activation token), the token
+    read from the activation email as delivered to the test SMTP server (`smtp`)."""
     from webapp.models import Customer, OutboxEmail
 
     base = complete_customer_option(admin_client, app, plan="Business", **contact)
@@ -18,7 +20,7 @@ def create_pending_customer(app, admin_client, **contact) -> tuple[int, str]:
     with app.app_context():
         email = OutboxEmail.select().where(OutboxEmail.kind == "activation").order_by(OutboxEmail.id.desc()).get()
         customer = Customer.get_by_id(email.customer_id)
-    return customer.id, token_from_text(email.text_body)
+    return customer.id, token_of(emailed_link(app, smtp, email.recipient))
 
 
 def token_from_text(text: str) -> str:

@@ -3,8 +3,9 @@ import threading
 
 import pytest
 
-from activation_helpers import PASSWORD, create_pending_customer, submit_activation, token_from_text
+from activation_helpers import PASSWORD, create_pending_customer, submit_activation
 from conftest import ADMIN, OTHER_ADMIN, STAFF, csrf_token, sign_in
+from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_white_label_option, plan_id, post
 from webapp.models import (
     ALL_MODELS,
@@ -38,10 +39,9 @@ def managed(app, admin_client):
         return Customer.get(Customer.business_name == "Matai Joinery Ltd").id
 
 
-def invitation_link(app, email):
-    with app.app_context():
-        body = OutboxEmail.select().where((OutboxEmail.kind == "invitation") & (OutboxEmail.recipient == email)).order_by(OutboxEmail.id.desc()).get().text_body
-    return "/invite/" + re.search(r"/invite/([A-Za-z0-9_-]+)", body).group(1)
+def invitation_link(app, smtp, email):
+    """The path of the newest invitation link `email` received (delivered to the test SMTP server)."""
+    return path_of(emailed_link(app, smtp, email, "/invite/"))
 
 
 # --- The customer page -------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_dearer_plan_charges_the_difference_to_the_white_label(app, admin_client
 def test_invited_user_sets_a_password_and_signs_in_to_the_account(app, admin_client, managed, smtp):
     response = post(admin_client, f"/customers/{managed}/users/new", INVITEE)
     assert response.status_code == 303
-    link = invitation_link(app, INVITEE["email"])
+    link = invitation_link(app, smtp, INVITEE["email"])
     invitee = app.test_client()
     page = invitee.get(link)
     assert page.status_code == 200 and "Join Matai Joinery Ltd" in page.get_data(as_text=True)
@@ -159,13 +159,13 @@ def test_invited_user_sets_a_password_and_signs_in_to_the_account(app, admin_cli
     assert sign_in(fresh, INVITEE["email"], PASSWORD).headers["Location"] == "/account/"
 
 
-def test_invitation_resend_revokes_the_old_link(app, admin_client, managed):
+def test_invitation_resend_revokes_the_old_link(app, admin_client, managed, smtp):
     post(admin_client, f"/customers/{managed}/users/new", INVITEE)
-    old = invitation_link(app, INVITEE["email"])
+    old = invitation_link(app, smtp, INVITEE["email"])
     with app.app_context():
         membership = CustomerMembership.get(CustomerMembership.extension == "201")
     post(admin_client, f"/customers/{managed}/users/{membership.id}/resend")
-    new = invitation_link(app, INVITEE["email"])
+    new = invitation_link(app, smtp, INVITEE["email"])
     client = app.test_client()
     assert old != new
     assert client.get(old).status_code == 410 and client.get(new).status_code == 200
@@ -231,9 +231,9 @@ def test_deactivated_user_cannot_sign_in(app, admin_client, managed):
 
 
 @pytest.fixture
-def activated(app, admin_client):
+def activated(app, admin_client, smtp):
     """An option-1 customer activated by its contact; returns (customer id, signed-in contact client)."""
-    customer_id, token = create_pending_customer(app, admin_client, email="owner@kowhai-bakery.example.com",
+    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
                                                  business_name="Kowhai Bakery")
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
@@ -317,14 +317,14 @@ def test_staff_and_other_white_labels_cannot_see_billing(app, staff_client, othe
 # --- Hand-over ---------------------------------------------------------------------------
 
 
-def test_hand_over_makes_the_customer_the_administrator(app, admin_client, managed):
+def test_hand_over_makes_the_customer_the_administrator(app, admin_client, managed, smtp):
     assert "Hand over to the customer" in admin_client.get(f"/customers/{managed}/hand-over").get_data(as_text=True)
     assert post(admin_client, f"/customers/{managed}/hand-over").status_code == 303
     with app.app_context():
-        text = OutboxEmail.select().where(OutboxEmail.kind == "activation").get().text_body
+        email = OutboxEmail.select().where(OutboxEmail.kind == "activation").get()
         assert Customer.get_by_id(managed).administered_by == "white_label"  # nothing changes until they activate
     contact = app.test_client()
-    assert submit_activation(contact, token_from_text(text)).status_code == 303
+    assert submit_activation(contact, token_of(emailed_link(app, smtp, email.recipient))).status_code == 303
     with app.app_context():
         customer = Customer.get_by_id(managed)
         admin = User.get(User.email == ADMIN[0])
@@ -347,7 +347,7 @@ def _people(app, managed, activated_id):
     return clients
 
 
-def test_authorization_matrix(app, admin_client, managed, activated):
+def test_authorization_matrix(app, admin_client, managed, activated, smtp):
     activated_id, contact = activated
     # A user (not administrator) in the activated account, and the administrator of another customer.
     contact.post(f"/account/{activated_id}/users/new", data={**INVITEE, "setup": "password", "password": "temporary-harbour-kauri-51",
@@ -358,7 +358,7 @@ def test_authorization_matrix(app, admin_client, managed, activated):
     clients = _people(app, managed, activated_id)
     clients["customer_admin"] = contact
     clients["customer_user"] = user
-    other_customer_id, other_token = create_pending_customer(app, admin_client, email="x@other-biz.example.com", business_name="Other Biz")
+    other_customer_id, other_token = create_pending_customer(app, admin_client, smtp, email="x@other-biz.example.com", business_name="Other Biz")
     other_admin = app.test_client()
     submit_activation(other_admin, other_token)
     clients["other_customer_admin"] = other_admin

@@ -34,9 +34,9 @@ def _record(record_figure, requests: int) -> None:
                   f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors")
 
 
-def test_fuzz_activation_form(app, admin_client, record_figure):
+def test_fuzz_activation_form(app, admin_client, record_figure, smtp):
     """Arbitrary activation posts: < 500 always, and either everything or nothing is written."""
-    _, token = create_pending_customer(app, admin_client)
+    _, token = create_pending_customer(app, admin_client, smtp)
     client = app.test_client()
     html = client.get(f"/activate/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)

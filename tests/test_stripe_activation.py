@@ -21,8 +21,8 @@ def stripe_http(app):
 
 
 @pytest.fixture
-def pending(app, admin_client, stripe_http):
-    return create_pending_customer(app, admin_client)
+def pending(app, admin_client, stripe_http, smtp):
+    return create_pending_customer(app, admin_client, smtp)
 
 
 def hidden(client, token):

@@ -69,10 +69,11 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("reencrypt-secrets")
     @_connected
     def reencrypt_secrets():
-        """Encrypt every stored Stripe secret key with the newest SECRETS_ENCRYPTION_KEYS key
-        (after adding a key, or to encrypt keys stored before encryption arrived)."""
-        from .crypto import decrypt
-        from .models import WhiteLabel
+        """Encrypt every stored Stripe secret key, and the link of every email waiting in the
+        outbox, with the newest SECRETS_ENCRYPTION_KEYS key (after adding a key, or to encrypt
+        keys stored before encryption arrived)."""
+        from .crypto import PREFIX, decrypt, encrypt
+        from .models import OutboxEmail, WhiteLabel
 
         done, unreadable = 0, []
         with db.atomic():
@@ -87,10 +88,25 @@ def register_commands(app: Flask) -> None:
                     continue
                 WhiteLabel.update(stripe_secret_key=plain).where(WhiteLabel.id == white_label_id).execute()
                 done += 1
-        click.echo(f"Re-encrypted {done} stored secret(s) with the newest key.")
+            links, lost = 0, 0
+            waiting = OutboxEmail.select(OutboxEmail.id, OutboxEmail.secret_link).where(
+                (OutboxEmail.secret_link != "") & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING]))
+            for email in waiting:
+                plain = decrypt(email.secret_link) if email.secret_link.startswith(PREFIX) else None
+                if plain is None:
+                    lost += 1  # the outbox worker fails it, saying why, when it comes to send it
+                    continue
+                OutboxEmail.update(secret_link=encrypt(plain)).where(
+                    (OutboxEmail.id == email.id) & (OutboxEmail.secret_link == email.secret_link)).execute()
+                links += 1
+        click.echo(f"Re-encrypted {done} stored secret(s) and {links} queued email link(s) with the newest key.")
+        if lost:
+            click.echo(f"Could not decrypt the links of {lost} queued email(s) with any configured key; they "
+                       "will fail when the outbox comes to send them. Send those people a new link.", err=True)
         if unreadable:
             click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(unreadable)}. "
                        "Enter those Stripe keys again in Settings > Payment gateway.", err=True)
+        if unreadable or lost:
             sys.exit(1)
 
     @app.cli.command("create-whitelabel")
@@ -163,6 +179,19 @@ def register_commands(app: Flask) -> None:
 
         removed = purge_old_drafts(days or current_app.config["DRAFT_MAX_AGE_DAYS"])
         click.echo(f"Removed {removed} draft(s).")
+
+    @app.cli.command("purge-emails")
+    @click.option("--days", default=None, type=click.IntRange(min=0),
+                  help="Age in days (default OUTBOX_RETENTION_DAYS, 30).")
+    @_connected
+    def purge_emails(days):
+        """Empty the bodies of emails sent or failed more than 30 days ago, keeping the rows (the
+        outbox worker runs this too)."""
+        from .mail import purge_sent_emails
+
+        days = current_app.config["OUTBOX_RETENTION_DAYS"] if days is None else days
+        emptied = purge_sent_emails(days)
+        click.echo(f"Emptied the bodies of {emptied} sent or failed email(s) older than {days} days.")
 
     @app.cli.command("expire-activations")
     @_connected

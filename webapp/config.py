@@ -111,6 +111,8 @@ def from_environment(instance_path: Path) -> dict:
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "OUTBOX_BACKOFF_SECONDS": float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30")),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "2")),
+        # Sent (or failed) emails' bodies are emptied after this many days; the rows stay.
+        "OUTBOX_RETENTION_DAYS": int(os.environ.get("OUTBOX_RETENTION_DAYS", "30")),
         "SCHEDULE_INTERVAL_SECONDS": float(os.environ.get("SCHEDULE_INTERVAL_SECONDS", "300")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Rate limits

@@ -1,4 +1,5 @@
-"""Third-party secrets the app must keep (a white-label's Stripe secret key), encrypted at rest.
+"""Third-party secrets the app must keep (a white-label's Stripe secret key), encrypted at rest;
+also the secret link of an email waiting in the outbox (webapp/mail.py).
 
 Fernet from pyca/cryptography (AES-128-CBC with an HMAC-SHA256 over it), keyed from the
 environment, so a copy of the database alone (a backup, a replica, a leaked dump) does not hold
@@ -58,6 +59,11 @@ def keys_from_config(config) -> list[bytes]:
 def init_app(app: Flask) -> None:
     global _box
     _box = MultiFernet([Fernet(key) for key in keys_from_config(app.config)])
+
+
+def is_configured() -> bool:
+    """Whether create_app() has set the keys up (a bare migration run has not)."""
+    return _box is not None
 
 
 def _configured() -> MultiFernet:

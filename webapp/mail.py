@@ -4,6 +4,13 @@
 exactly when its change committed. `deliver_due` claims due rows one at a time with a
 conditional UPDATE (so several workers never send the same row), sends them through
 Flask-Mail, and reschedules failures with exponential back-off.
+
+No working link is ever stored. An email that carries a secret link (activation, invitation,
+any later one such as a password reset) is queued with `queue_email(..., secret_link="/path/<token>")`:
+its bodies are rendered with LINK_PLACEHOLDER as `{{ link }}`, and the path waits encrypted
+(crypto.encrypt) in `secret_link`. `deliver_due` puts APP_BASE_URL + the path into the message
+as it sends it, and forgets the path once the email is sent or has failed for good. Sent emails'
+bodies are emptied after OUTBOX_RETENTION_DAYS (`purge_sent_emails`); the rows stay.
 """
 from __future__ import annotations
 
@@ -16,7 +23,9 @@ import uuid
 
 from flask import Flask, current_app, render_template
 from flask_mail import Connection, Message
+from markupsafe import escape
 
+from . import crypto
 from .extensions import db
 from .models import Customer, OutboxEmail, WhiteLabel, utcnow
 
@@ -25,6 +34,12 @@ log = logging.getLogger(__name__)
 # A claimed row whose worker died mid-send becomes due again after this long.
 LEASE = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
+# What the stored bodies hold where the secret link goes; the sender replaces it.
+LINK_PLACEHOLDER = "[link added when sent]"
+
+
+class UnreadableLink(Exception):
+    """The queued email's link cannot be decrypted: the key that encrypted it is gone."""
 
 
 class _TimeoutConnection(Connection):
@@ -59,10 +74,27 @@ def queue_email(
     template: str,
     white_label: WhiteLabel | None = None,
     customer: Customer | None = None,
+    secret_link: str | None = None,
     **context,
 ) -> OutboxEmail:
-    """Render `email/<template>.txt` and `.html` and write them to the outbox (no sending)."""
+    """Render `email/<template>.txt` and `.html` and write them to the outbox (no sending).
+
+    `secret_link` is the path of a link that must not be stored (it holds a token), such as
+    "/activate/<token>": the templates show it as `{{ link }}`, the outbox keeps it encrypted
+    until the email is sent, and the link is built from APP_BASE_URL as it is sent."""
     context.update(white_label=white_label, customer=customer)
+    if secret_link is not None:
+        if not secret_link.startswith("/") or secret_link.startswith("//"):
+            raise ValueError("secret_link is a path on APP_BASE_URL, such as /activate/<token>")
+        context["link"] = LINK_PLACEHOLDER
+    text_body = render_template(f"email/{template}.txt", **context)
+    html_body = render_template(f"email/{template}.html", **context)
+    if secret_link is not None:
+        token = secret_link.rstrip("/").rsplit("/", 1)[-1]
+        if LINK_PLACEHOLDER not in text_body or LINK_PLACEHOLDER not in html_body:
+            raise ValueError(f"email/{template} does not show {{{{ link }}}}: the secret link would be lost")
+        if token and (token in text_body or token in html_body):
+            raise ValueError(f"email/{template} would store the secret link's token in its bodies")
     return OutboxEmail.create(
         white_label=white_label,
         customer=customer,
@@ -70,9 +102,10 @@ def queue_email(
         recipient=recipient,
         sender=sender_for(white_label),
         subject=subject,
-        text_body=render_template(f"email/{template}.txt", **context),
-        html_body=render_template(f"email/{template}.html", **context),
+        text_body=text_body,
+        html_body=html_body,
         message_id=f"<{uuid.uuid4().hex}@pbx-onboarding>",
+        secret_link=crypto.encrypt(secret_link) if secret_link is not None else "",
     )
 
 
@@ -92,12 +125,27 @@ def _claim(email_id: int, now: dt.datetime) -> bool:
     return claimed == 1
 
 
+def _with_link(row: OutboxEmail) -> tuple[str, str]:
+    """The bodies to send: the secret link, decrypted and built from APP_BASE_URL, in place of
+    the placeholder. Raises UnreadableLink when no configured key opens it."""
+    if not row.secret_link:
+        return row.text_body, row.html_body
+    path = crypto.decrypt(row.secret_link) if row.secret_link.startswith(crypto.PREFIX) else None
+    if path is None:
+        raise UnreadableLink(
+            "its link was encrypted with a key SECRETS_ENCRYPTION_KEYS no longer holds, so it cannot "
+            "be sent: send a new link (Resend)")
+    url = current_app.config["APP_BASE_URL"].rstrip("/") + path
+    return row.text_body.replace(LINK_PLACEHOLDER, url), row.html_body.replace(LINK_PLACEHOLDER, str(escape(url)))
+
+
 def _message(row: OutboxEmail) -> Message:
+    text_body, html_body = _with_link(row)
     msg = Message(
         subject=row.subject,
         recipients=[row.recipient],
-        body=row.text_body,
-        html=row.html_body or None,
+        body=text_body,
+        html=html_body or None,
         sender=row.sender or current_app.config["MAIL_DEFAULT_SENDER"],
     )
     # The same Message-ID on every attempt lets a receiving server drop a duplicate.
@@ -128,23 +176,48 @@ def deliver_due(limit: int = 50) -> int:
             continue
         row = OutboxEmail.get_by_id(email_id)
         try:
+            message = _message(row)
+        except UnreadableLink as error:
+            # Retrying cannot help (the key is gone): the email fails now, and says why.
+            OutboxEmail.update(
+                status=OutboxEmail.FAILED, locked_until=None, secret_link="", last_error=f"Not sent: {error}"[:500]
+            ).where(OutboxEmail.id == email_id).execute()
+            log.error("Email %s (%s) to %s not sent: %s", row.id, row.kind, row.recipient, error)
+            continue
+        try:
             with _TimeoutConnection(current_app.extensions["mail"]) as connection:
-                connection.send(_message(row))
+                connection.send(message)
         except Exception as error:  # any failure to hand over the message: retry later
             gave_up = row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
-            OutboxEmail.update(
+            changes = dict(
                 status=OutboxEmail.FAILED if gave_up else OutboxEmail.QUEUED,
                 next_attempt_at=utcnow() + _backoff(row.attempts),
                 locked_until=None,
                 last_error=f"{type(error).__name__}: {error}"[:500],
-            ).where(OutboxEmail.id == email_id).execute()
+            )
+            if gave_up:
+                changes["secret_link"] = ""  # never to be sent: the link is forgotten
+            OutboxEmail.update(**changes).where(OutboxEmail.id == email_id).execute()
             log.warning("Email %s to %s not sent (attempt %s): %s", row.id, row.recipient, row.attempts, error)
             continue
         OutboxEmail.update(
-            status=OutboxEmail.SENT, sent_at=utcnow(), locked_until=None, last_error=""
+            status=OutboxEmail.SENT, sent_at=utcnow(), locked_until=None, last_error="", secret_link=""
         ).where(OutboxEmail.id == email_id).execute()
         sent += 1
     return sent
+
+
+def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> int:
+    """Empty the bodies of emails sent (or failed for good) more than `retention_days` ago; the
+    rows stay for the activation tracker and delivery history. Returns how many were emptied."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
+    old = ((OutboxEmail.status == OutboxEmail.SENT) & (OutboxEmail.sent_at < cutoff)) | (
+        (OutboxEmail.status == OutboxEmail.FAILED) & (OutboxEmail.created_at < cutoff))
+    return (
+        OutboxEmail.update(text_body="", html_body="", secret_link="")
+        .where(old & ((OutboxEmail.text_body != "") | (OutboxEmail.html_body != "")))
+        .execute()
+    )
 
 
 def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
@@ -166,11 +239,13 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
 
 
 def run_schedule() -> None:
-    """Periodic jobs the worker runs: activation reminders, then expiry (each safe to repeat)."""
+    """Periodic jobs the worker runs: activation reminders, expiry, and emptying old sent
+    emails' bodies (each safe to repeat)."""
     from .activation.service import expire_activations, send_reminders
 
     send_reminders()
     expire_activations()
+    purge_sent_emails(current_app.config["OUTBOX_RETENTION_DAYS"])
 
 
 def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:

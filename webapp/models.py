@@ -248,6 +248,10 @@ class OutboxEmail(BaseModel):
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+    # The one secret link an email may carry (activation, invitation...): its path, Fernet-encrypted
+    # (crypto.encrypt), while the email waits. The bodies hold mail.LINK_PLACEHOLDER instead; the
+    # sender puts the link in and empties this once the email is sent or has failed for good.
+    secret_link = TextField(default="")
 
     class Meta:
         indexes = ((("status", "next_attempt_at"), False),)

@@ -113,7 +113,7 @@ def send_invitation(customer: Customer, membership: CustomerMembership, actor: U
         subject=f"You have been invited to {customer.business_name}'s phone account",
         white_label=white_label, customer=customer, user=user, membership=membership,
         needs_password=not user.password_hash,
-        link=f"{current_app.config['APP_BASE_URL']}/invite/{raw}",
+        secret_link=f"/invite/{raw}",
         expires_at=token.expires_at,
     )
     token.save()
