@@ -197,7 +197,7 @@ def _submission(form: dict, field: str, value: str) -> MultiDict:
     return data
 
 
-def _pages(app, admin_client):
+def _pages(smtp, app, admin_client):
     """(client, url) for every page with a form: the administrator's walk, the wizard's steps,
     sign-in, an activation link, and the customer's own pages."""
     from webapp.models import Customer
@@ -210,16 +210,16 @@ def _pages(app, admin_client):
         base = complete_white_label_option(admin_client, app, email=f"step{n}@matai.example.com")
         pages.append((admin_client, f"{base}/{step.slug}"))
     pages += [(app.test_client(), "/login")]
-    _, token = create_pending_customer(app, admin_client, email="lines@example.com", business_name="Line Break Ltd")
+    _, token = create_pending_customer(app, admin_client, smtp, email="lines@example.com", business_name="Line Break Ltd")
     pages += [(app.test_client(), f"/activate/{token}")]
     return pages
 
 
-def test_every_form_page_answers_a_line_break_in_any_text_field_with_422(app, admin_client, record_figure):
+def test_every_form_page_answers_a_line_break_in_any_text_field_with_422(app, admin_client, smtp, record_figure):
     problems, posted, forms_seen = [], 0, set()
     sample = "line one\r\nline two"
     adapter = app.url_map.bind("localhost")
-    for client, url in _pages(app, admin_client):
+    for client, url in _pages(smtp, app, admin_client):
         page = client.get(url, buffered=True)
         if page.status_code != 200 or page.mimetype != "text/html":
             continue

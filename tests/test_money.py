@@ -208,8 +208,8 @@ def _top_up_page(client, customer_id):
 
 
 @pytest.fixture
-def activated(app, admin_client):
-    customer_id, token = create_pending_customer(app, admin_client, email="owner@kowhai-bakery.example.com",
+def activated(smtp, app, admin_client):
+    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
                                                  business_name="Kowhai Bakery")
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
@@ -234,8 +234,8 @@ def test_a_top_up_of_20_comma_50_is_refused_with_what_was_understood(app, activa
     assert _balance(app, customer_id) == (before[0] + 205000, before[1] + 1)
 
 
-def test_an_opening_balance_of_60_comma_50_is_a_question_not_a_limit(app, admin_client):
-    _, token = create_pending_customer(app, admin_client)
+def test_an_opening_balance_of_60_comma_50_is_a_question_not_a_limit(smtp, app, admin_client):
+    _, token = create_pending_customer(app, admin_client, smtp)
     response = submit_activation(app.test_client(), token, opening_balance="60,50")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -247,9 +247,9 @@ def _make_german(app):
         WhiteLabel.update(country="DE", currency="EUR", locale="de_DE").where(WhiteLabel.slug == "demo-telecom").execute()
 
 
-def test_a_german_white_labels_customers_type_a_decimal_comma(app, admin_client):
+def test_a_german_white_labels_customers_type_a_decimal_comma(smtp, app, admin_client):
     _make_german(app)
-    customer_id, token = create_pending_customer(app, admin_client, email="owner@kowhai-bakery.example.com",
+    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
                                                  business_name="Kowhai Bakery")
     contact = app.test_client()
     assert submit_activation(contact, token, opening_balance="60,50").status_code == 303

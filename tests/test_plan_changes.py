@@ -367,14 +367,14 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
     record_figure("fuzz (total)", f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors")
 
 
-def test_the_same_proration_can_charge_the_customers_own_balance(app, admin_client, clock):
+def test_the_same_proration_can_charge_the_customers_own_balance(smtp, app, admin_client, clock):
     """For customers who run their own account (issue 15): the payer is the customer's ledger."""
     from activation_helpers import create_pending_customer, submit_activation
     from webapp.accounts import service
     from webapp.ledger import customer_balance
     from webapp.models import Plan, User
 
-    customer_id, token = create_pending_customer(app, admin_client)  # Business, NZ$75.00 opening balance
+    customer_id, token = create_pending_customer(app, admin_client, smtp)  # Business, NZ$75.00 opening balance
     assert submit_activation(app.test_client(), token).status_code == 303
     clock(MID_MONTH)
     with app.app_context():

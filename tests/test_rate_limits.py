@@ -289,22 +289,22 @@ def _resend(client, customer_id: int, **kwargs):
     return client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(client)}, **kwargs)
 
 
-def test_another_white_label_cannot_use_up_a_customers_resends(app, admin_client, other_admin_client, record_figure):
+def test_another_white_label_cannot_use_up_a_customers_resends(smtp, app, admin_client, other_admin_client, record_figure):
     """The resend limit counts only requests that find the customer in the caller's white-label."""
     from activation_helpers import create_pending_customer
 
-    customer_id, _ = create_pending_customer(app, admin_client)
+    customer_id, _ = create_pending_customer(app, admin_client, smtp)
     assert [_resend(other_admin_client, customer_id).status_code for _ in range(8)] == [404] * 8
     codes = [_resend(admin_client, customer_id).status_code for _ in range(6)]
     assert codes == [303] * 5 + [429]
     record_figure("rate limits (resend)", "8 resends from another white-label: 404, none counted; the owner's 6th in an hour: 429")
 
 
-def test_a_refused_resend_is_a_429_page_that_says_when(app, admin_client):
+def test_a_refused_resend_is_a_429_page_that_says_when(smtp, app, admin_client):
     from activation_helpers import create_pending_customer
 
     app.config["RESEND_RATE_LIMIT"] = "1 per hour"
-    customer_id, _ = create_pending_customer(app, admin_client)
+    customer_id, _ = create_pending_customer(app, admin_client, smtp)
     assert _resend(admin_client, customer_id).status_code == 303
     for headers in ({}, {"HX-Request": "true"}):
         response = _resend(admin_client, customer_id, headers=headers)

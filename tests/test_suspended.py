@@ -24,10 +24,10 @@ REASON = "Three invoices unpaid since August"
 
 
 @pytest.fixture
-def suspended(app, admin_client):
+def suspended(smtp, app, admin_client):
     """An option-1 customer, activated by its contact, with one invited user, then suspended by
     Demo Telecom's administrator: (customer id, the contact's signed-in client, the invitee's membership id)."""
-    customer_id, token = create_pending_customer(app, admin_client, email="owner@kowhai-bakery.example.com",
+    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
                                                  business_name="Kowhai Bakery")
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
@@ -111,8 +111,8 @@ def test_reactivating_brings_the_controls_back(app, admin_client, suspended):
     assert contact.get(f"/account/{customer_id}/pbx").status_code == 200
 
 
-def test_without_a_recorded_reason_the_banner_still_says_whom_to_contact(app, admin_client):
-    customer_id, token = create_pending_customer(app, admin_client, email="owner@kowhai-bakery.example.com",
+def test_without_a_recorded_reason_the_banner_still_says_whom_to_contact(smtp, app, admin_client):
+    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
                                                  business_name="Kowhai Bakery")
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
