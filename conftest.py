@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from webapp import create_app
 from webapp.database import is_sqlite, open_database, upgrade
@@ -22,6 +23,27 @@ from webapp.demo import seed_demo
 from webapp.extensions import db
 from webapp.mailcatcher import ClosingController
 from webapp.models import ALL_MODELS
+
+# --- Hypothesis: one profile for the whole suite, and one with more examples for CI ------------
+#
+# Test time on a shared, loaded machine says nothing about the code, so no deadline and no
+# too_slow health check (it failed CI on a single slow draw). Nothing is written into the work
+# tree (no example database); a failure prints the example and, in CI, the blob that replays it.
+# HYPOTHESIS_PROFILE picks the profile; with CI set and no choice made, "ci" (as Hypothesis
+# itself does, but ours: more examples, not derandomized, so CI keeps exploring).
+settings.register_profile(
+    "default",
+    settings.get_profile("default"),  # Hypothesis's own default (never its CI profile: explicit below)
+    max_examples=500,
+    derandomize=False,
+    print_blob=False,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("ci", settings.get_profile("default"), max_examples=750, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+settings.load_profile(HYPOTHESIS_PROFILE)
 
 ADMIN = ("admin@demo.example.com", "demo-admin-password")
 STAFF = ("staff@demo.example.com", "demo-staff-password")

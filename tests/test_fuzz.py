@@ -41,12 +41,13 @@ from webapp.models import (
     WhiteLabel,
 )
 
+# The suite's Hypothesis profile (conftest.py) sets the number of examples (500; 750 with
+# HYPOTHESIS_PROFILE=ci), no deadline, no too_slow health check and no example database. The
+# fuzz shares one app and client across examples on purpose (each example's state is checked).
 FUZZ = settings(
-    max_examples=500,
-    deadline=None,
-    database=None,  # nothing written into the work tree; a failure prints its example
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture],
 )
+EXAMPLES = FUZZ.max_examples
 
 TOTALS = {"requests": 0, "errors": 0, "forms": 0}
 
@@ -164,7 +165,7 @@ class Driver:
         if response.status_code >= 500:
             TOTALS["errors"] += 1
 
-    def record(self, record_figure, minimum: int = 500):
+    def record(self, record_figure, minimum: int = EXAMPLES):
         assert self.requests >= minimum, self.requests
         record_figure(
             "fuzz (total)",
@@ -288,10 +289,10 @@ def test_fuzz_inline_endpoints_write_nothing(fuzz_app, admin_client, record_figu
     fields = STEP_FIELDS["address" if endpoint == "address/service" else "numbers" if endpoint == "numbers/choices" else "contact"]
     driver = Driver(app, admin_client, endpoint)
     stored = draft_data(app, base)
-    # The inline checks are forms in their own right (500 examples each). The other endpoints
+    # The inline checks are forms in their own right (as many examples as every form). The other endpoints
     # only redraw part of a step already fuzzed above, and a check that does not exist only
     # needs to keep answering 404, so fewer examples do.
-    examples = {"check/email": 500, "check/phone": 500, "check/other": 100}.get(endpoint, 200)
+    examples = {"check/email": EXAMPLES, "check/phone": EXAMPLES, "check/other": 100}.get(endpoint, 200)
 
     @settings(FUZZ, max_examples=examples)
     @given(form_data(fields), htmx)
