@@ -51,6 +51,39 @@ STAFF = ("staff@demo.example.com", "demo-staff-password")
 OTHER_ADMIN = ("admin@other.example.com", "other-admin-password")
 
 
+def service_unavailable(reason: str):
+    """A test that needs a service (Redis, PostgreSQL) which does not answer: skipped on a
+    developer's machine, failed when CI is set (.ci/run sets it), so CI never passes on a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}. CI is set: a service the suite needs must be running.", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Whether a Redis server answers PING there (and the redis client package is installed)."""
+    try:
+        import redis
+    except ImportError:
+        return False
+    client = redis.Redis(host=host, port=port, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_server() -> str:
+    """The Redis server of 127.0.0.1:6379 as a URL without a database number (tests choose
+    their own: 15 for the sign-in limits, 14 for anything else); skips, or fails under CI,
+    when it does not answer."""
+    if not redis_reachable():
+        service_unavailable("Redis is not reachable on 127.0.0.1:6379 (or the redis package is missing)")
+    return "redis://127.0.0.1:6379"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
