@@ -214,10 +214,17 @@ def test_double_post_of_one_attempt_charges_once(app, client, pending):
         assert LedgerEntry.select().where(LedgerEntry.customer == customer_id).count() == 1
 
 
-def test_two_activations_racing_give_one_payment_user_and_credit(app, pending):
+def test_two_activations_racing_give_one_payment_user_and_credit(app, pending, monkeypatch, record_figure):
+    from race_helpers import Overlap
+
+    from webapp.activation import service
+
     customer_id, token = pending
     clients = [app.test_client(), app.test_client()]
     forms = [activation_form(c, token) for c in clients]
+    # Both charges went through; both are held where the link is claimed until both are there.
+    race = Overlap("activation's claim of the link (service._record)")
+    race.patch(monkeypatch, service, "_record")
     barrier = threading.Barrier(2)
     results = []
 
@@ -230,9 +237,20 @@ def test_two_activations_racing_give_one_payment_user_and_credit(app, pending):
         t.start()
     for t in threads:
         t.join(30)
+    together = race.assert_overlapped()
     assert sorted(results) == [303, 410]
     final = state(app, customer_id)
     assert (final["payments"], final["credits"], final["users"], final["memberships"]) == (1, 1, 1, 1)
+    # Both cards were charged before the claim; the charge that lost the claim was refunded.
+    from webapp.payments.sandbox import _results
+
+    with app.app_context():
+        link = ActivationToken.get(ActivationToken.customer == customer_id)
+        charges = [_results[service.idempotency_key(link, form["attempt"])].reference for form in forms]
+        kept = Payment.get(Payment.customer == customer_id).reference
+    assert kept in charges and [was_refunded(c) for c in charges if c != kept] == [True] and not was_refunded(kept)
+    record_figure("concurrency (two activations of one link)",
+                  f"both inside the claim at once ({together:.0f} ms together): one payment, user and credit, the other refunded")
 
 
 def test_losing_charge_of_a_race_is_refunded(app, pending):
@@ -548,10 +566,15 @@ def test_the_card_data_scan_finds_a_stored_card_number(app):
         peewee_log.setLevel(level)
 
 
-def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending):
+def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending, monkeypatch, record_figure):
+    from race_helpers import Overlap
+
     from conftest import ADMIN, sign_in
+    from webapp.activation import routes
 
     customer_id, _ = pending
+    race = Overlap("resend()")
+    race.patch(monkeypatch, routes, "resend")
     clients = [app.test_client(), app.test_client()]
     for c in clients:
         sign_in(c, *ADMIN)
@@ -568,11 +591,13 @@ def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending):
         t.start()
     for t in threads:
         t.join(30)
+    together = race.assert_overlapped()
     assert codes == [303, 303]
     with app.app_context():
         live = ActivationToken.select().where(
             (ActivationToken.customer == customer_id) & ActivationToken.revoked_at.is_null() & ActivationToken.used_at.is_null())
         assert live.count() == 1
+    record_figure("concurrency (two resends at once)", f"both inside resend() at once ({together:.0f} ms together): 1 valid link")
 
 
 def test_mail_server_down_during_activation_keeps_it_and_delivers_later(app, client, pending, smtp):
