@@ -149,14 +149,15 @@ CARD_LIKE = re.compile(r"(?<![\dA-Za-z_])\d{13,19}(?![\dA-Za-z_])")
 # Security codes the suite types into card forms (and nowhere else: the fuzz never types them).
 # They are looked for as whole words bounded by characters that never occur in a hash, a token,
 # an id or a Fernet ciphertext ([A-Za-z0-9_-]), so a hex hash or a URL-safe token that contains
-# the digits can never match, by construction. They are also no number the app writes itself: not
+# the digits can never match, by construction; nor as part of a number with a decimal or
+# thousands separator (1.737 s, NZ$1,737.00). They are also no number the app writes itself: not
 # a password hash's iteration count (1000, 32768), a test card's last four (4242, 0002, 9995,
-# 0069, 4444), an amount, a port or a demo phone number. Integer parameters are not compared
-# with them: ids and amounts are integers, and a typed code is text.
+# 0069, 4444), an amount, a port (ephemeral ones are 32768 and up) or a demo phone number.
+# Integer parameters are not compared with them: ids and amounts are integers, a typed code text.
 SECURITY_CODES_IN_TESTS = ("737", "9183")
 _TOKEN_CHARACTERS = r"A-Za-z0-9_\-"
 SECURITY_CODE_WORD = re.compile(
-    rf"(?<![{_TOKEN_CHARACTERS}])(?:{'|'.join(SECURITY_CODES_IN_TESTS)})(?![{_TOKEN_CHARACTERS}])")
+    rf"(?<![{_TOKEN_CHARACTERS}])(?<!\d[.,])(?:{'|'.join(SECURITY_CODES_IN_TESTS)})(?![{_TOKEN_CHARACTERS}])(?![.,]\d)")
 
 
 def looks_like_card(digits: str) -> bool:
