@@ -6,6 +6,7 @@ production takes); every test then starts from empty tables plus the demo data.
 """
 from __future__ import annotations
 
+import decimal
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from webapp import create_app
 from webapp.database import is_sqlite, open_database, upgrade
@@ -23,9 +25,66 @@ from webapp.extensions import db
 from webapp.mailcatcher import ClosingController
 from webapp.models import ALL_MODELS
 
+# --- Hypothesis: one profile for the whole suite, and one with more examples for CI ------------
+#
+# Test time on a shared, loaded machine says nothing about the code, so no deadline and no
+# too_slow health check (it failed CI on a single slow draw). Nothing is written into the work
+# tree (no example database); a failure prints the example and, in CI, the blob that replays it.
+# HYPOTHESIS_PROFILE picks the profile; with CI set and no choice made, "ci" (as Hypothesis
+# itself does, but ours: more examples, not derandomized, so CI keeps exploring).
+settings.register_profile(
+    "default",
+    settings.get_profile("default"),  # Hypothesis's own default (never its CI profile: explicit below)
+    max_examples=500,
+    derandomize=False,
+    print_blob=False,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("ci", settings.get_profile("default"), max_examples=750, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
 ADMIN = ("admin@demo.example.com", "demo-admin-password")
 STAFF = ("staff@demo.example.com", "demo-staff-password")
 OTHER_ADMIN = ("admin@other.example.com", "other-admin-password")
+
+
+def service_unavailable(reason: str):
+    """A test that needs a service (Redis, PostgreSQL) which does not answer: skipped on a
+    developer's machine, failed when CI is set (.ci/run sets it), so CI never passes on a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}. CI is set: a service the suite needs must be running.", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    """Whether a Redis server answers PING there (and the redis client package is installed)."""
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError:
+        return False
+    # One try: the client's default retries with back-off took 4 s to say "not there".
+    client = redis.Redis(host=host, port=port, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_server() -> str:
+    """The Redis server of 127.0.0.1:6379 as a URL without a database number (tests choose
+    their own: 15 for the sign-in limits, 14 for anything else); skips, or fails under CI,
+    when it does not answer."""
+    if not redis_reachable():
+        service_unavailable("Redis is not reachable on 127.0.0.1:6379 (or the redis package is missing)")
+    return "redis://127.0.0.1:6379"
 
 
 def free_port() -> int:
@@ -78,10 +137,27 @@ def _empty_tables() -> None:
                 model.delete().execute()
 
 
+# --- Card data: where it could really be written ---------------------------------------------
+#
+# Card numbers and security codes must never be stored or logged. The checks look where they
+# could really be written: every stored text value, every SQL parameter (peewee logs each
+# statement as a `(sql, params)` tuple) and every other log message. A value is flagged only
+# for what it is, never for digits that happen to sit inside a hash, a token or an id.
+
 # A run of 13-19 digits standing alone (not inside a hex string such as a hash or an id).
 CARD_LIKE = re.compile(r"(?<![\dA-Za-z_])\d{13,19}(?![\dA-Za-z_])")
-# Security codes the suite types into card forms: distinctive, so a find is not a coincidence.
+# Security codes the suite types into card forms (and nowhere else: the fuzz never types them).
+# They are looked for as whole words bounded by characters that never occur in a hash, a token,
+# an id or a Fernet ciphertext ([A-Za-z0-9_-]), so a hex hash or a URL-safe token that contains
+# the digits can never match, by construction; nor as part of a number with a decimal or
+# thousands separator (1.737 s, NZ$1,737.00). They are also no number the app writes itself: not
+# a password hash's iteration count (1000, 32768), a test card's last four (4242, 0002, 9995,
+# 0069, 4444), an amount, a port (ephemeral ones are 32768 and up) or a demo phone number.
+# Integer parameters are not compared with them: ids and amounts are integers, a typed code text.
 SECURITY_CODES_IN_TESTS = ("737", "9183")
+_TOKEN_CHARACTERS = r"A-Za-z0-9_\-"
+SECURITY_CODE_WORD = re.compile(
+    rf"(?<![{_TOKEN_CHARACTERS}])(?<!\d[.,])(?:{'|'.join(SECURITY_CODES_IN_TESTS)})(?![{_TOKEN_CHARACTERS}])(?![.,]\d)")
 
 
 def looks_like_card(digits: str) -> bool:
@@ -96,6 +172,20 @@ def has_card_number(text: str) -> bool:
     return any(looks_like_card(m) for m in CARD_LIKE.findall(squashed))
 
 
+def has_security_code(text: str) -> bool:
+    """Whether `text` holds one of the suite's security codes as a value or a word of its own."""
+    return SECURITY_CODE_WORD.search(text) is not None
+
+
+def card_data_in_text(text: str) -> str | None:
+    """What card data `text` holds ("card number" or "security code"), or None."""
+    if has_card_number(text):
+        return "card number"
+    if has_security_code(text):
+        return "security code"
+    return None
+
+
 def luhn_valid(digits: str) -> bool:
     total = 0
     for index, digit in enumerate(reversed(digits)):
@@ -104,48 +194,116 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _text_columns(model) -> list:
+    return [f for f in model._meta.sorted_fields if f.field_type in ("VARCHAR", "TEXT")]
+
+
 def card_data_in_database() -> list[str]:
-    """Every stored text value holding a 13-19 digit Luhn-valid number (spaces and dashes
-    ignored) or a security code the tests typed, as "table.column: value"."""
+    """Every stored text value holding a card number (13-19 digits, a card network's first digit,
+    Luhn-valid; spaces and dashes ignored) or one of the suite's security codes as a value or
+    word of its own, as "table.column: value". Every text column of every table is read, hashes
+    and email bodies included: neither can hold a match by chance (see SECURITY_CODE_WORD)."""
     found = []
     for model in ALL_MODELS:
-        text_columns = [f for f in model._meta.sorted_fields
-                        if f.field_type in ("VARCHAR", "TEXT") and not f.name.endswith("_hash") and f.name != "message_id"]
+        text_columns = _text_columns(model)
         for row in model.select(*text_columns).tuples():
             for field, value in zip(text_columns, row):
-                if not value:
-                    continue
-                if has_card_number(value):
-                    found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
-                elif field.name in ("card_last4",):
-                    continue
-                elif any(re.search(rf"(?<![\dA-Za-z_]){code}(?![\dA-Za-z_])", value) for code in SECURITY_CODES_IN_TESTS) and field.name not in ("text_body", "html_body", "reference", "detail", "sender"):
+                if value and card_data_in_text(value):
                     found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
     return found
 
 
+def _parameter_values(value):
+    """The scalar values of one SQL parameter (lists, tuples and dicts opened up)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _parameter_values(item)
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            yield from _parameter_values(item)
+    else:
+        yield value
+
+
+def card_data_in_sql_parameter(value) -> str | None:
+    """What card data one SQL parameter holds, or None. Text (and bytes) is checked for card
+    numbers and security codes; numbers for card numbers only (ids and amounts are integers);
+    dates, times and None hold nothing typed."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("latin-1")
+    if isinstance(value, str):
+        return card_data_in_text(value)
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        return "card number" if has_card_number(str(value)) else None
+    return None
+
+
+def is_sql_record(record: logging.LogRecord) -> bool:
+    """A peewee statement log: the message is the tuple (sql, params)."""
+    return record.name == "peewee" and isinstance(record.msg, tuple) and len(record.msg) == 2
+
+
+def card_data_in_log_record(record: logging.LogRecord) -> list[str]:
+    """Card data in one log record, as descriptions. A SQL statement is checked parameter by
+    parameter (and its SQL text on its own); any other record by its message and, when it
+    carries one, its exception text."""
+    found = []
+    if is_sql_record(record):
+        sql, params = record.msg
+        if isinstance(sql, str) and card_data_in_text(sql):
+            found.append(f"{card_data_in_text(sql)} in SQL: {sql[:120]}")
+        for index, value in enumerate(_parameter_values(params or ())):
+            what = card_data_in_sql_parameter(value)
+            if what:
+                found.append(f"{what} in SQL parameter {index} of {str(sql)[:80]!r}: {str(value)[:80]!r}")
+        return found
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken log call is not this check's business
+        message = str(record.msg)
+    what = card_data_in_text(message)
+    if what:
+        found.append(f"{what} in a {record.name} log message: {message[:120]}")
+    if record.exc_info:
+        text = logging.Formatter().formatException(record.exc_info)
+        what = card_data_in_text(text)
+        if what:
+            found.append(f"{what} in the exception logged by {record.name}: {text[-200:]}")
+    return found
+
+
+def card_data_in_log_records(records) -> list[str]:
+    found = []
+    for record in records:
+        if not record.name.startswith("mail.log"):  # the test SMTP server's dump of what it received
+            found.extend(card_data_in_log_record(record))
+    return found
+
+
 @pytest.fixture
-def app(config, request, pytestconfig):
+def app(config, pytestconfig):
     """The app on an emptied database holding the demo data. Afterwards the database is
-    scanned for card numbers and security codes: none may ever be stored (fuzz tests, which
-    type arbitrary text into business names, are left out)."""
+    scanned for card numbers and security codes: none may ever be stored. Every test is
+    scanned, the fuzz tests (which type card numbers into the card fields) included."""
     application = create_app(config)
     with application.app_context():
         with db.connection_context():
             _empty_tables()
             seed_demo()
     yield application
-    if "test_fuzz" not in request.node.nodeid:
+    try:
         with application.app_context(), db.connection_context():
             found = card_data_in_database()
-        scans = pytestconfig.stash.setdefault(CARD_SCANS, [0])
-        scans[0] += 1
-        assert not found, f"card data stored: {found}"
-    _no_live_link_stored(application, pytestconfig)
-    if not db.is_closed():
-        db.close()
-    if hasattr(db.obj, "close_all"):  # a pool keeps its idle connections open: close them with the app
-        db.obj.close_all()
+        scans = pytestconfig.stash.setdefault(CARD_SCANS, {"databases": 0, "found": 0})
+        scans["databases"] += 1
+        scans["found"] += len(found)
+        _no_live_link_stored(application, pytestconfig)
+    finally:
+        if not db.is_closed():
+            db.close()
+        if hasattr(db.obj, "close_all"):  # a pool keeps its idle connections open: close them with the app
+            db.obj.close_all()
+    assert not found, f"card data stored: {found}"
 
 
 @pytest.fixture
@@ -244,27 +402,34 @@ def smtp(mail_port):
 # --- Reliability figures and rate-limit isolation (added with the reliability checks) -------
 
 FIGURES = pytest.StashKey[dict]()
-CARD_SCANS = pytest.StashKey[list]()
+CARD_SCANS = pytest.StashKey[dict]()
 
 
-class _KeepLogLines(logging.Handler):
+class CardDataInLogs(logging.Handler):
+    """Scans every log record as it is emitted (see card_data_in_log_record) and keeps what it
+    finds, with counts of what it looked at."""
+
     def __init__(self):
         super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
+        self.records = 0
+        self.statements = 0
+        self.parameters = 0
+        self.found: list[str] = []
 
     def emit(self, record):
         if record.name.startswith("mail.log"):  # the test SMTP server's own traffic dump, not ours
             return
-        try:
-            self.lines.append(record.getMessage())
-        except Exception:  # a broken log call is not this check's business
-            pass
+        self.records += 1
+        if is_sql_record(record):
+            self.statements += 1
+            self.parameters += sum(1 for _ in _parameter_values(record.msg[1] or ()))
+        self.found.extend(card_data_in_log_record(record))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _scan_logs_for_card_data(record_figure_session):
-    """Every log line of the whole run, scanned at the end for card numbers and codes."""
-    handler = _KeepLogLines()
+    """Every log record of the whole run, SQL debug included, scanned for card numbers and codes."""
+    handler = CardDataInLogs()
     root = logging.getLogger()
     root.addHandler(handler)
     old_level = root.level
@@ -272,11 +437,11 @@ def _scan_logs_for_card_data(record_figure_session):
     yield
     root.removeHandler(handler)
     root.setLevel(old_level)
-    found = [line for line in handler.lines
-             if has_card_number(line)
-             or re.search(r"(?<![\dA-Za-z_])9183(?![\dA-Za-z_])", line)]
-    record_figure_session("6 card data in logs", f"{len(handler.lines)} log lines scanned, {len(found)} with card data")
-    assert not found, found[:5]
+    record_figure_session(
+        "6 card data in logs",
+        f"{handler.records:,} log records scanned ({handler.statements:,} SQL statements, their "
+        f"{handler.parameters:,} parameters one by one), {len(handler.found)} with card data")
+    assert not handler.found, handler.found[:5]
 
 
 @pytest.fixture(scope="session")
@@ -299,9 +464,10 @@ def record_figure(pytestconfig):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     figures = dict(config.stash.get(FIGURES, {}))
-    scans = config.stash.get(CARD_SCANS, [0])[0]
+    scans = config.stash.get(CARD_SCANS, None)
     if scans:
-        figures["6 card data"] = f"{scans} test databases scanned after each test, 0 card numbers or security codes found"
+        figures["6 card data"] = (f"{scans['databases']:,} test databases scanned after each test, "
+                                  f"{scans['found']} card numbers or security codes found")
     if figures:
         terminalreporter.section("reliability and security figures")
         for check, text in sorted(figures.items()):

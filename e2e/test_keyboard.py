@@ -1,57 +1,81 @@
 """Keyboard only: both wizard options and the sandbox activation with Tab, Shift+Tab, Space,
-Enter and the arrow keys (page.keyboard), never the mouse. After every key press the focused
-element must show a visible focus indicator (a computed outline or box-shadow), and after every
-htmx swap focus must be on the new step's heading, or on the error summary when there are errors.
+Enter and the arrow keys (page.keyboard), never the mouse. Before and after every key press and
+after typing, once htmx has finished (no request in flight, nothing swapping or settling), focus
+must be on an element, never fallen to <body> (only a page no key has been pressed in yet may
+have nothing focused), and that element must show a visible focus indicator (a computed outline
+or box-shadow). After every htmx swap focus must be on the new step's heading, or on the error
+summary when there are errors.
 """
 from __future__ import annotations
 
 import re
 
 from playwright.sync_api import Error, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import ADMIN
 from e2e.test_activation import PASSWORD, activation_link
 
+# htmx has nothing in flight and nothing left to swap or settle (app.js moves focus on settle).
+SETTLED = """() => document.readyState === 'complete'
+  && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"""
+
+# Where focus is. A document in which focus has been on an element is marked, so that <body>
+# there is focus lost; in a freshly loaded one nothing is focused until the first Tab.
 FOCUS = """() => {
   const el = document.activeElement;
-  if (!el || el === document.body) return null;
+  if (!el || el === document.body) return {body: true, fresh: !window.__keyboardHadFocus};
+  window.__keyboardHadFocus = true;
   const style = getComputedStyle(el);
   const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
   const shadow = style.boxShadow !== 'none';
   const name = (el.getAttribute('aria-label') || el.labels?.[0]?.textContent || el.textContent || el.value || '')
     .trim().replace(/\\s+/g, ' ').slice(0, 60);
-  return {visible: outline || shadow, what: `<${el.tagName.toLowerCase()}> ${name}`};
+  return {body: false, visible: outline || shadow, what: `<${el.tagName.toLowerCase()}> ${name}`};
 }"""
 
 
 class Keyboard:
-    """page.keyboard, checking after every key that focus can be seen."""
+    """page.keyboard, checking before and after every key that focus is on something visible."""
 
     def __init__(self, page: Page):
         self.page = page
         self.presses = 0
+        self.checks = 0
 
     def press(self, key: str) -> None:
+        self.assert_focus_visible(f"before {key}")
         self.page.keyboard.press(key)
         self.presses += 1
         self.assert_focus_visible(f"after {key}")
 
+    def _settled_focus(self) -> dict:
+        for _ in range(3):
+            try:
+                self.page.wait_for_function(SETTLED, timeout=10_000)
+                return self.page.evaluate(FOCUS)
+            except PlaywrightTimeout:
+                raise
+            except Error:  # the key started a page load: check the new page once it is there
+                self.page.wait_for_load_state()
+        raise AssertionError("the page kept navigating")
+
     def assert_focus_visible(self, when: str) -> None:
-        try:
-            focus = self.page.evaluate(FOCUS)
-        except Error:  # the key started a page load: check the new page once it is there
-            self.page.wait_for_load_state()
-            focus = self.page.evaluate(FOCUS)
-        if focus is not None:  # nothing focused yet on a freshly loaded page
-            assert focus["visible"], f"focus is not visible {when}: {focus['what']}"
+        focus = self._settled_focus()
+        self.checks += 1
+        if focus["body"]:
+            assert focus["fresh"], f"focus fell to <body> {when} on {self.page.url}"
+            return  # a freshly loaded page: nothing focused until the first Tab
+        assert focus["visible"], f"focus is not visible {when}: {focus['what']}"
 
     def type(self, text: str) -> None:
         self.page.keyboard.type(text)
+        self.assert_focus_visible(f"after typing {text!r}")
 
     def replace(self, text: str) -> None:
         """Select what the focused box holds and type over it."""
         self.page.keyboard.press("Control+A")
-        self.page.keyboard.type(text)
+        self.type(text)
 
     def tab_to(self, target: Locator, backwards: bool = False, limit: int = 60) -> None:
         """Press Tab (Shift+Tab backwards) until `target` has focus."""
@@ -113,7 +137,7 @@ def choose_business_plan(page: Page, keys: Keyboard) -> None:
     expect(page.get_by_label(re.compile(r"^Business"))).to_be_checked()
 
 
-def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, base_url, smtp):
+def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, base_url, smtp, record_figure):
     keys = Keyboard(page)
     sign_in_by_keyboard(page, keys)
     keys.activate(page.get_by_role("link", name="Create new customer"))
@@ -155,7 +179,7 @@ def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, 
 
     # The customer activates from the emailed link, by keyboard too.
     customer = browser.new_context(base_url=base_url).new_page()
-    keys = Keyboard(customer)
+    admin_keys, keys = keys, Keyboard(customer)
     customer.goto(activation_link(smtp))
     keys.fill("Password", PASSWORD, exact=True)
     keys.fill("Confirm password", PASSWORD)
@@ -170,9 +194,12 @@ def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, 
     expect(customer.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
     expect(customer.get_by_role("status")).to_contain_text("is active")
     customer.context.close()
+    record_figure("keyboard (new customer option and activation)",
+                  f"{admin_keys.presses + keys.presses} key presses, focus checked {admin_keys.checks + keys.checks} "
+                  "times once htmx settled: always on a visible element, never <body>")
 
 
-def test_white_label_option_by_keyboard_only(page):
+def test_white_label_option_by_keyboard_only(page, record_figure):
     keys = Keyboard(page)
     sign_in_by_keyboard(page, keys)
     keys.activate(page.get_by_role("link", name="Create new customer"))
@@ -215,3 +242,6 @@ def test_white_label_option_by_keyboard_only(page):
     keys.activate(page.get_by_role("button", name="Create customer"))
     expect_step(keys, "Your new customer has been successfully created!")
     expect(page.locator("#status")).to_contain_text("has been created and is active")
+    record_figure("keyboard (white-label option)",
+                  f"{keys.presses} key presses, focus checked {keys.checks} times once htmx settled: "
+                  "always on a visible element, never <body>")

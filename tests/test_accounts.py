@@ -91,7 +91,13 @@ def test_plan_limit_on_numbers(app, admin_client, managed):
         assert PhoneNumber.select().where(PhoneNumber.customer == managed).count() == 5
 
 
-def test_a_number_is_never_on_two_customers_under_concurrent_requests(app, admin_client, managed):
+def test_a_number_is_never_on_two_customers_under_concurrent_requests(app, admin_client, managed, monkeypatch, record_figure):
+    from race_helpers import Overlap
+
+    from webapp.accounts import service
+
+    race = Overlap("assign_number()")
+    race.patch(monkeypatch, service, "assign_number")
     with app.app_context():
         harbour = Customer.get(Customer.business_name == "Harbour Plumbing Ltd").id
     target = number_id(app, "+6495550115")
@@ -110,9 +116,12 @@ def test_a_number_is_never_on_two_customers_under_concurrent_requests(app, admin
         t.start()
     for t in threads:
         t.join(30)
+    together = race.assert_overlapped()
     with app.app_context():
         assert PhoneNumber.get_by_id(target).customer_id in (managed, harbour)
         assert AuditEvent.select().where(AuditEvent.action == "number_assigned").count() == 1
+    record_figure("concurrency (one number, two customers)",
+                  f"both inside assign_number() at once ({together:.0f} ms together): assigned once")
 
 
 # --- PBX settings and plan --------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import unicodedata
 from urllib.parse import urlencode
 
 import pytest
@@ -25,7 +26,7 @@ from wizard_helpers import (
     complete_white_label_option,
 )
 
-from conftest import ADMIN, STAFF, csrf_token, has_card_number
+from conftest import ADMIN, SECURITY_CODES_IN_TESTS, STAFF, csrf_token, has_card_number, has_security_code
 from webapp.extensions import db
 from webapp.models import (
     ActivationToken,
@@ -41,12 +42,13 @@ from webapp.models import (
     WhiteLabel,
 )
 
+# The suite's Hypothesis profile (conftest.py) sets the number of examples (500; 750 with
+# HYPOTHESIS_PROFILE=ci), no deadline, no too_slow health check and no example database. The
+# fuzz shares one app and client across examples on purpose (each example's state is checked).
 FUZZ = settings(
-    max_examples=500,
-    deadline=None,
-    database=None,  # nothing written into the work tree; a failure prints its example
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture],
 )
+EXAMPLES = FUZZ.max_examples
 
 TOTALS = {"requests": 0, "errors": 0, "forms": 0}
 
@@ -62,19 +64,30 @@ NASTY = [
 # (refused whole). They are slow to build and post, so they come once in sixteen values.
 HUGE = ["x" * 5_000, "é" * 4_000, "9" * 20_000, "9" * 40_000, "\x00" * 2_000]
 
-def _not_card_like(typed: str) -> bool:
-    """Arbitrary text that happens to be a card number (a random integer such as
-    -237138788437724 is one in a few dozen of its length) typed into, say, the sign-in email
-    field reaches the SQL debug log, and the run's scan for card data in the logs
-    (conftest.py) would fail on what the fuzz typed, not on anything the app did. The card
-    fields of the activation fuzz still type real test card numbers."""
-    return not has_card_number(typed)
+
+def _ascii_digits(typed: str) -> str:
+    """Every digit in `typed`, in order, as ASCII (what a normaliser that strips punctuation, or
+    reads a full-width or Arabic-Indic digit as a digit, would make of it)."""
+    return "".join(str(unicodedata.decimal(character)) for character in typed if character.isdecimal())
 
 
-text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
-fuzz_value = st.one_of(text, st.sampled_from(NASTY), st.integers().map(str)).filter(_not_card_like)
+def _typable(typed: str) -> bool:
+    """Whether the fuzz may type `typed` outside the card fields: never a card number, never a
+    security code the tests use, and nothing the app could turn into either by keeping only the
+    digits (as a phone or business number normaliser does). Otherwise the card-data scans
+    (conftest.py: the database after every test, every SQL parameter and log message of the run)
+    would fail on what the fuzz typed, not on anything the app did. The activation fuzz's card
+    fields still type real test card numbers and security codes, and the scans prove none is kept."""
+    if has_card_number(typed) or has_security_code(typed):
+        return False
+    digits = _ascii_digits(typed)
+    return not (has_card_number(digits) or any(code in digits for code in SECURITY_CODES_IN_TESTS))
+
+
+text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60).filter(_typable)
+fuzz_value = st.one_of(text, st.sampled_from(NASTY), st.integers().map(str)).filter(_typable)
 value = st.one_of(*[fuzz_value] * 15, st.sampled_from(HUGE))
-field_name = st.one_of(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
+field_name = st.one_of(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12).filter(_typable),
                        st.sampled_from(["action", "return", "numbers", "id", "white_label", "customer_id"]))
 
 
@@ -164,7 +177,7 @@ class Driver:
         if response.status_code >= 500:
             TOTALS["errors"] += 1
 
-    def record(self, record_figure, minimum: int = 500):
+    def record(self, record_figure, minimum: int = EXAMPLES):
         assert self.requests >= minimum, self.requests
         record_figure(
             "fuzz (total)",
@@ -288,10 +301,10 @@ def test_fuzz_inline_endpoints_write_nothing(fuzz_app, admin_client, record_figu
     fields = STEP_FIELDS["address" if endpoint == "address/service" else "numbers" if endpoint == "numbers/choices" else "contact"]
     driver = Driver(app, admin_client, endpoint)
     stored = draft_data(app, base)
-    # The inline checks are forms in their own right (500 examples each). The other endpoints
+    # The inline checks are forms in their own right (as many examples as every form). The other endpoints
     # only redraw part of a step already fuzzed above, and a check that does not exist only
     # needs to keep answering 404, so fewer examples do.
-    examples = {"check/email": 500, "check/phone": 500, "check/other": 100}.get(endpoint, 200)
+    examples = {"check/email": EXAMPLES, "check/phone": EXAMPLES, "check/other": 100}.get(endpoint, 200)
 
     @settings(FUZZ, max_examples=examples)
     @given(form_data(fields), htmx)

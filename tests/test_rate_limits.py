@@ -9,7 +9,6 @@ Redis; the 3-worker gunicorn check is in tests/test_production.py.
 """
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -254,19 +253,7 @@ def test_production_refuses_to_start_with_per_process_storage(monkeypatch):
     assert "database://" in message and "redis://" in message
 
 
-def _redis_reachable() -> bool:
-    try:
-        import redis  # noqa: F401  (limits needs the client package for redis://)
-    except ImportError:
-        return False
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_reachable(), reason="Redis is not reachable on 127.0.0.1:6379 (or the redis package is missing)")
+@pytest.mark.usefixtures("redis_server")  # skipped without Redis, failed when CI is set
 def test_redis_storage_shares_counts_between_app_processes(config, app, record_figure):
     """With Redis, a second app (another gunicorn worker, or a restart) sees the same counts."""
     config.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")

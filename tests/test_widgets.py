@@ -1,7 +1,7 @@
 """The fast html_params renders exactly what WTForms' own does, and the widgets use it."""
 import string
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
@@ -17,7 +17,7 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=400)
+# As many examples as the suite's Hypothesis profile asks for (conftest.py: 500, 750 in CI).
 @given(st.dictionaries(names, values, max_size=8))
 def test_same_output_as_wtforms(attributes):
     assert widgets.html_params(**attributes) == widgets.ORIGINAL(**attributes)

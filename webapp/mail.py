@@ -55,6 +55,18 @@ class _TimeoutConnection(Connection):
             host.login(self.mail.username, self.mail.password)
         return host
 
+    def __exit__(self, exc_type, exc_value, tb):
+        # Flask-Mail says QUIT and lets its failure escape. After a send that worked, the server
+        # has the message (it answered 250 to DATA): a QUIT that times out must not count as a
+        # failed send, or the message goes again. After a send that failed, the line is often
+        # already closed: QUIT's "please run connect() first" must not replace the real cause.
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()
+
 
 def sender_for(white_label: WhiteLabel | None) -> str:
     """The From header: the white-label's display name on the platform's sending address."""
