@@ -123,3 +123,24 @@ def test_a_third_option_is_one_object_and_its_steps(app, admin_client, smtp, thi
         assert customer.administered_by == "sub_account" and customer.status == Customer.ACTIVE
     page = admin_client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert "Sub-account" in page
+
+
+def test_answers_given_all_at_once_are_checked_by_the_same_forms(app, smtp):
+    """What the integration API and the import build on: answers without a stored draft."""
+    from webapp.onboarding.service import StepProblem, create_customer
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context(), app.test_request_context(), db.connection_context():
+        label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        admin = User.get(User.email == "admin@demo.example.com")
+        answers = {"contact": dict(CONTACT), "address": dict(ADDRESS, service_same=True),
+                   "plan": {"plan": plan_id(app, "Starter")}}
+        bad = Wizard.from_answers(label, CUSTOMER, {**answers, "contact": {**CONTACT, "email": "nope"}})
+        with pytest.raises(StepProblem) as problem:
+            with db.atomic():
+                create_customer(bad, admin)
+        assert problem.value.step.slug == "contact" and "email" in problem.value.form.errors
+        assert not Customer.select().where(Customer.business_name == CONTACT["business_name"]).exists()
+        with db.atomic():
+            customer = create_customer(Wizard.from_answers(label, CUSTOMER, answers), admin)
+        assert customer.status == Customer.PENDING and customer.contact_phone == "+64211234567"

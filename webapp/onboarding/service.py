@@ -23,11 +23,13 @@ from .wizard import Wizard
 
 
 class StepProblem(Exception):
-    """A step's answer is no longer acceptable (a number was taken, credit ran out...)."""
+    """A step's answer is not (or no longer) acceptable: a number was taken, credit ran out...
+    `form` holds the step's form with its errors when validation found it."""
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Step, form=None):
         super().__init__(step.slug)
         self.step = step
+        self.form = form
 
 
 def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
@@ -52,42 +54,54 @@ def submit(wizard: Wizard, actor: User) -> Customer:
                 raise LookupError("draft was submitted but has no customer")
             return Customer.get_by_id(existing.customer_id)
 
-        white_label = _lock_white_label(wizard.white_label)
         # Every answer checked again, against the locked white-label (credit, numbers taken...).
-        checked = Wizard(white_label, draft)
-        forms = {}
-        for step in checked.steps:
-            if step is REVIEW:
-                continue
-            form = checked.form(step, stored=True)
-            if not form.validate():
-                raise StepProblem(step)
-            forms[step.slug] = form
-
-        option = checked.option
-        customer = _create_customer(option, white_label, actor, forms)
-        if option.white_label_administers:
-            CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
-        if option.charges_white_label:
-            _charge_first_month(customer, white_label, actor)
-        if "numbers" in forms:
-            _assign_numbers(customer, white_label, forms["numbers"].numbers.data)
-        if "pbx" in forms:
-            _save_pbx_settings(customer, forms["pbx"], forms.get("numbers"))
-        if option.activates_by_email:
-            _send_activation(customer)
-        AuditEvent.create(
-            white_label=white_label,
-            customer=customer,
-            actor=actor,
-            action="customer_created",
-            detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name}),
-        )
+        customer = create_customer(Wizard(_lock_white_label(wizard.white_label), draft), actor)
         CustomerDraft.update(customer=customer).where(CustomerDraft.id == draft.id).execute()
         return customer
 
 
-def _create_customer(option, white_label, actor, forms) -> Customer:
+def checked_forms(wizard: Wizard) -> dict:
+    """Every step's form filled from the wizard's answers and validated, by step slug; raises
+    StepProblem at the first step whose answer is not acceptable."""
+    forms = {}
+    for step in wizard.steps:
+        if step is REVIEW:
+            continue
+        form = wizard.form(step, stored=True)
+        if not form.validate():
+            raise StepProblem(step, form)
+        forms[step.slug] = form
+    return forms
+
+
+def create_customer(wizard: Wizard, actor: User) -> Customer:
+    """Create the customer a wizard's answers describe: the customer row, then what its option
+    does (membership, first charge, numbers, PBX settings, activation email) and the audit event.
+    Call inside the caller's transaction, with `wizard.white_label` locked (_lock_white_label)."""
+    forms = checked_forms(wizard)
+    option, white_label = wizard.option, wizard.white_label
+    customer = _new_customer(option, white_label, actor, forms)
+    if option.white_label_administers:
+        CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+    if option.charges_white_label:
+        _charge_first_month(customer, white_label, actor)
+    if "numbers" in forms:
+        _assign_numbers(customer, white_label, forms["numbers"].numbers.data)
+    if "pbx" in forms:
+        _save_pbx_settings(customer, forms["pbx"], forms.get("numbers"))
+    if option.activates_by_email:
+        _send_activation(customer)
+    AuditEvent.create(
+        white_label=white_label,
+        customer=customer,
+        actor=actor,
+        action="customer_created",
+        detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name}),
+    )
+    return customer
+
+
+def _new_customer(option, white_label, actor, forms) -> Customer:
     contact = forms["contact"]
     address = forms["address"]
     plan = forms["plan"].chosen_plan()

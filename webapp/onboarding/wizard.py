@@ -38,6 +38,15 @@ class Wizard:
         self.option = option_of(draft) if draft is not None else (option or options.OPTIONS[0])
         self.data: dict = draft.data if draft is not None else {}
 
+    @classmethod
+    def from_answers(cls, white_label: WhiteLabel, option: Option, answers: dict[str, dict]) -> Wizard:
+        """A wizard with no stored draft, holding answers given all at once ({step slug: {field:
+        value}}), as the integration API and the import give them: the same forms check them."""
+        wizard = cls(white_label, option=option)
+        wizard.data = {slug: {"values": dict(values), "valid": False} for slug, values in answers.items()}
+        wizard.data[WHO.slug] = {"values": {"administered_by": option.key}, "valid": True}
+        return wizard
+
     # --- Starting, finding, listing ----------------------------------------------------------
 
     @classmethod
@@ -111,7 +120,7 @@ class Wizard:
     def form(self, step: Step, posted=None, *, stored: bool = False, option: Option | None = None):
         """The step's form, filled from what was posted, or else from the draft's answers."""
         option = option or self.option
-        context = {"white_label": self.white_label, "answers": self.answers() if self.draft else {}, "option": option}
+        context = {"white_label": self.white_label, "answers": self.answers() if self.data else {}, "option": option}
         if step is WHO:
             context["options"] = options.OPTIONS
         if posted is not None:
