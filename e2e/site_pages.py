@@ -289,24 +289,24 @@ def _search_nothing(page: Page) -> None:
 
 def _wizard_steps(site: Site) -> list[Visit]:
     """Every step of both options, as declared by the wizard, then each step's error state."""
-    from webapp.onboarding.steps import FLOWS, OPTION_LABELS
+    from webapp.onboarding.options import OPTIONS
 
     visits = []
-    for option, steps in FLOWS.items():
-        base = site.drafts[option]
+    for option in OPTIONS:
+        base, steps = site.drafts[option.key], option.steps
         for step in steps[1:]:
-            visits.append(Visit(f"wizard, {OPTION_LABELS[option]}: {step.name}", ADMINISTRATOR, f"{base}/{step.slug}"))
+            visits.append(Visit(f"wizard, {option.label}: {step.name}", ADMINISTRATOR, f"{base}/{step.slug}"))
         # The "who" step of a started draft, with the option chosen.
-        visits.append(Visit(f"wizard, {OPTION_LABELS[option]}: {steps[0].name} (draft)", ADMINISTRATOR, f"{base}/{steps[0].slug}"))
+        visits.append(Visit(f"wizard, {option.label}: {steps[0].name} (draft)", ADMINISTRATOR, f"{base}/{steps[0].slug}"))
     # Errors last, latest step first: an invalid answer closes the steps after it.
-    for option, steps in FLOWS.items():
-        base = site.drafts[option]
+    for option in OPTIONS:
+        base, steps = site.drafts[option.key], option.steps
         for step in reversed(steps):
             action = STEP_ERRORS.get(step.slug)
             if action is None:
                 raise Unreachable(f"wizard step {step.slug!r}: add how to show its errors (or why it has none) to STEP_ERRORS")
             if callable(action):
-                visits.append(Visit(f"wizard, {OPTION_LABELS[option]}: {step.name}, with errors", ADMINISTRATOR,
+                visits.append(Visit(f"wizard, {option.label}: {step.name}, with errors", ADMINISTRATOR,
                                     f"{base}/{step.slug}", act=action))
     visits.append(Visit("wizard: check your answers, a number taken before submitting", ADMINISTRATOR,
                         f"{site.review_problem}/review", act=_take_number_then_submit(site)))

@@ -200,13 +200,12 @@ def _submission(form: dict, field: str, value: str) -> MultiDict:
 def _pages(smtp, app, admin_client):
     """(client, url) for every page with a form: the administrator's walk, the wizard's steps,
     sign-in, an activation link, and the customer's own pages."""
-    from webapp.models import Customer
-    from webapp.onboarding.steps import flow
+    from webapp.onboarding.options import WHITE_LABEL
 
     targets = build_targets(app, admin_client)
     pages = [(admin_client, url) for _, _, url, _ in routes(app, targets, method="GET")]
     # Each wizard step of its own finished draft: a step answered badly closes the steps after it.
-    for n, step in enumerate(flow(Customer.BY_WHITE_LABEL)):
+    for n, step in enumerate(WHITE_LABEL.steps):
         base = complete_white_label_option(admin_client, app, email=f"step{n}@matai.example.com")
         pages.append((admin_client, f"{base}/{step.slug}"))
     pages += [(app.test_client(), "/login")]

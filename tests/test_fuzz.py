@@ -188,7 +188,7 @@ class Driver:
 def draft_data(app, base: str) -> dict:
     with app.app_context():
         draft = CustomerDraft.get(CustomerDraft.key == base.rsplit("/", 1)[1])
-        data = json.loads(draft.data)
+        data = draft.data
         assert isinstance(data, dict)
         return data
 

@@ -175,7 +175,7 @@ def register_commands(app: Flask) -> None:
     @_connected
     def purge_drafts(days):
         """Delete unfinished create-customer drafts untouched for 30 days (run daily from cron)."""
-        from .onboarding.drafts import purge_old_drafts
+        from .onboarding.wizard import purge_old_drafts
 
         removed = purge_old_drafts(days or current_app.config["DRAFT_MAX_AGE_DAYS"])
         click.echo(f"Removed {removed} draft(s).")

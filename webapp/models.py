@@ -25,6 +25,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class JSONField(TextField):
+    """A JSON object kept in a text column: parsed once when the row is read, written as text.
+    Anything unreadable reads as an empty object (a draft is never worth a 500)."""
+
+    def db_value(self, value):
+        return json.dumps(value if value is not None else {}, separators=(",", ":"))
+
+    def python_value(self, value):
+        try:
+            data = json.loads(value) if value else {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -135,7 +150,6 @@ class Customer(BaseModel):
     }
     BY_CUSTOMER = "customer"
     BY_WHITE_LABEL = "white_label"
-    ADMINISTERED_BY_LABELS = {BY_CUSTOMER: "The customer", BY_WHITE_LABEL: "White-label"}
 
     white_label = ForeignKeyField(WhiteLabel, backref="customers", on_delete="CASCADE")
     business_name = CharField(max_length=200)
@@ -176,10 +190,6 @@ class Customer(BaseModel):
     @property
     def status_label(self) -> str:
         return self.STATUS_LABELS.get(self.status, self.status)
-
-    @property
-    def administered_by_label(self) -> str:
-        return self.ADMINISTERED_BY_LABELS.get(self.administered_by, self.administered_by)
 
     @property
     def contact_name(self) -> str:
@@ -264,7 +274,7 @@ class CustomerDraft(BaseModel):
     white_label = ForeignKeyField(WhiteLabel, backref="drafts", on_delete="CASCADE")
     created_by = ForeignKeyField(User, backref="drafts", on_delete="CASCADE")
     administered_by = CharField(max_length=20)
-    data = TextField(default="{}")  # JSON: {step: {"values": {...}, "valid": bool}}
+    data = JSONField(default=dict)  # {step slug: {"values": {...}, "valid": bool}}
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     submitted_at = DateTimeField(null=True)

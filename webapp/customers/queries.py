@@ -9,7 +9,8 @@ from peewee import JOIN, Tuple
 from flask_login import current_user
 
 from ..models import Customer, CustomerDraft, Plan, User
-from ..tenancy import scoped
+from ..onboarding.wizard import Wizard
+from ..tenancy import current_white_label, scoped
 
 MAX_QUERY_LENGTH = 100
 
@@ -104,11 +105,13 @@ def customer_detail(customer: Customer) -> dict:
     return {"creator": creator}
 
 
-def open_drafts(limit: int = 20) -> list[CustomerDraft]:
+def open_drafts(limit: int = 20) -> list[Wizard]:
     """The signed-in administrator's unfinished wizard drafts, most recently touched first."""
-    return list(
+    white_label = current_white_label()
+    rows = (
         scoped(CustomerDraft)
         .where((CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null())
         .order_by(CustomerDraft.updated_at.desc())
         .limit(limit)
     )
+    return [Wizard(white_label, draft) for draft in rows]

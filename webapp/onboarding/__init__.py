@@ -4,12 +4,10 @@ from flask import Blueprint
 bp = Blueprint("onboarding", __name__, url_prefix="/customers/new")
 
 from . import routes  # noqa: E402,F401
+from .options import option_of  # noqa: E402
 
 
-@bp.app_context_processor
-def _draft_helpers():
-    """Let the customers page describe drafts without knowing how they are stored."""
-    from .drafts import first_incomplete, summary_name
-    from .steps import OPTION_LABELS
-
-    return {"draft_name": summary_name, "draft_next_step": first_incomplete, "option_labels": OPTION_LABELS}
+@bp.app_template_filter("option")
+def _option_filter(record):
+    """`customer | option`: the customer's (or draft's) option, for its labels in any template."""
+    return option_of(record)

@@ -21,9 +21,6 @@ from ..models import Customer, PhoneNumber, Plan, WhiteLabel
 from ..templating import format_money
 from ..widgets import html_params
 
-CUSTOMER = Customer.BY_CUSTOMER
-WHITE_LABEL = Customer.BY_WHITE_LABEL
-
 # Words that mark an address as a post-office box or similar rather than a place.
 PO_BOX = re.compile(
     r"\b(p\.?\s*o\.?\s*box|post\s*office\s*box|postal\s*box|box\s+\d+|private\s*bag|locked\s*bag"
@@ -69,11 +66,13 @@ def time_zone_choices() -> list[SelectChoice]:
 
 
 class WizardForm(AppForm):
-    """Base for wizard steps: carries the white-label and the draft's other answers."""
+    """Base for wizard steps: carries the white-label, the chosen option (see options.py) and
+    the draft's other answers."""
 
-    def __init__(self, *args, white_label: WhiteLabel, answers: dict | None = None, **kwargs):
+    def __init__(self, *args, white_label: WhiteLabel, answers: dict | None = None, option=None, **kwargs):
         self.white_label = white_label
         self.answers = answers or {}
+        self.option = option
         super().__init__(*args, **kwargs)
 
     def values(self) -> dict:
@@ -82,21 +81,27 @@ class WizardForm(AppForm):
 
 
 class WhoForm(WizardForm):
+    """The first step: one of the options (options.py), which the wizard passes in."""
+
     administered_by = RadioField(
         "Who will administer this account?",
-        choices=[
-            SelectChoice(CUSTOMER, "The new customer"),
-            SelectChoice(WHITE_LABEL, "Me, the white-label administrator"),
-        ],
+        choices=[],
         validators=[InputRequired("Choose who will administer this account.")],
     )
 
+    def __init__(self, *args, options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = {option.key: option for option in options}
+        self.administered_by.choices = [SelectChoice(option.key, option.label) for option in options]
+
+    def chosen(self):
+        """The chosen option (after validation)."""
+        return self.options.get(self.administered_by.data)
+
     def validate_administered_by(self, field):
-        if field.data == CUSTOMER and not self.white_label.has_payment_gateway:
-            raise ValidationError(
-                "“The new customer” needs a payment gateway so they can fund the account by card. "
-                "Set one up in Settings > Payment gateway, or choose “Me, the white-label administrator”."
-            )
+        reason = self.options[field.data].unavailable_reason(self.white_label) if field.data in self.options else None
+        if reason:
+            raise ValidationError(reason)
 
 
 def normalise_phone(raw: str, country: str) -> str:
@@ -274,7 +279,7 @@ class PlanForm(WizardForm):
         plan = self.chosen_plan()
         if plan is None:
             raise ValidationError("Choose a plan.")
-        if self.answers.get("administered_by") == WHITE_LABEL:
+        if self.option is not None and self.option.charges_white_label:
             available = available_credit(self.white_label)
             if plan.monthly_price > available:
                 currency = self.white_label.currency

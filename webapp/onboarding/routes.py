@@ -1,55 +1,62 @@
+"""The wizard's HTTP side: each view finds the wizard, asks it, and answers with a page, a
+partial for htmx, or a redirect. What a step means lives in wizard.py and options.py."""
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from htmx_flask import request
 
 from ..extensions import db
-from ..models import CustomerDraft
+from ..models import ActivationToken, CustomerDraft
 from ..security import admin_required
 from ..templating import render, wants_partial
 from ..tenancy import current_white_label
-from . import bp, drafts
-from .forms import ContactForm, display_phone
+from . import bp
+from .forms import display_phone
+from .options import option_of
 from .service import StepProblem, submit
-from .steps import ADDRESS, NUMBERS, OPTION_LABELS, REVIEW, WHO, find_step, flow, neighbours
+from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
+from .wizard import Wizard
 
 
-def _draft_or_404(key: str) -> CustomerDraft:
+def _wizard_or_404(key: str) -> Wizard:
     """The signed-in administrator's own draft in their white-label; anything else is a 404."""
+    white_label = current_white_label()
     draft = CustomerDraft.get_or_none(
         (CustomerDraft.key == key)
-        & (CustomerDraft.white_label == current_white_label().id)
+        & (CustomerDraft.white_label == white_label.id)
         & (CustomerDraft.created_by == current_user.id)
     )
     if draft is None:
         abort(404)
-    return draft
+    return Wizard(white_label, draft)
 
 
-def _step_url(draft, step, **params) -> str:
-    if draft is None:
+def _step_url(wizard: Wizard, step, **params) -> str:
+    if wizard.draft is None:
         return url_for("onboarding.start")
-    return url_for("onboarding.step", key=draft.key, slug=step.slug, **params)
+    return url_for("onboarding.step", key=wizard.key, slug=step.slug, **params)
 
 
-def _render_step(draft, step, form, status=200, push_url: str | None = None):
+def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = None):
     """The wizard page, or just the #wizard partial for htmx, for one step."""
-    administered_by = draft.administered_by if draft else None
-    steps = flow(administered_by) if draft else flow(form.administered_by.data or "customer")
-    previous, _ = neighbours(administered_by, step) if draft else (None, None)
+    previous, _ = wizard.neighbours(step) if wizard.draft is not None else (None, None)
     returning = request.args.get("return") == "review"
+    review = None
+    if step is REVIEW:
+        review = wizard.review_groups(lambda s: _step_url(wizard, s, **{"return": "review"}))
     response = render(
         "onboarding/wizard.html",
         "onboarding/_wizard.html",
         status=status,
-        draft=draft,
+        wizard=wizard,
+        draft=wizard.draft,
+        option=wizard.option,
         step=step,
-        steps=steps,
-        number=steps.index(step) + 1 if step in steps else 1,
+        steps=wizard.steps,
+        number=wizard.number(step),
         form=form,
         previous=previous,
-        action_url=_step_url(draft, step, **({"return": "review"} if returning else {})),
-        option_labels=OPTION_LABELS,
-        review=_review_rows(draft) if step is REVIEW else None,
+        action_url=_step_url(wizard, step, **({"return": "review"} if returning else {})),
+        review=review,
         display_phone=display_phone,
         partial=wants_partial(),
     )
@@ -58,100 +65,78 @@ def _render_step(draft, step, form, status=200, push_url: str | None = None):
     return response
 
 
-def _go_to(draft, step):
+def _go_to(wizard: Wizard, step):
     """After a successful POST: htmx gets the next step in place, a plain form a 303."""
-    url = _step_url(draft, step)
+    url = _step_url(wizard, step)
     if not wants_partial():
         return redirect(url, code=303)
-    form = drafts.build_form(step, draft, current_white_label())
-    return _render_step(draft, step, form, push_url=url)
+    return _render_step(wizard, step, wizard.form(step), push_url=url)
 
 
 @bp.get("/")
 @admin_required
 def start():
     """The wizard's first step: who will administer the new customer's account."""
-    form = WHO.form(white_label=current_white_label())
-    return _render_step(None, WHO, form)
+    wizard = Wizard(current_white_label())
+    return _render_step(wizard, WHO, wizard.form(WHO))
 
 
 @bp.post("/")
 @admin_required
 def create_draft():
     """Answer the first step; the server-side draft starts here."""
-    white_label = current_white_label()
-    form = WHO.form(white_label=white_label)
+    wizard = Wizard(current_white_label())
+    form = wizard.form(WHO, request.form)
     if not form.validate():
-        return _render_step(None, WHO, form, status=422)
-    draft = drafts.new_draft(white_label, current_user._get_current_object(), form.administered_by.data)
-    return _go_to(draft, flow(draft.administered_by)[1])
+        chosen = form.chosen()
+        return _render_step(Wizard(wizard.white_label, option=chosen) if chosen else wizard, WHO, form, status=422)
+    wizard = Wizard.begin(wizard.white_label, current_user._get_current_object(), form.chosen())
+    return _go_to(wizard, wizard.steps[1])
 
 
 @bp.route("/<key>/<slug>", methods=["GET", "POST"])
 @admin_required
 def step(key: str, slug: str):
     """Show or answer one step of a draft."""
-    draft = _draft_or_404(key)
-    if draft.customer_id:
-        return redirect(url_for("customers.show", customer_id=draft.customer_id), code=303)
-    step = find_step(draft.administered_by, slug)
+    wizard = _wizard_or_404(key)
+    if wizard.submitted:
+        return redirect(url_for("customers.show", customer_id=wizard.draft.customer_id), code=303)
+    step = wizard.step(slug)
     if step is None:
         abort(404)
-    if not drafts.may_open(draft, step):
-        return redirect(_step_url(draft, drafts.first_incomplete(draft)), code=303)
-    white_label = current_white_label()
+    if not wizard.may_open(step):
+        return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
     if request.method != "POST":  # GET (and HEAD) only ever show the step
-        return _render_step(draft, step, drafts.build_form(step, draft, white_label))
+        return _render_step(wizard, step, wizard.form(step))
     if step is REVIEW:
         if request.form.get("action") == "back":  # only "Create customer" creates it
-            return _go_to(draft, neighbours(draft.administered_by, step)[0])
-        return _submit(draft)
-
-    form = drafts.build_form(step, draft, white_label, posted=request.form)
-    action = request.form.get("action", "continue")
-    if action == "refresh":
-        # Re-show the step (filter numbers, reveal the service address) without judging it.
-        drafts.save_step(draft, step, form.values(), valid=False)
-        return _render_step(draft, step, form)
-    valid = form.validate()
-    if action == "back":
-        drafts.save_step(draft, step, form.values(), valid=valid)
-        previous, _ = neighbours(draft.administered_by, step)
-        return _go_to(draft, previous or step)
-    if not valid:
-        drafts.save_step(draft, step, form.values(), valid=False)
-        return _render_step(draft, step, form, status=422)
-    if step is WHO:
-        if form.administered_by.data != draft.administered_by:
-            drafts.change_option(draft, form.administered_by.data, white_label)
-    else:
-        drafts.save_step(draft, step, form.values(), valid=True)
-    if request.args.get("return") == "review" and drafts.first_incomplete(draft) is REVIEW:
-        return _go_to(draft, REVIEW)
-    return _go_to(draft, drafts.first_incomplete(draft) if step is WHO else neighbours(draft.administered_by, step)[1])
+            return _go_to(wizard, wizard.neighbours(step)[0])
+        return _submit(wizard)
+    outcome = wizard.answer(step, request.form, request.form.get("action", "continue"),
+                            returning_to_review=request.args.get("return") == "review")
+    if outcome.go_to is not None:
+        return _go_to(wizard, outcome.go_to)
+    return _render_step(wizard, step, outcome.form, status=outcome.status)
 
 
-def _submit(draft: CustomerDraft):
-    white_label = current_white_label()
+def _submit(wizard: Wizard):
     try:
-        customer = submit(draft, current_user._get_current_object())
+        customer = submit(wizard, current_user._get_current_object())
     except StepProblem as problem:
-        form = drafts.build_form(problem.step, draft, white_label, stored=True)
+        form = wizard.form(problem.step, stored=True)
         form.validate()
         with db.atomic():
-            drafts.save_step(draft, problem.step, form.values(), valid=False)
+            wizard.save(problem.step, form.values(), valid=False)
         if not form.errors:
             form.form_errors.append("Something changed since this step was answered. Check it and continue.")
-        return _render_step(draft, problem.step, form, status=422, push_url=_step_url(draft, problem.step))
-    url = url_for("onboarding.done", key=draft.key)
+        return _render_step(wizard, problem.step, form, status=422, push_url=_step_url(wizard, problem.step))
+    url = url_for("onboarding.done", key=wizard.key)
     if wants_partial():
-        return _render_done(draft, customer, push_url=url)
+        return _render_done(customer, push_url=url)
     return redirect(url, code=303)
 
 
-def _render_done(draft, customer, push_url=None):
-    from ..models import ActivationToken
-
+def _render_done(customer, push_url=None):
     token = (
         ActivationToken.select()
         .where((ActivationToken.customer == customer.id) & ActivationToken.revoked_at.is_null())
@@ -159,8 +144,8 @@ def _render_done(draft, customer, push_url=None):
         .first()
     )
     response = render(
-        "onboarding/done.html", "onboarding/_done.html", customer=customer, token=token,
-        partial=wants_partial(),
+        "onboarding/done.html", "onboarding/_done.html", customer=customer, option=option_of(customer),
+        token=token, partial=wants_partial(),
     )
     if push_url and wants_partial():
         response.headers["HX-Push-Url"] = push_url
@@ -171,20 +156,20 @@ def _render_done(draft, customer, push_url=None):
 @admin_required
 def done(key: str):
     """"Your new customer has been successfully created!" and what to do next."""
-    draft = _draft_or_404(key)
-    if not draft.customer_id:
-        return redirect(_step_url(draft, drafts.first_incomplete(draft)), code=303)
-    return _render_done(draft, draft.customer)
+    wizard = _wizard_or_404(key)
+    if not wizard.submitted:
+        return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
+    return _render_done(wizard.draft.customer)
 
 
 @bp.post("/<key>/check/<field>")
 @admin_required
 def check_field(key: str, field: str):
     """Check one contact field as the user leaves it (email, phone); returns that field."""
-    draft = _draft_or_404(key)
+    wizard = _wizard_or_404(key)
     if field not in ("email", "phone"):
         abort(404)
-    form = ContactForm(formdata=request.form, white_label=current_white_label(), answers=drafts.answers(draft))
+    form = wizard.form(CONTACT, request.form)
     target = form[field]
     # The field's own validators plus the form's validate_<field> (unbound: WTForms passes form, field).
     target.validate(form, extra_validators=[getattr(type(form), f"validate_{field}")])
@@ -195,8 +180,7 @@ def check_field(key: str, field: str):
 @admin_required
 def service_address(key: str):
     """Show or hide the service address fields as the 'same address' box changes."""
-    draft = _draft_or_404(key)
-    form = ADDRESS.form(formdata=request.form, white_label=current_white_label(), answers=drafts.answers(draft))
+    form = _wizard_or_404(key).form(ADDRESS, request.form)
     return render("onboarding/_service_address.html", form=form, show_service=not form.service_same.data)
 
 
@@ -204,8 +188,7 @@ def service_address(key: str):
 @admin_required
 def number_choices(key: str):
     """The number checkboxes filtered by what was typed, keeping every number already chosen."""
-    draft = _draft_or_404(key)
-    form = NUMBERS.form(formdata=request.form, white_label=current_white_label(), answers=drafts.answers(draft))
+    form = _wizard_or_404(key).form(NUMBERS, request.form)
     return render("onboarding/_number_choices.html", form=form, display_phone=display_phone)
 
 
@@ -213,19 +196,11 @@ def number_choices(key: str):
 @admin_required
 def discard(key: str):
     """Throw away an unfinished draft."""
-    draft = _draft_or_404(key)
-    if draft.customer_id is None:
-        draft.delete_instance()
+    wizard = _wizard_or_404(key)
+    if not wizard.submitted:
+        wizard.draft.delete_instance()
         flash("Draft discarded.", "info")
     target = url_for("customers.index")
     if wants_partial():  # the button confirmed through htmx; a 204 lets htmx load the page whole
         return "", 204, {"HX-Redirect": target}
     return redirect(target, code=303)
-
-
-def _review_rows(draft) -> list[dict]:
-    """Every answer grouped by step, for "Check your answers"."""
-    from .review import review_groups
-
-    return review_groups(draft, current_white_label())
-

@@ -18,17 +18,18 @@ from ..models import (
     WhiteLabel,
     utcnow,
 )
-from . import drafts
-from .forms import WHITE_LABEL
-from .steps import NUMBERS, REVIEW, Step, flow
+from .steps import NUMBERS, REVIEW, Step
+from .wizard import Wizard
 
 
 class StepProblem(Exception):
-    """A step's answer is no longer acceptable (a number was taken, credit ran out...)."""
+    """A step's answer is not (or no longer) acceptable: a number was taken, credit ran out...
+    `form` holds the step's form with its errors when validation found it."""
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Step, form=None):
         super().__init__(step.slug)
         self.step = step
+        self.form = form
 
 
 def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
@@ -36,8 +37,9 @@ def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
     return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
 
 
-def submit(draft: CustomerDraft, actor: User) -> Customer:
-    """Create the customer the draft describes, exactly once; raises StepProblem to go back."""
+def submit(wizard: Wizard, actor: User) -> Customer:
+    """Create the customer the wizard's draft describes, exactly once; raises StepProblem to go back."""
+    draft = wizard.draft
     with db.atomic():
         # Claiming the draft is the transaction's first write: a second submit of the same
         # draft (double click, replay, other tab) waits here and then finds it taken.
@@ -52,33 +54,54 @@ def submit(draft: CustomerDraft, actor: User) -> Customer:
                 raise LookupError("draft was submitted but has no customer")
             return Customer.get_by_id(existing.customer_id)
 
-        white_label = _lock_white_label(draft.white_label)
-        forms = {}
-        for step in flow(draft.administered_by):
-            if step is REVIEW:
-                continue
-            form = drafts.build_form(step, draft, white_label, stored=True)
-            if not form.validate():
-                raise StepProblem(step)
-            forms[step.slug] = form
-
-        customer = _create_customer(draft, white_label, actor, forms)
-        if draft.administered_by == WHITE_LABEL:
-            _set_up_for_white_label(customer, white_label, actor, forms)
-        else:
-            _send_activation(customer, white_label)
-        AuditEvent.create(
-            white_label=white_label,
-            customer=customer,
-            actor=actor,
-            action="customer_created",
-            detail=json.dumps({"administered_by": draft.administered_by, "plan": customer.plan.name}),
-        )
+        # Every answer checked again, against the locked white-label (credit, numbers taken...).
+        customer = create_customer(Wizard(_lock_white_label(wizard.white_label), draft), actor)
         CustomerDraft.update(customer=customer).where(CustomerDraft.id == draft.id).execute()
         return customer
 
 
-def _create_customer(draft, white_label, actor, forms) -> Customer:
+def checked_forms(wizard: Wizard) -> dict:
+    """Every step's form filled from the wizard's answers and validated, by step slug; raises
+    StepProblem at the first step whose answer is not acceptable."""
+    forms = {}
+    for step in wizard.steps:
+        if step is REVIEW:
+            continue
+        form = wizard.form(step, stored=True)
+        if not form.validate():
+            raise StepProblem(step, form)
+        forms[step.slug] = form
+    return forms
+
+
+def create_customer(wizard: Wizard, actor: User) -> Customer:
+    """Create the customer a wizard's answers describe: the customer row, then what its option
+    does (membership, first charge, numbers, PBX settings, activation email) and the audit event.
+    Call inside the caller's transaction, with `wizard.white_label` locked (_lock_white_label)."""
+    forms = checked_forms(wizard)
+    option, white_label = wizard.option, wizard.white_label
+    customer = _new_customer(option, white_label, actor, forms)
+    if option.white_label_administers:
+        CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+    if option.charges_white_label:
+        _charge_first_month(customer, white_label, actor)
+    if "numbers" in forms:
+        _assign_numbers(customer, white_label, forms["numbers"].numbers.data)
+    if "pbx" in forms:
+        _save_pbx_settings(customer, forms["pbx"], forms.get("numbers"))
+    if option.activates_by_email:
+        _send_activation(customer)
+    AuditEvent.create(
+        white_label=white_label,
+        customer=customer,
+        actor=actor,
+        action="customer_created",
+        detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name}),
+    )
+    return customer
+
+
+def _new_customer(option, white_label, actor, forms) -> Customer:
     contact = forms["contact"]
     address = forms["address"]
     plan = forms["plan"].chosen_plan()
@@ -106,19 +129,18 @@ def _create_customer(draft, white_label, actor, forms) -> Customer:
         service_postcode=(address.postcode.data if same else address.service_postcode.data).strip(),
         service_country=address.country.data if same else address.service_country.data,
         plan=plan,
-        administered_by=draft.administered_by,
-        status=Customer.ACTIVE if draft.administered_by == WHITE_LABEL else Customer.PENDING,
+        administered_by=option.key,
+        status=option.status_after_creation,
         created_by=actor,
-        activated_at=utcnow() if draft.administered_by == WHITE_LABEL else None,
+        activated_at=utcnow() if option.status_after_creation == Customer.ACTIVE else None,
     )
     customer.refresh_search_text()
     customer.save()
     return customer
 
 
-def _set_up_for_white_label(customer: Customer, white_label: WhiteLabel, actor: User, forms) -> None:
+def _charge_first_month(customer: Customer, white_label: WhiteLabel, actor: User) -> None:
     plan: Plan = customer.plan
-    CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
     LedgerEntry.create(
         white_label=white_label,
         account=LedgerEntry.WHITE_LABEL,
@@ -130,20 +152,26 @@ def _set_up_for_white_label(customer: Customer, white_label: WhiteLabel, actor: 
         reference=f"customer:{customer.id}:first-month",
         created_by=actor,
     )
-    numbers = list(forms["numbers"].numbers.data)
-    if numbers:
-        assigned = (
-            PhoneNumber.update(customer=customer, assigned_at=utcnow())
-            .where(
-                (PhoneNumber.white_label == white_label.id)
-                & PhoneNumber.customer.is_null()
-                & PhoneNumber.number.in_(numbers)
-            )
-            .execute()
+
+
+def _assign_numbers(customer: Customer, white_label: WhiteLabel, numbers: list[str]) -> None:
+    if not numbers:
+        return
+    assigned = (
+        PhoneNumber.update(customer=customer, assigned_at=utcnow())
+        .where(
+            (PhoneNumber.white_label == white_label.id)
+            & PhoneNumber.customer.is_null()
+            & PhoneNumber.number.in_(numbers)
         )
-        if assigned != len(numbers):  # taken between the check and now
-            raise StepProblem(NUMBERS)
-    pbx = forms["pbx"]
+        .execute()
+    )
+    if assigned != len(numbers):  # taken between the check and now
+        raise StepProblem(NUMBERS)
+
+
+def _save_pbx_settings(customer: Customer, pbx, numbers_form) -> None:
+    numbers = list(numbers_form.numbers.data) if numbers_form is not None else []
     caller_id = pbx.default_caller_id.data if pbx.default_caller_id.data in numbers else ""
     PbxSettings.create(
         customer=customer,
@@ -155,7 +183,7 @@ def _set_up_for_white_label(customer: Customer, white_label: WhiteLabel, actor: 
     )
 
 
-def _send_activation(customer: Customer, white_label: WhiteLabel) -> None:
+def _send_activation(customer: Customer) -> None:
     from ..activation.service import send_activation_email
 
     send_activation_email(customer)
