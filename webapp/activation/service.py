@@ -116,6 +116,18 @@ def existing_user_problem(customer: Customer, password: str) -> str | None:
             f"{customer.business_name} to it.")
 
 
+def intent_metadata(token: ActivationToken, customer: Customer) -> dict:
+    """What a PaymentIntent for this link carries at Stripe, and what a paid intent must carry
+    to activate through it: the purpose, the customer, the white-label, and the link's random
+    hash (its row id would not do: ids come round again)."""
+    return {
+        "purpose": "activation",
+        "customer_id": str(customer.id),
+        "white_label_id": str(customer.white_label_id),
+        "activation_token_hash": token.token_hash,
+    }
+
+
 def start_card_payment(token: ActivationToken, *, amount: int, attempt: str) -> tuple[str, str]:
     """Stripe: a PaymentIntent the browser confirms with Stripe.js. -> (intent id, client secret)."""
     customer = Customer.get_by_id(token.customer_id)
@@ -127,7 +139,7 @@ def start_card_payment(token: ActivationToken, *, amount: int, attempt: str) -> 
             currency=white_label.currency,
             idempotency_key=idempotency_key(token, attempt) + f"_{amount}",
             description=f"Opening balance for {customer.business_name}",
-            metadata={"activation_token": str(token.id)},
+            metadata=intent_metadata(token, customer),
         )
     except GatewayUnavailable as error:
         raise _unavailable(error, white_label,
@@ -157,7 +169,7 @@ def activate(token: ActivationToken, *, password: str, amount: int, attempt: str
             if not payment_intent:
                 raise ActivationRefused("card", "Enter your card details. Card payments need JavaScript turned on.")
             result = gateway.verify_intent(payment_intent, amount=amount, currency=white_label.currency,
-                                           metadata={"activation_token": str(token.id)})
+                                           metadata=intent_metadata(token, customer))
     except GatewayUnavailable as error:
         raise _unavailable(error, white_label,
                            "The payment service did not answer. You have not been charged twice: try again in a moment.") from None
@@ -184,7 +196,7 @@ def release_stray_payment(token: ActivationToken, payment_intent: str) -> None:
         return
     if Payment.select().where(Payment.reference == payment_intent).exists():
         return  # recorded: it is the payment that activated the account
-    if gateway.paid_intent(payment_intent, metadata={"activation_token": str(token.id)}):
+    if gateway.paid_intent(payment_intent, metadata=intent_metadata(token, customer)):
         gateway.refund(payment_intent, idempotency_key=f"refund_{payment_intent}")
 
 
