@@ -68,7 +68,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("reencrypt-secrets")
     @_connected
     def reencrypt_secrets():
-        """Encrypt every stored Stripe secret key with the newest SECRETS_ENCRYPTION_KEYS key
+        """Encrypt every stored Stripe secret key and webhook signing secret with the newest SECRETS_ENCRYPTION_KEYS key
         (after adding a key, or to encrypt keys stored before encryption arrived)."""
         from .crypto import decrypt
         from .models import WhiteLabel
@@ -76,20 +76,21 @@ def register_commands(app: Flask) -> None:
         done, unreadable = 0, []
         with db.atomic():
             # Raw column values: the model reads a value that no configured key opens as empty.
-            cursor = db.execute_sql(
-                f"SELECT id, slug, stripe_secret_key FROM white_label WHERE stripe_secret_key <> {db.param}", ("",)
-            )
-            for white_label_id, slug, stored in cursor.fetchall():
-                plain = decrypt(stored)
-                if plain is None:
-                    unreadable.append(slug)
-                    continue
-                WhiteLabel.update(stripe_secret_key=plain).where(WhiteLabel.id == white_label_id).execute()
-                done += 1
+            for column in ("stripe_secret_key", "stripe_webhook_secret"):
+                cursor = db.execute_sql(
+                    f"SELECT id, slug, {column} FROM white_label WHERE {column} <> {db.param}", ("",)
+                )
+                for white_label_id, slug, stored in cursor.fetchall():
+                    plain = decrypt(stored)
+                    if plain is None:
+                        unreadable.append(slug)
+                        continue
+                    WhiteLabel.update({getattr(WhiteLabel, column): plain}).where(WhiteLabel.id == white_label_id).execute()
+                    done += 1
         click.echo(f"Re-encrypted {done} stored secret(s) with the newest key.")
         if unreadable:
             click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(unreadable)}. "
-                       "Enter those Stripe keys again in Settings > Payment gateway.", err=True)
+                       "Enter those Stripe keys and signing secrets again in Settings > Payment gateway.", err=True)
             sys.exit(1)
 
     @app.cli.command("create-whitelabel")
@@ -165,6 +166,18 @@ def register_commands(app: Flask) -> None:
         from .activation.service import expire_activations
 
         click.echo(f"Marked {expire_activations()} customer(s) expired.")
+
+    @app.cli.command("reconcile-payments")
+    @_connected
+    def reconcile_payments_command():
+        """Ask Stripe about every payment created but not settled after 15 minutes (white-labels
+        without a webhook; a day for those with one) and record, refund or mark it (the worker
+        runs this too)."""
+        from .payments.intents import reconcile
+
+        counts = reconcile()
+        summary = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(counts.items()))
+        click.echo(f"Checked {sum(counts.values())} payment(s) with Stripe" + (f" ({summary})." if summary else "."))
 
     @app.cli.command("send-activation-reminders")
     @_connected

@@ -166,11 +166,16 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
 
 
 def run_schedule() -> None:
-    """Periodic jobs the worker runs: activation reminders, then expiry (each safe to repeat)."""
+    """Periodic jobs the worker runs: activation reminders, Stripe reconciliation, then expiry
+    with its refunds (each safe to repeat; one failing does not stop the others)."""
     from .activation.service import expire_activations, send_reminders
+    from .payments.intents import reconcile
 
-    send_reminders()
-    expire_activations()
+    for job in (send_reminders, reconcile, expire_activations):
+        try:
+            job()
+        except Exception:  # the next run tries again; the others still run now
+            log.exception("Scheduled job %s failed", job.__name__)
 
 
 def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:

@@ -131,7 +131,26 @@ class StripeGateway:
         raise NotImplementedError("With Stripe the card is charged by Stripe.js, never on this server.")
 
     def refund(self, reference: str, *, idempotency_key: str) -> None:
+        """Return a paid intent in full. Refunded already (the idempotency key has expired after
+        a day, say) counts as done."""
         try:
             self.client.v1.refunds.create(params={"payment_intent": reference}, options={"idempotency_key": idempotency_key})
         except UNAVAILABLE as error:
             raise _unavailable(error) from error
+        except stripe.InvalidRequestError as error:
+            if getattr(error, "code", None) == "charge_already_refunded":
+                return
+            log.error("Stripe refused to refund %s: %s", reference, getattr(error, "code", None) or type(error).__name__)
+            raise GatewayUnavailable("refund refused", retry=False) from error
+
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> bool:
+        """Cancel an unpaid intent so it can never be paid; False when Stripe says it cannot be
+        cancelled any more (it was paid meanwhile, or is already cancelled)."""
+        try:
+            self.client.v1.payment_intents.cancel(intent_id, params={"cancellation_reason": "abandoned"},
+                                                  options={"idempotency_key": idempotency_key})
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
+        except stripe.InvalidRequestError:
+            return False
+        return True
