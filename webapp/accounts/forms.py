@@ -88,9 +88,10 @@ class StatusForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[DataRequired("Say why, for the record."), Length(max=500)])
 
 
-class TopUpForm(CardFields):
+class TopUpForm(FlaskForm):
+    """The top-up's first step: how much. The card comes on the next step, after the amount."""
+
     amount = StringField("Amount", validators=[DataRequired("Enter the amount to add.")])
-    attempt = HiddenField()
 
     def __init__(self, *args, minimum: int, maximum: int, currency: str, **kwargs):
         self.minimum, self.maximum, self.currency = minimum, maximum, currency
@@ -108,3 +109,21 @@ class TopUpForm(CardFields):
 
     def amount_minor(self) -> int:
         return self._amount
+
+
+class TopUpPaymentForm(CardFields):
+    """The top-up's payment step with the sandbox: the card, typed here and handed to the
+    sandbox in memory only. The amount was chosen on the step before (the route reads it)."""
+
+    attempt = HiddenField()
+
+
+class StripeTopUpForm(FlaskForm):
+    """The top-up's payment step with Stripe: the card goes from Stripe.js to Stripe; we receive
+    the confirmed PaymentIntent's id."""
+
+    attempt = HiddenField()
+    payment_intent = HiddenField()
+
+    def forget_card(self) -> None:
+        """Nothing of a card is on this form."""

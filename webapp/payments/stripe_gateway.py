@@ -18,6 +18,22 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (stripe.APIConnectionError, stripe.AuthenticationError, stripe.PermissionError)
 
 
+# Stripe.js needs its own origin for the script, the card iframe and its API calls; only
+# the Stripe payment pages (activation, top-up) get this policy.
+STRIPE_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' https://js.stripe.com",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "frame-src https://js.stripe.com https://hooks.stripe.com",
+    "connect-src 'self' https://api.stripe.com",
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+
+
 def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
     if isinstance(error, stripe.APIConnectionError):
         return GatewayUnavailable(type(error).__name__)
