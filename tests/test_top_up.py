@@ -149,7 +149,7 @@ def test_with_htmx_each_step_swaps_in_place(app, activated):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["HX-Push-Url"] == f"/account/{customer_id}/top-up/pay?amount=2050"
-    assert html.lstrip().startswith("<div") and 'id="top-up"' in html and "<html" not in html
+    assert html.lstrip().startswith("<title>Pay NZ$20.50 – Kowhai Bakery") and 'id="top-up"' in html and "<html" not in html
     assert "Pay NZ$20.50" in html and 'hx-post="/account/' in html and "hx-disabled-elt" in html
     back = contact.get(f"/account/{customer_id}/top-up?amount=20.50", headers={"HX-Request": "true"})
     assert 'id="top-up"' in back.get_data(as_text=True) and "<html" not in back.get_data(as_text=True)
