@@ -382,3 +382,35 @@ def test_a_payment_made_after_another_tab_finished_is_refunded(app, client, pend
     assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
     with app.app_context():
         assert StripeIntent.get(StripeIntent.intent_id == intent_b).status == StripeIntent.REFUNDED
+
+
+def test_the_event_and_the_post_back_at_the_same_moment_record_once(app, admin_client, stripe_http, webhook_secret):
+    """Three activations, each with Stripe's event and the browser's post-back let go together."""
+    import threading
+
+    for round_ in range(3):
+        customer_id, token = create_pending_customer(app, admin_client, business_name=f"Race {round_} Ltd",
+                                                     email=f"race{round_}@example.com")
+        browser = app.test_client()
+        fields, intent_id = pay_in_browser(browser, token, stripe_http)
+        payload = stripe_http.event("payment_intent.succeeded", intent_id)
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def event():
+            barrier.wait()
+            results["event"] = deliver(app, stripe_http, webhook_secret, None, None, payload=payload).status_code
+
+        def post():
+            barrier.wait()
+            results["post"] = post_back(browser, token, fields, intent_id).status_code
+
+        threads = [threading.Thread(target=event), threading.Thread(target=post)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert results == {"event": 200, "post": 303}
+        state = money_state(app, customer_id)
+        assert (state["status"], state["payments"], state["ledger"], state["balance"]) == ("active", 1, 1, 6000)
+    assert stripe_http.refunds == []

@@ -306,3 +306,56 @@ def test_stripe_down_when_starting_a_top_up_records_nothing(app, on_stripe, stri
     assert "The payment service did not answer" in response.get_data(as_text=True)
     with app.app_context():
         assert StripeIntent.select().count() == 0
+
+
+def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, on_stripe, stripe_http):
+    import threading
+
+    customer_id, contact = on_stripe
+    secret = "whsec_" + secrets.token_urlsafe(24)
+    with app.app_context():
+        white_label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        WhiteLabel.update(stripe_webhook_secret=secret).where(WhiteLabel.id == white_label.id).execute()
+    rounds = 5
+    for _ in range(rounds):
+        pay_url, page, intent_id = confirmed_top_up(app, contact, customer_id, stripe_http)
+        payload = stripe_http.event("payment_intent.succeeded", intent_id)
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def event():
+            barrier.wait()
+            results["event"] = app.test_client().post(
+                f"/stripe/webhook/{white_label.id}", data=payload, content_type="application/json",
+                headers={"Stripe-Signature": sign(payload, secret)}).status_code
+
+        def post():
+            barrier.wait()
+            results["post"] = contact.post(pay_url, data={**page, "payment_intent": intent_id}).status_code
+
+        threads = [threading.Thread(target=event), threading.Thread(target=post)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert results == {"event": 200, "post": 303}
+    assert top_ups(app, customer_id) == rounds and balance(app, customer_id) == 7500 + rounds * 2050
+
+
+def test_a_stripe_top_up_paid_for_another_customer_with_the_same_amount_is_refused(app, admin_client, on_stripe, stripe_http):
+    """Another customer's paid NZ$20.50 top-up posted back from this customer's page: refused,
+    and nobody is credited through this page."""
+    customer_id, contact = on_stripe
+    with app.app_context():
+        WhiteLabel.update(payment_gateway="sandbox").where(WhiteLabel.slug == "demo-telecom").execute()
+    other_id, token = create_pending_customer(app, admin_client, email="owner@rata-cafe.example.com", business_name="Rata Cafe")
+    other = app.test_client()
+    assert submit_activation(other, token).status_code == 303
+    with app.app_context():
+        WhiteLabel.update(payment_gateway="stripe").where(WhiteLabel.slug == "demo-telecom").execute()
+    _, _, others_intent = confirmed_top_up(app, other, other_id, stripe_http)
+    pay_url, page = stripe_pay_page(contact, customer_id)
+    response = contact.post(pay_url, data={**fields(page.get_data(as_text=True)), "payment_intent": others_intent})
+    assert response.status_code == 422 and "does not match" in response.get_data(as_text=True)
+    assert top_ups(app, customer_id) == 0 and balance(app, customer_id) == 7500
+    assert top_ups(app, other_id) == 0  # credited when Stripe or the other page reports it, not through this one
