@@ -118,3 +118,19 @@ def test_stripe_unreachable_leaves_the_intent_for_the_next_run(app, client, pend
     stripe_http.down = False
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert status(app, intent_id) == StripeIntent.RECEIVED
+
+
+def test_an_unreadable_secret_key_leaves_intents_for_when_it_is_entered_again(app, client, pending, stripe_http, stripe_keys, runner):
+    """A secret key no configured encryption key opens reads as not set: reconciliation must not
+    give up on the white-label's intents, only wait until the key is entered again."""
+    customer_id, token = pending
+    _, intent_id = pay_in_browser(client, token, stripe_http)
+    age(app, intent_id, 16)
+    with app.app_context():
+        WhiteLabel.update(stripe_secret_key="").where(WhiteLabel.slug == "demo-telecom").execute()
+    assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
+    assert status(app, intent_id) == StripeIntent.CREATED
+    with app.app_context():
+        WhiteLabel.update(stripe_secret_key=stripe_keys["secret"]).where(WhiteLabel.slug == "demo-telecom").execute()
+    assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
+    assert status(app, intent_id) == StripeIntent.RECEIVED

@@ -384,7 +384,7 @@ def test_a_payment_made_after_another_tab_finished_is_refunded(app, client, pend
         assert StripeIntent.get(StripeIntent.intent_id == intent_b).status == StripeIntent.REFUNDED
 
 
-def test_the_event_and_the_post_back_at_the_same_moment_record_once(app, admin_client, stripe_http, webhook_secret):
+def test_the_event_and_the_post_back_at_the_same_moment_record_once(app, admin_client, stripe_http, webhook_secret, record_figure):
     """Three activations, each with Stripe's event and the browser's post-back let go together."""
     import threading
 
@@ -414,3 +414,19 @@ def test_the_event_and_the_post_back_at_the_same_moment_record_once(app, admin_c
         state = money_state(app, customer_id)
         assert (state["status"], state["payments"], state["ledger"], state["balance"]) == ("active", 1, 1, 6000)
     assert stripe_http.refunds == []
+    record_figure("12 stripe race, activation", "3 activations with Stripe's event and the browser's post-back released "
+                  "together: 1 payment, 1 credit, 0 refunds each")
+
+
+def test_an_event_is_not_acknowledged_while_the_secret_key_is_unreadable(app, client, pending, stripe_http, stripe_keys, webhook_secret):
+    customer_id, token = pending
+    _, intent_id = pay_in_browser(client, token, stripe_http)
+    payload = stripe_http.event("payment_intent.succeeded", intent_id)
+    with app.app_context():
+        WhiteLabel.update(stripe_secret_key="").where(WhiteLabel.slug == "demo-telecom").execute()
+    assert deliver(app, stripe_http, webhook_secret, None, None, payload=payload).status_code == 503
+    assert money_state(app, customer_id)["events"] == 0
+    with app.app_context():
+        WhiteLabel.update(stripe_secret_key=stripe_keys["secret"]).where(WhiteLabel.slug == "demo-telecom").execute()
+    assert deliver(app, stripe_http, webhook_secret, None, None, payload=payload).status_code == 200
+    assert money_state(app, customer_id)["payments"] == 1

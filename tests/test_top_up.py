@@ -308,7 +308,7 @@ def test_stripe_down_when_starting_a_top_up_records_nothing(app, on_stripe, stri
         assert StripeIntent.select().count() == 0
 
 
-def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, on_stripe, stripe_http):
+def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, on_stripe, stripe_http, record_figure):
     import threading
 
     customer_id, contact = on_stripe
@@ -340,6 +340,8 @@ def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, o
             thread.join(30)
         assert results == {"event": 200, "post": 303}
     assert top_ups(app, customer_id) == rounds and balance(app, customer_id) == 7500 + rounds * 2050
+    record_figure("12 stripe race, top-up", f"{rounds} top-ups with Stripe's event and the browser's post released "
+                  "together: each credited once")
 
 
 def test_a_stripe_top_up_paid_for_another_customer_with_the_same_amount_is_refused(app, admin_client, on_stripe, stripe_http):
