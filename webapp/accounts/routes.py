@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from flask_login import current_user, login_required
 
 from ..ledger import customer_balance
-from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber, Payment
+from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..templating import render
 from . import bp, service, views
 from .forms import ChangePasswordForm, TopUpForm
