@@ -131,18 +131,6 @@ class StripeGateway:
             return None
         return IntentInfo.from_stripe(intent)
 
-    def verify_intent(self, intent_id: str, *, amount: int, currency: str, metadata: dict) -> ChargeResult:
-        """Whether the intent was paid in full, for this purpose; card details from its charge."""
-        info = self.retrieve_intent(intent_id)
-        if info is None:
-            return ChargeResult(False, decline_code="unknown_intent", message="That payment was not found. Try again.")
-        return info.check(amount=amount, currency=currency, metadata=metadata)
-
-    def paid_intent(self, intent_id: str, *, metadata: dict) -> bool:
-        """Whether this intent was paid and belongs to `metadata`'s purpose (for refunding strays)."""
-        info = self.retrieve_intent(intent_id)
-        return info is not None and info.status == "succeeded" and info.belongs_to(metadata)
-
     def charge(self, **_):
         raise NotImplementedError("With Stripe the card is charged by Stripe.js, never on this server.")
 
