@@ -261,6 +261,15 @@ def _decline_card(page: Page) -> None:
     expect_error_summary(page)
 
 
+def _decline_top_up(page: Page) -> None:
+    page.get_by_label("Name on card").fill("Hana Kereama")
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    page.get_by_label("Expiry (MM/YY)").fill("12/34")
+    page.get_by_label("Security code").fill("737")
+    page.get_by_role("button", name="Pay NZ$20.50").click()
+    expect_error_summary(page)
+
+
 def _take_number_then_submit(site: Site) -> Callable[[Page], None]:
     def act(page: Page) -> None:
         from webapp.models import Customer, PhoneNumber
@@ -369,7 +378,16 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "accounts.pbx_settings": lambda s: [
         Visit("customer: PBX settings", CUSTOMER, f"/account/{s.activated_customer_id}/pbx"),
     ],
-    "accounts.top_up": lambda s: [Visit("customer: top up", CUSTOMER, f"/account/{s.activated_customer_id}/top-up")],
+    "accounts.top_up": lambda s: [
+        Visit("customer: top up, the amount", CUSTOMER, f"/account/{s.activated_customer_id}/top-up"),
+        Visit("customer: top up, the amount with errors", CUSTOMER, f"/account/{s.activated_customer_id}/top-up",
+              act=_clear_and_submit("Continue")),
+    ],
+    "accounts.top_up_pay": lambda s: [
+        Visit("customer: top up, the payment", CUSTOMER, f"/account/{s.activated_customer_id}/top-up/pay?amount=2050"),
+        Visit("customer: top up, the payment with a declined card", CUSTOMER,
+              f"/account/{s.activated_customer_id}/top-up/pay?amount=2050", act=_decline_top_up),
+    ],
     "manage.new_user": lambda s: [
         Visit("managed customer: add a user", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/users/new"),
     ],

@@ -1,10 +1,11 @@
-// Stripe activation: the card goes from Stripe Elements straight to Stripe. htmx posts the
-// rest of the form to /payment; when it is valid the server answers with an HX-Trigger
-// "stripe-confirm" event carrying the PaymentIntent's client secret. We confirm the card
-// with Stripe.js, then submit the form for real with the intent's id.
+// Stripe payments (activation and top-up): the card goes from Stripe Elements straight to
+// Stripe. htmx posts the rest of the form to the server, which creates the PaymentIntent and
+// answers with an HX-Trigger "stripe-confirm" event carrying its client secret. We confirm the
+// card with Stripe.js, then submit the form for real with the intent's id. Should the page
+// close before that submit, the server still records the payment (webhook, reconciliation).
 (function () {
   "use strict";
-  var form = document.getElementById("activation-form");
+  var form = document.querySelector("form[data-stripe-payment]");
   if (!form || typeof window.Stripe !== "function") return;
   var stripe = window.Stripe(form.getAttribute("data-publishable-key"));
   var card = stripe.elements().create("card");

@@ -250,21 +250,27 @@ def activated(app, admin_client, smtp):
 
 
 def test_account_administrator_tops_up_by_card(app, activated):
+    """The amount first, then the card on a step whose button says the amount (issue 13)."""
     customer_id, contact = activated
-    page = contact.get(f"/account/{customer_id}/top-up").get_data(as_text=True)
+    token = csrf_token(contact)
+    chosen = contact.post(f"/account/{customer_id}/top-up", data={"csrf_token": token, "amount": "25.50"})
+    assert chosen.status_code == 303
+    pay_url = chosen.headers["Location"]
+    page = contact.get(pay_url).get_data(as_text=True)
+    assert "Pay NZ$25.50" in page
     hidden = {
         "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1),
         "attempt": re.search(r'id="attempt" name="attempt" type="hidden" value="([^"]*)"', page).group(1),
+        "amount": "2550",
     }
     card = {"card_name": "Hana", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "security_code": "737"}
-    response = contact.post(f"/account/{customer_id}/top-up", data={**hidden, **card, "amount": "25.50"})
+    response = contact.post(pay_url, data={**hidden, **card})
     assert response.status_code == 303
-    again = contact.post(f"/account/{customer_id}/top-up", data={**hidden, **card, "amount": "25.50"})
+    again = contact.post(pay_url, data={**hidden, **card})
     assert again.status_code == 303  # the same attempt twice charges once
     home = contact.get("/account/").get_data(as_text=True)
     assert "NZ$100.50" in home  # 75.00 opening + 25.50
-    declined = contact.post(f"/account/{customer_id}/top-up", data={**hidden, "attempt": "b" * 32, **card,
-                                                                       "card_number": "4000 0000 0000 0002", "amount": "10"})
+    declined = contact.post(pay_url, data={**hidden, "attempt": "b" * 32, **card, "card_number": "4000 0000 0000 0002"})
     assert declined.status_code == 422 and "declined" in declined.get_data(as_text=True)
 
 

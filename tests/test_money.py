@@ -11,6 +11,7 @@ from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from top_up_helpers import top_up
 from activation_helpers import create_pending_customer, submit_activation
 from webapp.ledger import customer_balance
 from webapp.models import Customer, Payment, WhiteLabel
@@ -200,13 +201,6 @@ def test_no_text_is_read_as_more_than_its_digits(record_figure_session, locale_c
 # --- In the product -------------------------------------------------------------------------
 
 
-def _top_up_page(client, customer_id):
-    page = client.get(f"/account/{customer_id}/top-up").get_data(as_text=True)
-    return {"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1),
-            "attempt": re.search(r'id="attempt" name="attempt" type="hidden" value="([^"]*)"', page).group(1),
-            "card_name": "Hana", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "security_code": "737"}
-
-
 @pytest.fixture
 def activated(smtp, app, admin_client):
     customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
@@ -224,12 +218,12 @@ def _balance(app, customer_id):
 def test_a_top_up_of_20_comma_50_is_refused_with_what_was_understood(app, activated):
     customer_id, contact = activated
     before = _balance(app, customer_id)
-    response = contact.post(f"/account/{customer_id}/top-up", data={**_top_up_page(contact, customer_id), "amount": "20,50"})
+    response = top_up(contact, customer_id, "20,50")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Did you mean 20.50?" in html and 'value="20,50"' in html
     assert _balance(app, customer_id) == before
-    response = contact.post(f"/account/{customer_id}/top-up", data={**_top_up_page(contact, customer_id), "amount": "NZ$ 2,050"})
+    response = top_up(contact, customer_id, "NZ$ 2,050")
     assert response.status_code == 303
     assert _balance(app, customer_id) == (before[0] + 205000, before[1] + 1)
 
@@ -254,9 +248,9 @@ def test_a_german_white_labels_customers_type_a_decimal_comma(smtp, app, admin_c
     contact = app.test_client()
     assert submit_activation(contact, token, opening_balance="60,50").status_code == 303
     assert _balance(app, customer_id) == (6050, 1)
-    response = contact.post(f"/account/{customer_id}/top-up", data={**_top_up_page(contact, customer_id), "amount": "20.50"})
+    response = top_up(contact, customer_id, "20.50")
     assert response.status_code == 422 and "Did you mean 20,50?" in response.get_data(as_text=True)
-    response = contact.post(f"/account/{customer_id}/top-up", data={**_top_up_page(contact, customer_id), "amount": "1.020,50 €"})
+    response = top_up(contact, customer_id, "1.020,50 €")
     assert response.status_code == 303
     assert _balance(app, customer_id) == (6050 + 102050, 2)
 
@@ -274,3 +268,13 @@ def test_a_white_labels_locale_defaults_from_its_country(app, runner):
     with app.app_context():
         locales = {w.slug: w.locale for w in WhiteLabel.select()}
     assert locales == {"demo-telecom": "en_NZ", "other-voice": "en_AU", "berlin": "de_DE", "geneva": "fr_CH"}
+
+
+@given(minor=st.integers(min_value=0, max_value=10**9), place=st.sampled_from(LOCALES))
+def test_an_amount_given_back_to_type_again_reads_as_the_same_amount(minor, place):
+    """"Change amount" on the top-up's payment step fills the field with the chosen amount: it
+    must read back as exactly that amount in the white-label's locale."""
+    from webapp.money import amount_as_typed, parse_amount
+
+    locale, currency = place
+    assert parse_amount(amount_as_typed(minor, locale), locale=locale, currency=currency) == minor

@@ -286,3 +286,70 @@ def test_a_malformed_encryption_key_stops_the_app(config):
     good = "u" * 43 + "="
     with pytest.raises(ConfigError, match="key 2 is not a Fernet key"):
         app_with_keys(config, f"{good}, not-a-key")
+
+
+# --- The Stripe webhook's signing secret -------------------------------------------------------
+
+TEST_WHSEC = "whsec_Q2hlY2tpbmdUaGVTaWduaW5nU2VjcmV0MTIzNDU2"
+
+
+def stored_webhook_secret(app, slug="demo-telecom") -> str:
+    from webapp.extensions import db
+
+    with app.app_context(), db.connection_context():
+        return db.execute_sql(f"SELECT stripe_webhook_secret FROM white_label WHERE slug = {db.param}", (slug,)).fetchone()[0]
+
+
+def test_settings_show_the_webhook_endpoint_to_paste_into_stripe(app, admin_client):
+    html = admin_client.get(URL).get_data(as_text=True)
+    demo = white_label(app)
+    # Built from APP_BASE_URL, never from the request's Host header.
+    assert f"https://onboarding.example.com/stripe/webhook/{demo.id}" in html
+    assert "payment_intent.succeeded" in html and "payment_intent.payment_failed" in html and "payment_intent.canceled" in html
+    assert '<label for="stripe_webhook_secret">Stripe webhook signing secret</label>' in html
+    assert "No signing secret stored" in html
+
+
+def test_the_webhook_signing_secret_is_stored_encrypted_and_shown_masked(app, admin_client):
+    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK,
+                    stripe_webhook_secret=TEST_WHSEC)
+    assert response.status_code == 303
+    raw = stored_webhook_secret(app)
+    assert raw.startswith("fernet:") and TEST_WHSEC not in raw and TEST_WHSEC[6:] not in raw
+    assert white_label(app).stripe_webhook_secret == TEST_WHSEC
+    html = admin_client.get(URL).get_data(as_text=True)
+    assert TEST_WHSEC not in html and TEST_WHSEC[6:20] not in html
+    assert f"Stored signing secret: whsec_…{TEST_WHSEC[-4:]}. Leave blank to keep it." in html
+    # Left blank, the stored one stays; the audit trail never holds it.
+    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK).status_code == 303
+    assert white_label(app).stripe_webhook_secret == TEST_WHSEC
+    with app.app_context():
+        assert not AuditEvent.select().where(AuditEvent.detail.contains("whsec")).exists()
+
+
+def test_a_malformed_webhook_secret_is_refused_and_never_echoed(app, admin_client):
+    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK,
+                    stripe_webhook_secret="sk_test_notasigningsecret1234")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a signing secret that starts with whsec_" in html
+    assert "sk_test_notasigningsecret1234" not in html and TEST_SK not in html
+    assert white_label(app).stripe_webhook_secret == ""
+
+
+def test_reencrypt_secrets_covers_the_webhook_secret(app, config):
+    from cryptography.fernet import Fernet
+
+    from webapp import crypto
+
+    old, new = (Fernet.generate_key().decode() for _ in range(2))
+    with app_with_keys(config, old).app_context():
+        WhiteLabel.update(payment_gateway="stripe", stripe_secret_key=TEST_SK, stripe_webhook_secret=TEST_WHSEC).where(
+            WhiteLabel.slug == "demo-telecom").execute()
+    under_old = stored_webhook_secret(app)
+    both = app_with_keys(config, f"{new},{old}")
+    result = both.test_cli_runner().invoke(args=["reencrypt-secrets"])
+    assert result.exit_code == 0 and "Re-encrypted 2 stored secret(s)" in result.output
+    assert stored_webhook_secret(app) != under_old
+    assert white_label(app_with_keys(config, new)).stripe_webhook_secret == TEST_WHSEC
+    crypto.init_app(app)

@@ -61,6 +61,14 @@ FILL_FOR: dict[tuple[str, str], object] = {
 PUBLIC_ROUTES = {
     "static": "the app's own CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
+    "payments.stripe_webhook": "Stripe posts payment events here; each is verified by the white-label's signing "
+                               "secret (HMAC over the body and a timestamp), not by a session",
+}
+
+# POST routes that take no CSRF token, and what proves the sender instead. The CSRF walk checks
+# that they still refuse a post without that proof (400) and change nothing.
+CSRF_EXEMPT = {
+    "payments.stripe_webhook": "Stripe's signature (Stripe-Signature header) over the body",
 }
 
 # A route with one of these variables is opened by a secret sent in an email (activation,

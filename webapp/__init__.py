@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .dev import bp as dev_bp
     from .manage import bp as manage_bp
     from .onboarding import bp as onboarding_bp
+    from .payments.routes import bp as payments_bp
     from .settings import bp as settings_bp
 
     app.register_blueprint(auth_bp)
@@ -96,6 +97,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(payments_bp)
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -69,25 +69,26 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("reencrypt-secrets")
     @_connected
     def reencrypt_secrets():
-        """Encrypt every stored Stripe secret key, and the link of every email waiting in the
-        outbox, with the newest SECRETS_ENCRYPTION_KEYS key (after adding a key, or to encrypt
-        keys stored before encryption arrived)."""
+        """Encrypt every stored Stripe secret key and webhook signing secret, and the link of
+        every email waiting in the outbox, with the newest SECRETS_ENCRYPTION_KEYS key (after
+        adding a key, or to encrypt keys stored before encryption arrived)."""
         from .crypto import PREFIX, decrypt, encrypt
         from .models import OutboxEmail, WhiteLabel
 
         done, unreadable = 0, []
         with db.atomic():
             # Raw column values: the model reads a value that no configured key opens as empty.
-            cursor = db.execute_sql(
-                f"SELECT id, slug, stripe_secret_key FROM white_label WHERE stripe_secret_key <> {db.param}", ("",)
-            )
-            for white_label_id, slug, stored in cursor.fetchall():
-                plain = decrypt(stored)
-                if plain is None:
-                    unreadable.append(slug)
-                    continue
-                WhiteLabel.update(stripe_secret_key=plain).where(WhiteLabel.id == white_label_id).execute()
-                done += 1
+            for column in ("stripe_secret_key", "stripe_webhook_secret"):
+                cursor = db.execute_sql(
+                    f"SELECT id, slug, {column} FROM white_label WHERE {column} <> {db.param}", ("",)
+                )
+                for white_label_id, slug, stored in cursor.fetchall():
+                    plain = decrypt(stored)
+                    if plain is None:
+                        unreadable.append(slug)
+                        continue
+                    WhiteLabel.update({getattr(WhiteLabel, column): plain}).where(WhiteLabel.id == white_label_id).execute()
+                    done += 1
             links, lost = 0, 0
             waiting = OutboxEmail.select(OutboxEmail.id, OutboxEmail.secret_link).where(
                 (OutboxEmail.secret_link != "") & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING]))
@@ -104,8 +105,8 @@ def register_commands(app: Flask) -> None:
             click.echo(f"Could not decrypt the links of {lost} queued email(s) with any configured key; they "
                        "will fail when the outbox comes to send them. Send those people a new link.", err=True)
         if unreadable:
-            click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(unreadable)}. "
-                       "Enter those Stripe keys again in Settings > Payment gateway.", err=True)
+            click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(sorted(set(unreadable)))}. "
+                       "Enter those Stripe keys and signing secrets again in Settings > Payment gateway.", err=True)
         if unreadable or lost:
             sys.exit(1)
 
@@ -200,6 +201,18 @@ def register_commands(app: Flask) -> None:
         from .activation.service import expire_activations
 
         click.echo(f"Marked {expire_activations()} customer(s) expired.")
+
+    @app.cli.command("reconcile-payments")
+    @_connected
+    def reconcile_payments_command():
+        """Ask Stripe about every payment created but not settled after 15 minutes (white-labels
+        without a webhook; a day for those with one) and record, refund or mark it (the worker
+        runs this too)."""
+        from .payments.intents import reconcile
+
+        counts = reconcile()
+        summary = ", ".join(f"{outcome}: {count}" for outcome, count in sorted(counts.items()))
+        click.echo(f"Checked {sum(counts.values())} payment(s) with Stripe" + (f" ({summary})." if summary else "."))
 
     @app.cli.command("send-activation-reminders")
     @_connected

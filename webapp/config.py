@@ -140,6 +140,12 @@ def from_environment(instance_path: Path) -> dict:
         # Largest opening balance a customer may pay at activation, in minor units.
         "TOP_UP_MINIMUM": int(os.environ.get("TOP_UP_MINIMUM", "1000")),  # minor units
         "ACTIVATION_MAX_OPENING_BALANCE": int(os.environ.get("ACTIVATION_MAX_OPENING_BALANCE", "500000")),
+        # Stripe payments never lost (README, Stripe): the reconciliation job asks Stripe about an
+        # unsettled intent after this long for white-labels without a webhook, and after the
+        # second (a backstop) for those with one. Failed webhook signatures per address.
+        "STRIPE_RECONCILE_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_AFTER_SECONDS", "900")),
+        "STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS", "86400")),
+        "STRIPE_WEBHOOK_RATE_LIMIT": os.environ.get("STRIPE_WEBHOOK_RATE_LIMIT", "30 per minute"),
     }
 
 

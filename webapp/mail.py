@@ -251,13 +251,20 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
 
 
 def run_schedule() -> None:
-    """Periodic jobs the worker runs: activation reminders, expiry, and emptying old sent
-    emails' bodies (each safe to repeat)."""
+    """Periodic jobs the worker runs: activation reminders, Stripe reconciliation, expiry with
+    its refunds, and emptying old sent emails' bodies (each safe to repeat; one failing does not
+    stop the others)."""
     from .activation.service import expire_activations, send_reminders
+    from .payments.intents import reconcile
 
-    send_reminders()
-    expire_activations()
-    purge_sent_emails(current_app.config["OUTBOX_RETENTION_DAYS"])
+    def purge_old_emails():
+        purge_sent_emails(current_app.config["OUTBOX_RETENTION_DAYS"])
+
+    for job in (send_reminders, reconcile, expire_activations, purge_old_emails):
+        try:
+            job()
+        except Exception:  # the next run tries again; the others still run now
+            log.exception("Scheduled job %s failed", job.__name__)
 
 
 def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:

@@ -58,6 +58,7 @@ class WhiteLabel(BaseModel):
     payment_gateway = CharField(max_length=10, default="none")
     stripe_publishable_key = CharField(max_length=255, default="")
     stripe_secret_key = EncryptedTextField(default="")  # ciphertext in the database (crypto.py)
+    stripe_webhook_secret = EncryptedTextField(default="")  # whsec_…, verifies Stripe's webhook events
     country = CharField(max_length=2)
     currency = CharField(max_length=3)
     time_zone = CharField(max_length=64, default="UTC")
@@ -377,6 +378,53 @@ class Payment(BaseModel):
     card_exp_year = IntegerField(null=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+    refunded_at = DateTimeField(null=True)
+
+
+class StripeIntent(BaseModel):
+    """Every PaymentIntent the app creates at Stripe, so that a payment confirmed in a browser
+    that then closed is still found (webhook or reconciliation) and recorded once, or refunded."""
+
+    CREATED = "created"  # waiting for the browser to confirm it with Stripe.js
+    FAILED = "failed"  # a card was declined; the browser may still try another card
+    RECEIVED = "received"  # activation paid: Payment and credit recorded, the activation not finished
+    RECORDED = "recorded"  # paid and done: the activation finished, or the top-up credited
+    REFUNDING = "refunding"  # paid, being returned: claimed so nothing else uses it meanwhile
+    REFUNDED = "refunded"  # paid, then returned (the activation never finished, or a stray)
+    CANCELED = "canceled"  # cancelled at Stripe: it can no longer be paid
+    UNSETTLED = (CREATED, FAILED)
+    ACTIVATION = "activation"
+    TOP_UP = "top_up"
+
+    intent_id = CharField(max_length=255, unique=True)
+    white_label = ForeignKeyField(WhiteLabel, backref="stripe_intents", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="stripe_intents", on_delete="CASCADE")
+    purpose = CharField(max_length=20)  # activation, top_up
+    amount = IntegerField()  # minor units
+    currency = CharField(max_length=3)
+    token_hash = CharField(max_length=64, null=True)  # activation: the link's hash
+    attempt_key = CharField(max_length=100, null=True)  # top-up: the attempt's idempotency key
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    status = CharField(max_length=10, default=CREATED)
+    payment = ForeignKeyField(Payment, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    checked_at = DateTimeField(null=True)  # last asked Stripe about it (reconciliation)
+    settled_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("status", "created_at"), False),
+            (("customer", "status"), False),
+        )
+
+
+class StripeEvent(BaseModel):
+    """A webhook event already handled: the same event delivered again changes nothing."""
+
+    event_id = CharField(max_length=255, unique=True)
+    white_label = ForeignKeyField(WhiteLabel, backref="stripe_events", on_delete="CASCADE")
+    kind = CharField(max_length=100)
+    received_at = DateTimeField(default=utcnow)
 
 
 class RateLimitCounter(BaseModel):
@@ -406,4 +454,6 @@ ALL_MODELS = [
     PbxSettings,
     Payment,
     RateLimitCounter,
+    StripeIntent,
+    StripeEvent,
 ]

@@ -108,6 +108,14 @@ def typing_example(locale: str, currency: str, minor: int = 7500) -> str:
     return _rules(locale or DEFAULT_LOCALE, (currency or "").upper()).number(Decimal(minor).scaleb(-2))
 
 
+def amount_as_typed(minor: int, locale: str) -> str:
+    """`minor` as a person would type it back into an amount field: no grouping, two decimals,
+    the locale's decimal sign ("2050.00" in en_NZ, "2050,00" in de_DE)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(Decimal(minor).scaleb(-2), format="0.00", locale=locale or DEFAULT_LOCALE)
+
+
 class AmountError(ValueError):
     """A typed amount that was not read; the message says what to type instead."""
 

@@ -108,9 +108,10 @@ class StatusForm(AppForm):
     reason = TextAreaField("Reason", validators=[DataRequired("Say why, for the record."), Length(max=500)])
 
 
-class TopUpForm(CardFields):
+class TopUpForm(AppForm):
+    """The top-up's first step: how much. The card comes on the next step, after the amount."""
+
     amount = StringField("Amount", validators=[DataRequired("Enter the amount to add.")])
-    attempt = HiddenField()
 
     def __init__(self, *args, minimum: int, maximum: int, currency: str, locale: str, **kwargs):
         self.minimum, self.maximum, self.currency, self.locale = minimum, maximum, currency, locale
@@ -133,3 +134,21 @@ class TopUpForm(CardFields):
 
     def amount_minor(self) -> int:
         return self._amount
+
+
+class TopUpPaymentForm(CardFields):
+    """The top-up's payment step with the sandbox: the card, typed here and handed to the
+    sandbox in memory only. The amount was chosen on the step before (the route reads it)."""
+
+    attempt = HiddenField()
+
+
+class StripeTopUpForm(AppForm):
+    """The top-up's payment step with Stripe: the card goes from Stripe.js to Stripe; we receive
+    the confirmed PaymentIntent's id."""
+
+    attempt = HiddenField()
+    payment_intent = HiddenField()
+
+    def forget_card(self) -> None:
+        """Nothing of a card is on this form."""

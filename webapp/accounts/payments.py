@@ -1,12 +1,18 @@
-"""Topping up a customer's balance by card, through the same gateway as activation."""
+"""Topping up a customer's balance by card, through the same gateway as activation. With
+Stripe the card is confirmed in the browser; the top-up is credited exactly once whoever
+reports the payment first (the browser's post, the webhook, or reconciliation)."""
 from __future__ import annotations
 
 import hashlib
 import json
 
+from peewee import IntegrityError
+
+from ..database import locked
 from ..extensions import db
-from ..models import AuditEvent, Customer, LedgerEntry, Payment, User
+from ..models import AuditEvent, Customer, LedgerEntry, Payment, StripeIntent, User, utcnow
 from ..payments import Card, GatewayUnavailable, gateway_for
+from ..payments.intents import remember, settle
 
 
 class TopUpRefused(Exception):
@@ -16,11 +22,28 @@ class TopUpRefused(Exception):
         self.new_attempt = new_attempt
 
 
+def top_up_key(customer: Customer, actor: User, attempt: str, amount: int) -> str:
+    """One key per payment page and amount: a doubled or retried POST of it charges once. The
+    attempt is 128 random bits made for the page; the ids only scope it."""
+    return "top_" + hashlib.sha256(f"{customer.id}:{actor.id}:{attempt}:{amount}".encode()).hexdigest()[:40]
+
+
+def top_up_metadata(customer: Customer, key: str) -> dict:
+    """What a top-up's PaymentIntent carries at Stripe, and what a paid intent must carry to be
+    credited for this page: the purpose, the customer, the white-label and the attempt's key."""
+    return {
+        "purpose": "top_up",
+        "customer_id": str(customer.id),
+        "white_label_id": str(customer.white_label_id),
+        "top_up_attempt": key,
+    }
+
+
 def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt: str) -> Payment:
     """Charge the card (idempotently per attempt) and credit the balance in one transaction."""
     white_label = customer.white_label
     gateway = gateway_for(white_label)
-    key = "top_" + hashlib.sha256(f"{customer.id}:{actor.id}:{attempt}".encode()).hexdigest()[:40]
+    key = top_up_key(customer, actor, attempt, amount)
     existing = Payment.get_or_none(Payment.idempotency_key == key)
     if existing is not None:  # the same attempt posted twice: already done
         return existing
@@ -49,3 +72,76 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
         AuditEvent.create(white_label=white_label, customer=customer, actor=actor, action="topped_up",
                           detail=json.dumps({"amount": amount, "payment": payment.reference}))
         return payment
+
+
+def _unavailable(error: GatewayUnavailable, customer: Customer) -> TopUpRefused:
+    if error.retry:
+        return TopUpRefused("The payment service did not answer. You have not been charged twice: try again.",
+                            new_attempt=False)
+    white_label = customer.white_label
+    return TopUpRefused(f"Card payments are not available right now and nothing was charged. Contact "
+                        f"{white_label.display_name} at {white_label.support_email}.", new_attempt=False)
+
+
+def start_stripe_top_up(customer: Customer, actor: User, *, amount: int, attempt: str) -> tuple[str, str]:
+    """Stripe: a PaymentIntent for the top-up, which the browser confirms with Stripe.js;
+    remembered so it is credited even if the browser never comes back. -> (id, client secret)."""
+    white_label = customer.white_label
+    key = top_up_key(customer, actor, attempt, amount)
+    try:
+        intent_id, client_secret = gateway_for(white_label).create_intent(
+            amount=amount, currency=white_label.currency, idempotency_key=key,
+            description=f"Top-up for {customer.business_name}", metadata=top_up_metadata(customer, key),
+        )
+    except GatewayUnavailable as error:
+        raise _unavailable(error, customer) from None
+    remember(intent_id, white_label=white_label, customer=customer, purpose=StripeIntent.TOP_UP, amount=amount,
+             currency=white_label.currency, attempt_key=key, created_by=actor)
+    return intent_id, client_secret
+
+
+def confirm_stripe_top_up(customer: Customer, actor: User, *, amount: int, attempt: str, payment_intent: str) -> Payment:
+    """The browser's post after Stripe.js confirmed the card: check with Stripe that this very
+    top-up was paid, then credit it (once, if the webhook or reconciliation did not already)."""
+    white_label = customer.white_label
+    key = top_up_key(customer, actor, attempt, amount)
+    try:
+        info = gateway_for(white_label).retrieve_intent(payment_intent)
+        if info is None:
+            raise TopUpRefused("That payment was not found. Try again.")
+        result = info.check(amount=amount, currency=white_label.currency, metadata=top_up_metadata(customer, key))
+        if not result.succeeded:
+            raise TopUpRefused(result.message or "Your card was declined.")
+        settle(white_label, info.id, info=info)
+    except GatewayUnavailable as error:
+        raise _unavailable(error, customer) from None
+    return Payment.get(Payment.reference == info.id)
+
+
+def record_top_up(customer: Customer, info, record: StripeIntent) -> Payment:
+    """Credit a paid top-up intent exactly once, whoever reports it first."""
+    white_label = customer.white_label
+    key = record.attempt_key or f"stripe_{info.id}"
+    try:
+        with db.atomic():
+            locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
+            payment = Payment.get_or_none(Payment.reference == info.id)
+            if payment is None:
+                payment = Payment.create(
+                    white_label=white_label, customer=customer, gateway="stripe", reference=info.id,
+                    idempotency_key=key, purpose="top_up", amount=info.amount, currency=info.currency.upper(),
+                    card_brand=info.brand, card_last4=info.last4, card_exp_month=info.exp_month,
+                    card_exp_year=info.exp_year, created_by=record.created_by_id,
+                )
+                LedgerEntry.create(
+                    white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer, kind=LedgerEntry.CREDIT,
+                    amount=info.amount, currency=payment.currency, reason=f"Top-up by {info.brand} ending {info.last4}",
+                    reference=f"payment:{payment.id}", created_by=record.created_by_id,
+                )
+                AuditEvent.create(white_label=white_label, customer=customer, actor=record.created_by_id, action="topped_up",
+                                  detail=json.dumps({"amount": info.amount, "payment": info.id}))
+            StripeIntent.update(status=StripeIntent.RECORDED, payment=payment, settled_at=utcnow()).where(
+                (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)).execute()
+            return payment
+    except IntegrityError:  # recorded by another request at the same moment
+        return Payment.get(Payment.reference == info.id)

@@ -1,10 +1,12 @@
+import json
+import re
 import secrets
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..ledger import customer_balance
-from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber, Payment
+from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..templating import render
 from . import bp, service, views
 from .forms import ChangePasswordForm, TopUpForm
@@ -15,7 +17,7 @@ PASSWORD_CHANGE_EXEMPT = {"accounts.change_password", "auth.logout", "static", "
 # What the people of a suspended account may still do on its /account/<customer_id>/... pages:
 # see it (the home page has no customer id) and top up the balance. Every other such route,
 # including any added later, is refused while the account is suspended.
-OPEN_WHILE_SUSPENDED = {"accounts.top_up"}
+OPEN_WHILE_SUSPENDED = {"accounts.top_up", "accounts.top_up_pay", "accounts.top_up_intent"}
 
 
 @bp.before_app_request
@@ -167,40 +169,161 @@ def pbx_settings(customer_id: int):
                           back=url_for("accounts.home"))
 
 
+# --- Top-up: the amount first, then the payment, whose button says the exact amount -----------
+
+
+def _top_up_bounds() -> tuple[int, int]:
+    return current_app.config["TOP_UP_MINIMUM"], current_app.config["ACTIVATION_MAX_OPENING_BALANCE"]
+
+
+def _chosen_amount(raw: str | None) -> int | None:
+    """The amount the first step chose, in minor units, if it is one that may be paid."""
+    if not raw or not raw.isdigit() or len(raw) > 9:
+        return None
+    minimum, maximum = _top_up_bounds()
+    amount = int(raw)
+    return amount if minimum <= amount <= maximum else None
+
+
+def _see_other(url: str):
+    """303 to `url`; for an htmx request, HX-Redirect so the whole page loads."""
+    if request.headers.get("HX-Request"):
+        return make_response("", 204, {"HX-Redirect": url})
+    return redirect(url, code=303)
+
+
+def _top_up_page(customer, gateway, step: str, *, status: int = 200, push_url: str | None = None, **context):
+    """The top-up page at `step` ("amount" or "pay"): the page, or only its #top-up part for htmx."""
+    from ..templating import wants_partial
+
+    partial = wants_partial()
+    response = render("accounts/top_up.html", "accounts/_top_up.html", status=status, customer=customer,
+                      gateway=gateway, step=step, partial=partial, **context)
+    if push_url and partial:
+        response.headers["HX-Push-Url"] = push_url
+    if step == "pay" and not gateway.collects_card:
+        from ..payments.stripe_gateway import STRIPE_CSP
+
+        response.headers["Content-Security-Policy"] = STRIPE_CSP
+    return response
+
+
+def _pay_step(customer, gateway, amount: int, form, *, status: int = 200, card_error: str | None = None, push_url=None):
+    from ..money import amount_as_typed
+
+    white_label = customer.white_label
+    # "Change amount" brings the amount back as this white-label's customers type it.
+    typed_amount = amount_as_typed(amount, white_label.amount_locale)
+    return _top_up_page(customer, gateway, "pay", status=status, push_url=push_url, form=form, amount=amount,
+                        card_error=card_error, typed_amount=typed_amount)
+
+
+def _payment_form(gateway):
+    from .forms import StripeTopUpForm, TopUpPaymentForm
+
+    form = TopUpPaymentForm() if gateway.collects_card else StripeTopUpForm()
+    if request.method == "GET" or not re.fullmatch(r"[0-9a-f]{32}", form.attempt.data or ""):
+        form.attempt.data = secrets.token_hex(16)
+    return form
+
+
 @bp.route("/<int:customer_id>/top-up", methods=["GET", "POST"])
 @login_required
 def top_up(customer_id: int):
-    """An Account Administrator adds money to the balance by card."""
+    """An Account Administrator chooses how much to add; the card comes on the next step."""
     from ..payments import gateway_for
-    from .payments import TopUpRefused, top_up as take_payment
+    from ..templating import wants_partial
 
     customer, _ = _account(customer_id)
     white_label = customer.white_label
     gateway = gateway_for(white_label)
-    if gateway is None or not gateway.collects_card:
+    if gateway is None:
         return render("accounts/top_up_unavailable.html", customer=customer, status=409)
-    form = TopUpForm(minimum=current_app.config["TOP_UP_MINIMUM"], maximum=current_app.config["ACTIVATION_MAX_OPENING_BALANCE"],
-                     currency=white_label.currency, locale=white_label.amount_locale)
-    if request.method == "GET" or not form.attempt.data or len(form.attempt.data) != 32:
+    minimum, maximum = _top_up_bounds()
+    form = TopUpForm(minimum=minimum, maximum=maximum, currency=white_label.currency, locale=white_label.amount_locale)
+    if request.method == "GET" and request.args.get("amount"):
+        form.amount.data = request.args["amount"][:20]  # "Change amount" brings back what was chosen
+    if form.validate_on_submit():
+        amount = form.amount_minor()
+        url = url_for("accounts.top_up_pay", customer_id=customer.id, amount=amount)
+        if not wants_partial() or not gateway.collects_card:
+            # Stripe's payment step loads Stripe.js under its own policy: a whole page.
+            return _see_other(url)
+        form = _payment_form(gateway)
         form.attempt.data = secrets.token_hex(16)
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                payment: Payment = take_payment(customer, current_user._get_current_object(), amount=form.amount_minor(),
-                                                card=form.card(), attempt=form.attempt.data)
-            except TopUpRefused as refused:
-                form.card_number.errors.append(refused.message)
-                if refused.new_attempt:
-                    form.attempt.data = secrets.token_hex(16)
-            else:
-                from ..templating import format_money
+        return _pay_step(customer, gateway, amount, form, push_url=url)
+    return _top_up_page(customer, gateway, "amount", form=form, status=422 if form.is_submitted() else 200)
 
-                flash(f"{format_money(payment.amount, payment.currency)} has been added to your balance.", "success")
-                return _home(customer, "balance")
-        status = 422
-        form.forget_card()
-    return render("accounts/top_up.html", customer=customer, form=form, gateway=gateway, status=status)
+
+@bp.route("/<int:customer_id>/top-up/pay", methods=["GET", "POST"])
+@login_required
+def top_up_pay(customer_id: int):
+    """The payment step: the card, and a button that says exactly what will be charged."""
+    from ..payments import gateway_for
+    from ..templating import format_money
+    from .payments import TopUpRefused, confirm_stripe_top_up, top_up as take_payment
+
+    customer, _ = _account(customer_id)
+    gateway = gateway_for(customer.white_label)
+    if gateway is None:
+        return render("accounts/top_up_unavailable.html", customer=customer, status=409)
+    amount = _chosen_amount(request.form.get("amount") if request.method == "POST" else request.args.get("amount"))
+    if amount is None:  # no amount chosen, or not one that may be paid: choose it first
+        return _see_other(url_for("accounts.top_up", customer_id=customer.id))
+    form = _payment_form(gateway)
+    if request.method != "POST":
+        return _pay_step(customer, gateway, amount, form)
+    actor = current_user._get_current_object()
+    card_error = None
+    if form.validate_on_submit():
+        try:
+            if gateway.collects_card:
+                payment = take_payment(customer, actor, amount=amount, card=form.card(), attempt=form.attempt.data)
+            elif not form.payment_intent.data:
+                raise TopUpRefused("Enter your card details. Card payments need JavaScript turned on.", new_attempt=False)
+            else:
+                payment = confirm_stripe_top_up(customer, actor, amount=amount, attempt=form.attempt.data,
+                                                payment_intent=form.payment_intent.data[:255])
+        except TopUpRefused as refused:
+            if gateway.collects_card:
+                form.card_number.errors.append(refused.message)
+            else:
+                card_error = refused.message
+            if refused.new_attempt:
+                form.attempt.data = secrets.token_hex(16)
+        else:
+            flash(f"{format_money(payment.amount, payment.currency)} has been added to your balance.", "success")
+            return _see_other(url_for("accounts.home") + f"#balance-{customer.id}")
+    form.forget_card()
+    return _pay_step(customer, gateway, amount, form, status=422, card_error=card_error)
+
+
+@bp.post("/<int:customer_id>/top-up/intent")
+@login_required
+def top_up_intent(customer_id: int):
+    """Stripe: create the top-up's PaymentIntent, which Stripe.js then confirms in the browser."""
+    from ..payments import gateway_for
+    from .payments import TopUpRefused, start_stripe_top_up
+
+    customer, _ = _account(customer_id)
+    gateway = gateway_for(customer.white_label)
+    if gateway is None or gateway.collects_card:
+        abort(404)
+    amount = _chosen_amount(request.form.get("amount"))
+    if amount is None:
+        return _see_other(url_for("accounts.top_up", customer_id=customer.id))
+    form = _payment_form(gateway)
+    try:
+        intent_id, client_secret = start_stripe_top_up(customer, current_user._get_current_object(), amount=amount,
+                                                       attempt=form.attempt.data)
+    except TopUpRefused as refused:
+        response = render("accounts/_top_up_stripe_fields.html", status=422, customer=customer, form=form,
+                          amount=amount, card_error=refused.message)
+        return response
+    response = make_response("", 204)
+    # stripe-activation.js hears this event and confirms the card with Stripe.js.
+    response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])

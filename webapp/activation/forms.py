@@ -71,6 +71,13 @@ class AccountSetupForm(AppForm):
         """Nothing of a card is on this form."""
 
 
+class PaidActivationForm(AccountSetupForm):
+    """The opening balance was received already (the browser closed after paying): only the
+    password and the terms are left."""
+
+    opening_balance = None
+
+
 class StripeActivationForm(AccountSetupForm):
     """With Stripe the card goes from the browser to Stripe; we receive the PaymentIntent's id."""
 

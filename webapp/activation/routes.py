@@ -14,7 +14,7 @@ from ..templating import render
 from ..tenancy import get_scoped_or_404
 from . import bp
 from ..payments import gateway_for
-from .forms import ActivationForm, StripeActivationForm
+from .forms import ActivationForm, PaidActivationForm, StripeActivationForm
 from .service import (
     GONE_STATUS,
     USED,
@@ -25,6 +25,7 @@ from .service import (
     cancel,
     existing_user_problem,
     look_up,
+    received_activation_payment,
     record_opened,
     release_stray_payment,
     resend,
@@ -53,25 +54,15 @@ def _signed_in_white_label_user() -> bool:
     ).exists()
 
 
-# Stripe.js needs its own origin for the script, the card iframe and its API calls; only
-# the Stripe activation page gets this policy.
-STRIPE_CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' https://js.stripe.com",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "frame-src https://js.stripe.com https://hooks.stripe.com",
-    "connect-src 'self' https://api.stripe.com",
-    "form-action 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-])
+from ..payments.stripe_gateway import STRIPE_CSP  # noqa: E402 (kept importable from here)
 
 
-def _form(customer: Customer, gateway, formdata=None):
+def _form(customer: Customer, gateway, formdata=None, paid=None):
     plan = customer.plan
-    form_class = ActivationForm if (gateway is None or gateway.collects_card) else StripeActivationForm
+    if paid is not None:
+        form_class = PaidActivationForm
+    else:
+        form_class = ActivationForm if (gateway is None or gateway.collects_card) else StripeActivationForm
     kwargs = {} if formdata is None else {"formdata": formdata}
     return form_class(
         contact_email=customer.contact_email,
@@ -83,17 +74,18 @@ def _form(customer: Customer, gateway, formdata=None):
     )
 
 
-def _page(customer, gateway, form, status=200, card_error=None, partial=None):
+def _page(customer, gateway, form, status=200, card_error=None, partial=None, paid=None):
     response = _private(render(
         "activation/page.html", partial, status=status, customer=customer, brand=customer.white_label,
         plan=customer.plan, form=form, gateway=gateway, card_error=card_error,
+        paid=paid.payment if paid is not None else None,
     ))
-    if gateway is not None and not gateway.collects_card:
+    if gateway is not None and not gateway.collects_card and paid is None:
         response.headers["Content-Security-Policy"] = STRIPE_CSP
     return response
 
 
-def _refuse(customer, gateway, form, refused: ActivationRefused, partial=None):
+def _refuse(customer, gateway, form, refused: ActivationRefused, partial=None, paid=None):
     """Show why the payment did not happen, at the card, keeping all but the card."""
     card_error = None
     if refused.field == "card" and "card_number" in form:
@@ -105,7 +97,7 @@ def _refuse(customer, gateway, form, refused: ActivationRefused, partial=None):
     if refused.new_attempt:
         form.attempt.data = secrets.token_hex(16)
     form.forget_card()
-    return _page(customer, gateway, form, 422, card_error=card_error, partial=partial)
+    return _page(customer, gateway, form, 422, card_error=card_error, partial=partial, paid=paid)
 
 
 def _gone(state: str, customer, *, invitation: bool = False):
@@ -128,9 +120,9 @@ def _valid_link(token: str):
     return found, None
 
 
-def _checked_form(customer, gateway):
+def _checked_form(customer, gateway, paid=None):
     """The posted form, validated, with a well-formed attempt key; plus the problem, if any."""
-    form = _form(customer, gateway, request.form)
+    form = _form(customer, gateway, request.form, paid=paid)
     if not form.attempt.data or not re.fullmatch(r"[0-9a-f]{32}", form.attempt.data):
         form.attempt.data = secrets.token_hex(16)
     if not form.validate():
@@ -151,26 +143,30 @@ def activate_account(token: str):
         return refusal
     customer = found.customer
     gateway = gateway_for(customer.white_label)
+    # Paid already (Stripe confirmed it, the browser closed before posting back): say so, and
+    # ask only for what is missing.
+    paid = received_activation_payment(customer)
     if request.method != "POST":
         record_opened(found.token)
-        form = _form(customer, gateway)
+        form = _form(customer, gateway, paid=paid)
         form.attempt.data = secrets.token_hex(16)
-        if customer.plan:
+        if customer.plan and paid is None:
             form.opening_balance.data = f"{customer.plan.min_opening_balance / 100:.2f}"
-        return _page(customer, gateway, form)
+        return _page(customer, gateway, form, paid=paid)
 
-    form, valid = _checked_form(customer, gateway)
+    form, valid = _checked_form(customer, gateway, paid=paid)
     if not valid:
         form.forget_card()
-        return _page(customer, gateway, form, 422)
+        return _page(customer, gateway, form, 422, paid=paid)
     try:
         user = activate(
-            found.token, password=form.password.data, amount=form.amount(), attempt=form.attempt.data,
+            found.token, password=form.password.data, amount=form.amount() if paid is None else None,
+            attempt=form.attempt.data,
             card=form.card() if "card_number" in form else None,
             payment_intent=form.payment_intent.data if "payment_intent" in form else None,
         )
     except ActivationRefused as refused:
-        return _refuse(customer, gateway, form, refused)
+        return _refuse(customer, gateway, form, refused, paid=paid)
     except AlreadyActivated:
         return _gone(USED, customer)
     login_user(user)
@@ -189,6 +185,11 @@ def start_payment(token: str):
     gateway = gateway_for(customer.white_label)
     if gateway is None or gateway.collects_card:
         abort(404)
+    if received_activation_payment(customer) is not None:
+        # Paid already (in another tab, say): never a second payment. Reload the page, which says so.
+        response = _private(make_response("", 204))
+        response.headers["HX-Redirect"] = url_for("activation.activate_account", token=token)
+        return response
     form, valid = _checked_form(customer, gateway)
     if not valid:
         return _page(customer, gateway, form, 422, partial="activation/_fields.html")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
@@ -13,6 +14,7 @@ from werkzeug.security import check_password_hash
 from ..auth.service import hash_password
 from ..extensions import db
 from ..mail import queue_email
+from ..database import locked
 from ..models import (
     ActivationToken,
     AuditEvent,
@@ -21,12 +23,17 @@ from ..models import (
     LedgerEntry,
     OutboxEmail,
     Payment,
+    StripeIntent,
     User,
+    WhiteLabel,
     utcnow,
 )
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
+from ..payments.intents import refund_intent, remember, settle, stripe_for
 from ..templating import format_money
 from ..tokens import hash_token, issue_token
+
+log = logging.getLogger(__name__)
 
 # Why a link cannot be used, and the HTTP status its page carries.
 UNKNOWN, EXPIRED, USED, REVOKED, CANCELLED, VALID = "unknown", "expired", "used", "revoked", "cancelled", "valid"
@@ -49,6 +56,12 @@ def look_up(raw_token: str, purpose: str = ActivationToken.ACTIVATION) -> Lookup
     )
     if token is None:
         return Lookup(UNKNOWN)
+    return look_up_row(token)
+
+
+def look_up_row(token: ActivationToken, now: dt.datetime | None = None) -> Lookup:
+    """Whether a link's row can still be used, and if not why."""
+    purpose = token.purpose
     customer = Customer.get_by_id(token.customer_id)
     if token.used_at is not None or (purpose == ActivationToken.ACTIVATION and customer.status == Customer.ACTIVE and customer.administered_by == Customer.BY_CUSTOMER):
         return Lookup(USED, token, customer)
@@ -56,7 +69,7 @@ def look_up(raw_token: str, purpose: str = ActivationToken.ACTIVATION) -> Lookup
         return Lookup(CANCELLED, token, customer)
     if token.revoked_at is not None:
         return Lookup(REVOKED, token, customer)
-    if token.expires_at <= utcnow():
+    if token.expires_at <= (now or utcnow()):
         return Lookup(EXPIRED, token, customer)
     return Lookup(VALID, token, customer)
 
@@ -116,51 +129,80 @@ def existing_user_problem(customer: Customer, password: str) -> str | None:
             f"{customer.business_name} to it.")
 
 
+def intent_metadata(token: ActivationToken, customer: Customer) -> dict:
+    """What a PaymentIntent for this link carries at Stripe, and what a paid intent must carry
+    to activate through it: the purpose, the customer, the white-label, and the link's random
+    hash (its row id would not do: ids come round again)."""
+    return {
+        "purpose": "activation",
+        "customer_id": str(customer.id),
+        "white_label_id": str(customer.white_label_id),
+        "activation_token_hash": token.token_hash,
+    }
+
+
 def start_card_payment(token: ActivationToken, *, amount: int, attempt: str) -> tuple[str, str]:
-    """Stripe: a PaymentIntent the browser confirms with Stripe.js. -> (intent id, client secret)."""
+    """Stripe: a PaymentIntent the browser confirms with Stripe.js, remembered here so that it is
+    recorded (or refunded) even if the browser never comes back. -> (intent id, client secret)."""
     customer = Customer.get_by_id(token.customer_id)
     white_label = customer.white_label
     gateway = gateway_for(white_label)
     try:
-        return gateway.create_intent(
+        intent_id, client_secret = gateway.create_intent(
             amount=amount,
             currency=white_label.currency,
             idempotency_key=idempotency_key(token, attempt) + f"_{amount}",
             description=f"Opening balance for {customer.business_name}",
-            metadata={"activation_token": str(token.id)},
+            metadata=intent_metadata(token, customer),
         )
     except GatewayUnavailable as error:
         raise _unavailable(error, white_label,
                            "The payment service did not answer. Nothing was charged: try again in a moment.") from None
+    remember(intent_id, white_label=white_label, customer=customer, purpose=StripeIntent.ACTIVATION, amount=amount,
+             currency=white_label.currency, token_hash=token.token_hash)
+    return intent_id, client_secret
 
 
-def activate(token: ActivationToken, *, password: str, amount: int, attempt: str,
+def activate(token: ActivationToken, *, password: str, amount: int | None, attempt: str,
              card: Card | None = None, payment_intent: str | None = None) -> User:
     """Take the opening balance (sandbox: charge the card; Stripe: check the confirmed
-    PaymentIntent), then activate everything in one transaction; returns the contact."""
+    PaymentIntent and record it), then activate everything; returns the contact. When the
+    payment was received already (the browser closed after paying), only the rest is done."""
     customer = Customer.get_by_id(token.customer_id)
     white_label = customer.white_label
+    if received_activation_payment(customer) is not None:
+        return complete_paid_activation(token, customer, password)
     gateway = gateway_for(white_label)
     if gateway is None:
         raise ActivationRefused("card", "Card payments are not available right now. Contact support.")
+    unanswered = "The payment service did not answer. You have not been charged twice: try again in a moment."
+    if not gateway.collects_card:
+        if not payment_intent:
+            raise ActivationRefused("card", "Enter your card details. Card payments need JavaScript turned on.")
+        try:
+            info = gateway.retrieve_intent(payment_intent)
+            if info is None:
+                raise ActivationRefused("card", "That payment was not found. Try again.")
+            result = info.check(amount=amount, currency=white_label.currency, metadata=intent_metadata(token, customer))
+            if not result.succeeded:
+                raise ActivationRefused("card", result.message or "Your card was declined.")
+            # Recorded against the activation now, as the webhook would (once, whoever is first).
+            settle(white_label, info.id, info=info)
+        except GatewayUnavailable as error:
+            raise _unavailable(error, white_label, unanswered) from None
+        return complete_paid_activation(token, customer, password)
+
     key = idempotency_key(token, attempt)
     try:
-        if gateway.collects_card:
-            result: ChargeResult = gateway.charge(
-                amount=amount,
-                currency=white_label.currency,
-                card=card,
-                idempotency_key=key,
-                description=f"Opening balance for {customer.business_name}",
-            )
-        else:
-            if not payment_intent:
-                raise ActivationRefused("card", "Enter your card details. Card payments need JavaScript turned on.")
-            result = gateway.verify_intent(payment_intent, amount=amount, currency=white_label.currency,
-                                           metadata={"activation_token": str(token.id)})
+        result: ChargeResult = gateway.charge(
+            amount=amount,
+            currency=white_label.currency,
+            card=card,
+            idempotency_key=key,
+            description=f"Opening balance for {customer.business_name}",
+        )
     except GatewayUnavailable as error:
-        raise _unavailable(error, white_label,
-                           "The payment service did not answer. You have not been charged twice: try again in a moment.") from None
+        raise _unavailable(error, white_label, unanswered) from None
     if not result.succeeded:
         raise ActivationRefused("card", result.message or "Your card was declined.")
 
@@ -177,30 +219,189 @@ def activate(token: ActivationToken, *, password: str, amount: int, attempt: str
 
 def release_stray_payment(token: ActivationToken, payment_intent: str) -> None:
     """A Stripe payment confirmed in the browser for a link that can no longer be used (a
-    second tab lost the race, the link expired meanwhile) must not keep the customer's money."""
+    second tab lost the race, the link expired meanwhile) is settled like any other: kept for
+    the customer's activation if a newer link is still open, otherwise refunded."""
     customer = Customer.get_by_id(token.customer_id)
-    gateway = gateway_for(customer.white_label)
-    if gateway is None or gateway.collects_card or not payment_intent:
+    if not payment_intent or len(payment_intent) > 255 or stripe_for(customer.white_label) is None:
         return
-    if Payment.select().where(Payment.reference == payment_intent).exists():
-        return  # recorded: it is the payment that activated the account
-    if gateway.paid_intent(payment_intent, metadata={"activation_token": str(token.id)}):
-        gateway.refund(payment_intent, idempotency_key=f"refund_{payment_intent}")
+    try:
+        gateway = stripe_for(customer.white_label)
+        info = gateway.retrieve_intent(payment_intent)
+        if info is not None and info.metadata.get("customer_id") == str(customer.id):
+            settle(customer.white_label, info.id, info=info)
+    except GatewayUnavailable:
+        pass  # the webhook or the reconciliation job settles it later
+
+
+# --- Payments received before the activation finished (Stripe) -----------------------------
+
+
+def link_is_live(token_hash: str | None, now: dt.datetime | None = None) -> bool:
+    """Whether the activation link with this hash can still be used to pay."""
+    if not token_hash:
+        return False
+    found = ActivationToken.get_or_none(ActivationToken.token_hash == token_hash)
+    if found is None:
+        return False
+    return look_up_row(found, now).state == VALID
+
+
+def activation_open(customer: Customer, now: dt.datetime | None = None) -> bool:
+    """Whether the customer can still finish activating: not cancelled, not activated yet, and a
+    link of theirs still works (a resend's new link counts)."""
+    now = now or utcnow()
+    if customer.status == Customer.CANCELLED:
+        return False
+    if customer.status == Customer.ACTIVE and customer.administered_by == Customer.BY_CUSTOMER:
+        return False
+    return ActivationToken.select().where(
+        (ActivationToken.customer == customer.id) & (ActivationToken.purpose == ActivationToken.ACTIVATION)
+        & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null() & (ActivationToken.expires_at > now)
+    ).exists()
+
+
+def received_activation_payment(customer: Customer) -> StripeIntent | None:
+    """The opening balance Stripe says was paid for this customer's activation, recorded and
+    waiting for the customer to finish (set a password, accept the terms); with its Payment."""
+    return (
+        StripeIntent.select(StripeIntent, Payment)
+        .join(Payment)
+        .where((StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+               & (StripeIntent.status == StripeIntent.RECEIVED))
+        .first()
+    )
+
+
+def receive_activation_payment(customer: Customer, info, record: StripeIntent, gateway) -> str:
+    """A paid activation intent, recorded against the customer's activation exactly once: the
+    Payment and the ledger credit now, the password and terms when the customer comes back. If
+    the activation can no longer finish, or another payment was received for it already, this
+    one is refunded. Called by the browser's post-back, the webhook and reconciliation alike."""
+    white_label = customer.white_label
+    with db.atomic():
+        locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
+        record = StripeIntent.get_by_id(record.id)
+        if record.status not in StripeIntent.UNSETTLED:
+            return record.status  # received, recorded or refunded already
+        customer = Customer.get_by_id(customer.id)
+        another = StripeIntent.select().where(
+            (StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+            & (StripeIntent.status == StripeIntent.RECEIVED)
+        ).exists()
+        if activation_open(customer) and not another:
+            payment = Payment.create(
+                white_label=white_label, customer=customer, gateway="stripe", reference=info.id,
+                idempotency_key=f"stripe_{info.id}", purpose="activation", amount=info.amount,
+                currency=info.currency.upper(), card_brand=info.brand, card_last4=info.last4,
+                card_exp_month=info.exp_month, card_exp_year=info.exp_year,
+            )
+            LedgerEntry.create(
+                white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer, kind=LedgerEntry.CREDIT,
+                amount=info.amount, currency=payment.currency,
+                reason=f"Opening balance paid by {info.brand} ending {info.last4}", reference=f"payment:{payment.id}",
+            )
+            StripeIntent.update(status=StripeIntent.RECEIVED, payment=payment, settled_at=utcnow()).where(
+                StripeIntent.id == record.id).execute()
+            AuditEvent.create(white_label=white_label, customer=customer, action="activation_payment_received",
+                              detail=json.dumps({"amount": info.amount, "payment": info.id}))
+            return StripeIntent.RECEIVED
+        # Nothing to pay for: claimed for refunding inside the lock, so nothing can use it meanwhile.
+        StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
+    refund_intent(record, gateway)
+    StripeIntent.update(status=StripeIntent.REFUNDED, settled_at=utcnow()).where(
+        (StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING)).execute()
+    log.info("Refunded stray activation payment %s of customer %s", info.id, customer.id)
+    return StripeIntent.REFUNDED
+
+
+def complete_paid_activation(token: ActivationToken, customer: Customer, password: str) -> User:
+    """Finish an activation whose opening balance was received already: nothing is charged."""
+    with db.atomic():
+        locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
+        received = received_activation_payment(customer)
+        now = utcnow()
+        if not _claim(token, now):
+            raise AlreadyActivated()
+        if received is None:
+            raise ActivationRefused("card", "We could not find your payment. Nothing more was charged: try again.")
+        StripeIntent.update(status=StripeIntent.RECORDED, settled_at=now).where(
+            (StripeIntent.id == received.id) & (StripeIntent.status == StripeIntent.RECEIVED)).execute()
+        return _activate_contact(token, customer, customer.white_label, received.payment, password, now)
+
+
+def refund_unfinished_activation_payments(customer: Customer | None = None, now: dt.datetime | None = None) -> int:
+    """Opening balances received for activations that can no longer finish (every link expired,
+    or the customer was cancelled) go back to the card: refunded at Stripe with an idempotency
+    key, the Payment marked refunded and a debit on the ledger. Safe to repeat: a refund Stripe
+    did not answer is tried again on the next run. Returns how many were refunded."""
+    now = now or utcnow()
+    query = StripeIntent.select().where(
+        (StripeIntent.purpose == StripeIntent.ACTIVATION)
+        & StripeIntent.status.in_([StripeIntent.RECEIVED, StripeIntent.REFUNDING])
+    )
+    if customer is not None:
+        query = query.where(StripeIntent.customer == customer.id)
+    refunded = 0
+    for record in list(query):
+        with db.atomic():
+            locked(Customer.select(Customer.id).where(Customer.id == record.customer_id)).get()
+            fresh = StripeIntent.get_by_id(record.id)
+            if fresh.status == StripeIntent.RECEIVED:
+                if activation_open(Customer.get_by_id(record.customer_id), now):
+                    continue
+                # Claimed inside the lock, so the customer cannot finish with it meanwhile.
+                StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
+            elif fresh.status != StripeIntent.REFUNDING:
+                continue
+        white_label = WhiteLabel.get_by_id(record.white_label_id)
+        gateway = stripe_for(white_label)
+        if gateway is None:
+            log.error("Cannot refund %s: white-label %s has no readable Stripe secret key", record.intent_id, white_label.slug)
+            continue
+        try:
+            refund_intent(record, gateway)
+        except GatewayUnavailable:
+            log.warning("Refund of %s not done (Stripe did not answer); the next run tries again", record.intent_id)
+            continue
+        with db.atomic():
+            moved = StripeIntent.update(status=StripeIntent.REFUNDED, settled_at=now).where(
+                (StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING)).execute()
+            if not moved or record.payment_id is None:
+                continue
+            payment = Payment.get_by_id(record.payment_id)
+            Payment.update(status=Payment.REFUNDED, refunded_at=now).where(Payment.id == payment.id).execute()
+            customer_row = Customer.get_by_id(record.customer_id)
+            why = "the customer was cancelled" if customer_row.status == Customer.CANCELLED else "the activation link expired"
+            LedgerEntry.create(
+                white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer_row, kind=LedgerEntry.DEBIT,
+                amount=payment.amount, currency=payment.currency,
+                reason=f"Opening balance refunded to {payment.card_brand} ending {payment.card_last4}: {why}",
+                reference=f"refund:{payment.id}",
+            )
+            AuditEvent.create(white_label=white_label, customer=customer_row, action="activation_payment_refunded",
+                              detail=json.dumps({"amount": payment.amount, "payment": payment.reference, "why": why}))
+        refunded += 1
+    return refunded
+
+
+def _claim(token: ActivationToken, now: dt.datetime) -> bool:
+    """Use the link, once: a second request (another tab, a double click) finds it used."""
+    return bool(
+        ActivationToken.update(used_at=now)
+        .where(
+            (ActivationToken.id == token.id)
+            & ActivationToken.used_at.is_null()
+            & ActivationToken.revoked_at.is_null()
+        )
+        .execute()
+    )
 
 
 def _record(token, customer, white_label, gateway_name, result, key, password, amount) -> User:
+    """Sandbox: the charge, the credit and the activation in one transaction."""
     with db.atomic():
         now = utcnow()
-        claimed = (
-            ActivationToken.update(used_at=now)
-            .where(
-                (ActivationToken.id == token.id)
-                & ActivationToken.used_at.is_null()
-                & ActivationToken.revoked_at.is_null()
-            )
-            .execute()
-        )
-        if not claimed:
+        if not _claim(token, now):
             raise AlreadyActivated()
         payment = Payment.create(
             white_label=white_label,
@@ -226,51 +427,58 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
             reason=f"Opening balance paid by {result.brand} ending {result.last4}",
             reference=f"payment:{payment.id}",
         )
-        user = User.get_or_none(User.email == customer.contact_email.lower())
-        if user is None:
-            user = User.create(
-                email=customer.contact_email.lower(),
-                password_hash=hash_password(password),
-                first_name=customer.contact_first_name,
-                last_name=customer.contact_last_name,
-            )
-        Payment.update(created_by=user).where(Payment.id == payment.id).execute()
-        membership, created = CustomerMembership.get_or_create(
-            user=user, customer=customer, defaults={"role": CustomerMembership.ACCOUNT_ADMINISTRATOR}
+        return _activate_contact(token, customer, white_label, payment, password, now)
+
+
+def _activate_contact(token, customer, white_label, payment, password, now) -> User:
+    """The contact becomes the account's administrator and the account is active (inside the
+    caller's transaction, after the link was claimed and the payment recorded)."""
+    amount = payment.amount
+    user = User.get_or_none(User.email == customer.contact_email.lower())
+    if user is None:
+        user = User.create(
+            email=customer.contact_email.lower(),
+            password_hash=hash_password(password),
+            first_name=customer.contact_first_name,
+            last_name=customer.contact_last_name,
         )
-        if not created:
-            membership.role = CustomerMembership.ACCOUNT_ADMINISTRATOR
-            membership.active = True
-            membership.save()
-        if customer.administered_by == Customer.BY_WHITE_LABEL:
-            # Hand-over: the white-label's administrators stop administering this account.
-            CustomerMembership.delete().where(
-                (CustomerMembership.customer == customer.id) & (CustomerMembership.user != user.id)
-                & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
-            ).execute()
-        Customer.update(
-            status=Customer.ACTIVE, activated_at=now, administered_by=Customer.BY_CUSTOMER
-        ).where(Customer.id == customer.id).execute()
-        AuditEvent.create(
-            white_label=white_label, customer=customer, actor=user, action="customer_activated",
-            detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
-        )
-        balance = format_money(amount, white_label.currency)
+    Payment.update(created_by=user).where(Payment.id == payment.id).execute()
+    membership, created = CustomerMembership.get_or_create(
+        user=user, customer=customer, defaults={"role": CustomerMembership.ACCOUNT_ADMINISTRATOR}
+    )
+    if not created:
+        membership.role = CustomerMembership.ACCOUNT_ADMINISTRATOR
+        membership.active = True
+        membership.save()
+    if customer.administered_by == Customer.BY_WHITE_LABEL:
+        # Hand-over: the white-label's administrators stop administering this account.
+        CustomerMembership.delete().where(
+            (CustomerMembership.customer == customer.id) & (CustomerMembership.user != user.id)
+            & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
+        ).execute()
+    Customer.update(
+        status=Customer.ACTIVE, activated_at=now, administered_by=Customer.BY_CUSTOMER
+    ).where(Customer.id == customer.id).execute()
+    AuditEvent.create(
+        white_label=white_label, customer=customer, actor=user, action="customer_activated",
+        detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
+    )
+    balance = format_money(amount, white_label.currency)
+    queue_email(
+        kind="welcome", recipient=user.email, template="welcome",
+        subject=f"Your {white_label.display_name} account is active",
+        white_label=white_label, customer=customer, balance=balance, payment=payment,
+        sign_in_url=f"{current_app.config['APP_BASE_URL']}/login",
+    )
+    creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
+    if creator is not None:
         queue_email(
-            kind="welcome", recipient=user.email, template="welcome",
-            subject=f"Your {white_label.display_name} account is active",
-            white_label=white_label, customer=customer, balance=balance, payment=payment,
-            sign_in_url=f"{current_app.config['APP_BASE_URL']}/login",
+            kind="customer_activated", recipient=creator.email, template="customer_activated",
+            subject=f"{customer.business_name} has activated their account",
+            white_label=white_label, customer=customer, balance=balance,
+            customer_url=f"{current_app.config['APP_BASE_URL']}/customers/{customer.id}",
         )
-        creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
-        if creator is not None:
-            queue_email(
-                kind="customer_activated", recipient=creator.email, template="customer_activated",
-                subject=f"{customer.business_name} has activated their account",
-                white_label=white_label, customer=customer, balance=balance,
-                customer_url=f"{current_app.config['APP_BASE_URL']}/customers/{customer.id}",
-            )
-        return user
+    return user
 
 
 def send_activation_email(customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None) -> ActivationToken:
@@ -311,7 +519,9 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
 
 
 def cancel(customer: Customer, actor: User) -> None:
-    """Cancel a customer that has not activated: the link stops working."""
+    """Cancel a customer that has not activated: the link stops working, and an opening balance
+    already received goes back to the card (now, or on the next scheduled run if Stripe does
+    not answer)."""
     with db.atomic():
         now = utcnow()
         Customer.update(status=Customer.CANCELLED).where(Customer.id == customer.id).execute()
@@ -321,6 +531,7 @@ def cancel(customer: Customer, actor: User) -> None:
         ).execute()
         AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
                           action="activation_cancelled", detail="")
+    refund_unfinished_activation_payments(customer)
 
 
 def send_reminders(now: dt.datetime | None = None) -> int:
@@ -359,12 +570,13 @@ def send_reminders(now: dt.datetime | None = None) -> int:
 
 
 def expire_activations(now: dt.datetime | None = None) -> int:
-    """Mark pending customers whose newest link has expired as Expired; returns how many."""
+    """Mark pending customers whose newest link has expired as Expired, and refund opening
+    balances received for activations that can no longer finish; returns how many expired."""
     now = now or utcnow()
     live = ActivationToken.select(ActivationToken.customer).where(
         ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null() & (ActivationToken.expires_at > now)
     )
-    return (
+    expired = (
         Customer.update(status=Customer.EXPIRED)
         .where(
             (Customer.status == Customer.PENDING)
@@ -374,10 +586,13 @@ def expire_activations(now: dt.datetime | None = None) -> int:
         )
         .execute()
     )
+    refund_unfinished_activation_payments(now=now)
+    return expired
 
 
 def tracker(customer: Customer) -> dict | None:
-    """What the customer page shows about the activation: sent, opened, expires, activated, failures."""
+    """What the customer page shows about the activation: sent, opened, expires, activated,
+    failures, and an opening balance received before the activation finished (or refunded)."""
     tokens = list(
         ActivationToken.select()
         .where((ActivationToken.customer == customer.id) & (ActivationToken.purpose == ActivationToken.ACTIVATION))
@@ -387,10 +602,20 @@ def tracker(customer: Customer) -> dict | None:
         return None
     latest = tokens[0]
     email = OutboxEmail.get_or_none(OutboxEmail.id == latest.email_id) if latest.email_id else None
+    early_payment = (
+        StripeIntent.select(StripeIntent, Payment)
+        .join(Payment)
+        .where((StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+               & StripeIntent.status.in_([StripeIntent.RECEIVED, StripeIntent.REFUNDING, StripeIntent.REFUNDED]))
+        .order_by(StripeIntent.id.desc())
+        .first()
+    )
     return {
         "latest": latest,
         "email": email,
         "opened_at": next((t.opened_at for t in tokens if t.opened_at), None),
         "sent_count": len(tokens),
         "activated_at": customer.activated_at,
+        "payment": early_payment.payment if early_payment else None,
+        "payment_state": early_payment.status if early_payment else None,
     }

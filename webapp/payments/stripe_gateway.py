@@ -3,6 +3,7 @@ card never reaches this server. Verified server-side before anything is recorded
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import stripe
 from flask import current_app, has_app_context
@@ -17,12 +18,79 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (stripe.APIConnectionError, stripe.AuthenticationError, stripe.PermissionError)
 
 
+# Stripe.js needs its own origin for the script, the card iframe and its API calls; only
+# the Stripe payment pages (activation, top-up) get this policy.
+STRIPE_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' https://js.stripe.com",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "frame-src https://js.stripe.com https://hooks.stripe.com",
+    "connect-src 'self' https://api.stripe.com",
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+
+
 def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
     if isinstance(error, stripe.APIConnectionError):
         return GatewayUnavailable(type(error).__name__)
     log.error("Stripe refused the white-label's secret key (%s): enter a current key in "
               "Settings > Payment gateway", type(error).__name__)
     return GatewayUnavailable(type(error).__name__, retry=False)
+
+
+@dataclass
+class IntentInfo:
+    """What the app needs of a PaymentIntent, read from Stripe (never from the browser)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    metadata: dict
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+    error: str = ""
+
+    @classmethod
+    def from_stripe(cls, intent) -> "IntentInfo":
+        data = intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
+        card = None
+        charge = data.get("latest_charge")
+        if isinstance(charge, dict):  # expanded: the charge itself, not only its id
+            card = (charge.get("payment_method_details") or {}).get("card")
+        error = data.get("last_payment_error") or {}
+        return cls(
+            id=data["id"],
+            status=data.get("status") or "",
+            amount=int(data.get("amount") or 0),
+            currency=data.get("currency") or "",
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+            brand=str(card.get("brand") or "card").title() if card else "",
+            last4=str(card.get("last4") or "") if card else "",
+            exp_month=card.get("exp_month") if card else None,
+            exp_year=card.get("exp_year") if card else None,
+            error=error.get("message") or "",
+        )
+
+    def belongs_to(self, metadata: dict) -> bool:
+        """Whether the intent was made for this purpose: every key we expect, with our value."""
+        return all(self.metadata.get(key) == value for key, value in metadata.items())
+
+    def check(self, *, amount: int, currency: str, metadata: dict) -> ChargeResult:
+        """Paid in full, in this currency, for this purpose: the card's details. Else why not."""
+        if self.amount != amount or self.currency != currency.lower() or not self.belongs_to(metadata):
+            return ChargeResult(False, decline_code="mismatch", message="That payment does not match what you are paying for here. Try again.")
+        if self.status != "succeeded":
+            return ChargeResult(False, decline_code=self.status,
+                                message=self.error or "The card payment did not complete. Try again or use another card.")
+        return ChargeResult(True, reference=self.id, brand=self.brand or "Card", last4=self.last4,
+                            exp_month=self.exp_month, exp_year=self.exp_year)
 
 
 class StripeGateway:
@@ -52,56 +120,41 @@ class StripeGateway:
             raise _unavailable(error) from error
         return intent.id, intent.client_secret
 
-    def verify_intent(self, intent_id: str, *, amount: int, currency: str, metadata: dict) -> ChargeResult:
-        """Whether the intent was paid in full, for this purpose; card details from its charge."""
+    def retrieve_intent(self, intent_id: str) -> "IntentInfo | None":
+        """The intent as Stripe has it now, with its latest charge expanded (card brand, last
+        four, expiry); None when this white-label's Stripe account has no such intent."""
         try:
             intent = self.client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
         except UNAVAILABLE as error:
             raise _unavailable(error) from error
         except stripe.InvalidRequestError:
-            return ChargeResult(False, decline_code="unknown_intent", message="That payment was not found. Try again.")
-        recorded = intent.metadata.to_dict() if intent.metadata else {}
-        mismatched = (
-            intent.amount != amount
-            or intent.currency != currency.lower()
-            or any(recorded.get(k) != v for k, v in metadata.items())
-        )
-        if mismatched:
-            return ChargeResult(False, decline_code="mismatch", message="That payment does not match this activation. Try again.")
-        if intent.status != "succeeded":
-            error = getattr(intent, "last_payment_error", None)
-            message = getattr(error, "message", None) if error else None
-            return ChargeResult(False, decline_code=intent.status,
-                                message=message or "The card payment did not complete. Try again or use another card.")
-        card = {}
-        charge = intent.latest_charge
-        if charge is not None and not isinstance(charge, str):
-            card = charge.payment_method_details.card
-        return ChargeResult(
-            True,
-            reference=intent.id,
-            brand=str(getattr(card, "brand", "") or "card").title(),
-            last4=str(getattr(card, "last4", "") or ""),
-            exp_month=getattr(card, "exp_month", None),
-            exp_year=getattr(card, "exp_year", None),
-        )
-
-    def paid_intent(self, intent_id: str, *, metadata: dict) -> bool:
-        """Whether this intent was paid and belongs to `metadata`'s purpose (for refunding strays)."""
-        try:
-            intent = self.client.v1.payment_intents.retrieve(intent_id)
-        except stripe.InvalidRequestError:
-            return False
-        except UNAVAILABLE as error:
-            raise _unavailable(error) from error
-        recorded = intent.metadata.to_dict() if intent.metadata else {}
-        return intent.status == "succeeded" and all(recorded.get(k) == v for k, v in metadata.items())
+            return None
+        return IntentInfo.from_stripe(intent)
 
     def charge(self, **_):
         raise NotImplementedError("With Stripe the card is charged by Stripe.js, never on this server.")
 
     def refund(self, reference: str, *, idempotency_key: str) -> None:
+        """Return a paid intent in full. Refunded already (the idempotency key has expired after
+        a day, say) counts as done."""
         try:
             self.client.v1.refunds.create(params={"payment_intent": reference}, options={"idempotency_key": idempotency_key})
         except UNAVAILABLE as error:
             raise _unavailable(error) from error
+        except stripe.InvalidRequestError as error:
+            if getattr(error, "code", None) == "charge_already_refunded":
+                return
+            log.error("Stripe refused to refund %s: %s", reference, getattr(error, "code", None) or type(error).__name__)
+            raise GatewayUnavailable("refund refused", retry=False) from error
+
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> bool:
+        """Cancel an unpaid intent so it can never be paid; False when Stripe says it cannot be
+        cancelled any more (it was paid meanwhile, or is already cancelled)."""
+        try:
+            self.client.v1.payment_intents.cancel(intent_id, params={"cancellation_reason": "abandoned"},
+                                                  options={"idempotency_key": idempotency_key})
+        except UNAVAILABLE as error:
+            raise _unavailable(error) from error
+        except stripe.InvalidRequestError:
+            return False
+        return True

@@ -17,6 +17,7 @@ GATEWAY_CHOICES = [
 PUBLISHABLE_KEY = re.compile(r"pk_(test|live)_[A-Za-z0-9_]+")
 # Restricted keys (rk_) also carry their mode, and the mode check below needs it.
 SECRET_KEY = re.compile(r"(?:sk|rk)_(test|live)_[A-Za-z0-9_]+")
+WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/=_-]{16,}")
 
 
 def _strip(value):
@@ -38,6 +39,13 @@ def masked_secret(key: str) -> str:
     return f"{parts[0]}_{parts[1]}_…{key[-4:]}"
 
 
+def masked_webhook_secret(secret: str) -> str:
+    """A stored signing secret as people see it: `whsec_…abcd`."""
+    if not secret.startswith("whsec_") or len(secret) < 22:
+        return "…"
+    return f"whsec_…{secret[-4:]}"
+
+
 class PaymentGatewayForm(AppForm):
     payment_gateway = RadioField(
         "Payment gateway",
@@ -52,9 +60,20 @@ class PaymentGatewayForm(AppForm):
         "Stripe secret key", filters=[_strip], validators=[Length(max=255)]
     )
 
-    def __init__(self, *args, stored_secret_key: str = "", **kwargs):
+    # Optional: without it the reconciliation job finds payments instead (README, Stripe).
+    stripe_webhook_secret = PasswordField(
+        "Stripe webhook signing secret", filters=[_strip], validators=[Length(max=255)]
+    )
+
+    def __init__(self, *args, stored_secret_key: str = "", stored_webhook_secret: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.stored_secret_key = stored_secret_key
+        self.stored_webhook_secret = stored_webhook_secret
+
+    @property
+    def webhook_secret_to_store(self) -> str:
+        """The signing secret typed in, or the stored one when the field was left blank."""
+        return self.stripe_webhook_secret.data or self.stored_webhook_secret
 
     @property
     def secret_key_to_store(self) -> str:
@@ -88,6 +107,12 @@ class PaymentGatewayForm(AppForm):
             ok = False
         elif not self.secret_key_to_store:
             self.stripe_secret_key.errors.append("Enter the Stripe secret key.")
+            ok = False
+        typed_webhook_secret = self.stripe_webhook_secret.data or ""
+        if typed_webhook_secret and not WEBHOOK_SECRET.fullmatch(typed_webhook_secret):
+            self.stripe_webhook_secret.errors.append(
+                "Enter a signing secret that starts with whsec_, copied from the webhook endpoint in your Stripe dashboard."
+            )
             ok = False
         if not ok:
             return False

@@ -1,4 +1,4 @@
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_login import current_user
 from htmx_flask import request
 
@@ -8,7 +8,7 @@ from ..security import admin_required
 from ..templating import render
 from ..tenancy import current_white_label
 from . import bp
-from .forms import PaymentGatewayForm, key_mode, masked_secret
+from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_secret
 
 
 @bp.get("/")
@@ -25,6 +25,7 @@ def payment_gateway():
     white_label = current_white_label()
     form = PaymentGatewayForm(
         stored_secret_key=white_label.stripe_secret_key,
+        stored_webhook_secret=white_label.stripe_webhook_secret,
         data={
             "payment_gateway": white_label.payment_gateway,
             "stripe_publishable_key": white_label.stripe_publishable_key,
@@ -37,6 +38,7 @@ def payment_gateway():
             form.stripe_publishable_key.data,
             form.secret_key_to_store,
             actor_id=current_user.id,
+            webhook_secret=form.webhook_secret_to_store,
         )
         flash("Payment gateway saved.", "success")
         return _see_other(url_for("settings.payment_gateway"))
@@ -46,12 +48,18 @@ def payment_gateway():
         stored_secret=masked_secret(white_label.stripe_secret_key) if white_label.stripe_secret_key else None,
         # The typed secret is never sent back, so say it has to be typed again.
         secret_discarded=form.is_submitted() and bool(form.stripe_secret_key.data),
+        stored_webhook_secret=(masked_webhook_secret(white_label.stripe_webhook_secret)
+                               if white_label.stripe_webhook_secret else None),
+        webhook_secret_discarded=form.is_submitted() and bool(form.stripe_webhook_secret.data),
+        # What to paste into Stripe: built from APP_BASE_URL, never from the request's Host.
+        webhook_url=current_app.config["APP_BASE_URL"].rstrip("/") + url_for("payments.stripe_webhook", white_label_id=white_label.id),
         status=422 if form.is_submitted() else 200,
     )
 
 
 def save_payment_gateway(
-    white_label: WhiteLabel, gateway: str, publishable_key: str, secret_key: str, *, actor_id: int
+    white_label: WhiteLabel, gateway: str, publishable_key: str, secret_key: str, *, actor_id: int,
+    webhook_secret: str | None = None,
 ) -> None:
     """Switch the white-label's gateway (Stripe keys only change when Stripe is chosen) and audit it."""
     changed = [WhiteLabel.payment_gateway]
@@ -60,6 +68,9 @@ def save_payment_gateway(
         white_label.stripe_publishable_key = publishable_key
         white_label.stripe_secret_key = secret_key
         changed += [WhiteLabel.stripe_publishable_key, WhiteLabel.stripe_secret_key]
+        if webhook_secret is not None:
+            white_label.stripe_webhook_secret = webhook_secret
+            changed.append(WhiteLabel.stripe_webhook_secret)
     # The audit trail names the gateway and mode; a key never goes into it.
     detail = f"stripe ({key_mode(publishable_key)} mode)" if gateway == "stripe" else gateway
     with db.atomic():
