@@ -370,7 +370,11 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "activation.activate_account": _activation,
     "accounts.home": lambda s: [Visit("customer's account home", CUSTOMER, "/account/")],
-    "accounts.change_password": lambda s: [Visit("customer: change password", CUSTOMER, "/account/password")],
+    "profile.show": lambda s: [
+        Visit("profile", ADMINISTRATOR, "/profile"),
+        Visit("profile, as a customer", CUSTOMER, "/profile"),
+        Visit("profile, password change with errors", CUSTOMER, "/profile", act=_clear_and_submit("Change password")),
+    ],
     "accounts.new_user": lambda s: [
         Visit("customer: add a user", CUSTOMER, f"/account/{s.activated_customer_id}/users/new"),
     ],

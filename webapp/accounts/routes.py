@@ -7,10 +7,11 @@ from ..ledger import customer_balance
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber, Payment
 from ..templating import render
 from . import bp, service, views
-from .forms import ChangePasswordForm, TopUpForm
+from .forms import TopUpForm
 
 # Pages a person who must change their password may still open.
-PASSWORD_CHANGE_EXEMPT = {"accounts.change_password", "auth.logout", "static", "branding.css"}
+PASSWORD_CHANGE_EXEMPT = {"profile.show", "profile.change_password", "profile.sign_out_others", "auth.logout",
+                          "static", "branding.css"}
 
 
 @bp.before_app_request
@@ -21,7 +22,7 @@ def _force_password_change():
         and getattr(current_user, "must_change_password", False)
         and request.endpoint not in PASSWORD_CHANGE_EXEMPT
     ):
-        return redirect(url_for("accounts.change_password"))
+        return redirect(url_for("profile.show"))
     return None
 
 
@@ -159,18 +160,3 @@ def top_up(customer_id: int):
         status = 422
         form.forget_card()
     return render("accounts/top_up.html", customer=customer, form=form, gateway=gateway, status=status)
-
-
-@bp.route("/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    """Choose a new password (required after a temporary one)."""
-    form = ChangePasswordForm(email=current_user.email)
-    if form.validate_on_submit():
-        service.change_password(current_user, form.password.data)
-        flash("Your password has been changed.", "success")
-        from ..security import home_url
-
-        return redirect(home_url(), code=303)
-    return render("accounts/password.html", form=form, forced=current_user.must_change_password,
-                  status=422 if form.is_submitted() else 200)

@@ -7,6 +7,7 @@ import json
 from flask import current_app
 
 from ..auth.service import hash_password, normalise_email
+from ..auth.sessions import end_all_sessions
 from ..extensions import db
 from ..ledger import available_credit
 from ..mail import queue_email
@@ -158,7 +159,11 @@ def deactivate_user(customer: Customer, membership: CustomerMembership, actor: U
 
 
 def change_password(user: User, password: str) -> None:
-    User.update(password_hash=hash_password(password), must_change_password=False).where(User.id == user.id).execute()
+    """Set a new password the person chose. Every session of theirs ends (the caller keeps the one
+    that asked, with auth.sessions.keep_this_session)."""
+    with db.atomic():
+        User.update(password_hash=hash_password(password), must_change_password=False).where(User.id == user.id).execute()
+        end_all_sessions(user.id)
 
 
 # --- Numbers, PBX settings, plan --------------------------------------------------------

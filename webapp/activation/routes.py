@@ -3,9 +3,10 @@ import re
 import secrets
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from htmx_flask import request
 
+from ..auth.sessions import start_session
 from ..extensions import limiter
 from ..models import Customer, WhiteLabelMembership
 from ..security import admin_required
@@ -171,7 +172,7 @@ def activate_account(token: str):
         return _refuse(customer, gateway, form, refused)
     except AlreadyActivated:
         return _gone(USED, customer)
-    login_user(user)
+    start_session(user)
     flash(f"{customer.business_name} is active. Welcome!", "success")
     return redirect(url_for("accounts.home"), code=303)
 
@@ -231,7 +232,7 @@ def cancel_activation(customer_id: int):
 @limiter.limit(_lookup_limit)
 def accept_invitation(token: str):
     """An invited person joins the account, choosing their password if they are new."""
-    from ..accounts.forms import ChangePasswordForm
+    from ..auth.forms import NewPasswordForm
     from ..accounts.service import AccountProblem
     from ..accounts.service import accept_invitation as accept
     from ..models import ActivationToken, User
@@ -243,14 +244,14 @@ def accept_invitation(token: str):
         return _gone(found.state, found.customer, invitation=True)
     user = User.get_by_id(found.token.user_id)
     needs_password = not user.password_hash
-    form = ChangePasswordForm(email=user.email)
+    form = NewPasswordForm(email=user.email)
     # (CSRFProtect has already refused a POST without a valid token.)
     if request.method == "POST" and (not needs_password or form.validate_on_submit()):
         try:
             joined = accept(found.token, form.password.data if needs_password else None)
         except AccountProblem:
             return _gone(USED, found.customer, invitation=True)
-        login_user(joined)
+        start_session(joined)
         flash(f"Welcome to {found.customer.business_name}.", "success")
         return redirect(url_for("accounts.home"), code=303)
     status = 422 if request.method == "POST" else 200
