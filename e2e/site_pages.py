@@ -146,10 +146,27 @@ def build_site(app, mail_dir: str | None = None) -> Site:
         "extension": "201", "role": "user", "setup": "invite",
     })
     ok(invited, "invite a user")
+    # More invitations into that account: for someone who already has an account (asked for its
+    # password), for another white-label's administrator (refused to them), and one withdrawn
+    # by deactivating the person.
+    for extension, email in (("202", "walk-used@matai.example.com"), ("203", "admin@other.example.com"),
+                             ("204", "walk-withdrawn@matai.example.com")):
+        settle()
+        ok(post(admin, f"/customers/{managed.id}/users/new", {
+            "first_name": "Rua", "last_name": "Walker", "email": email, "extension": extension, "role": "user",
+            "setup": "invite"}), f"invite {email}")
+    settle()
     with app.app_context():
-        invitation = OutboxEmail.select().where(OutboxEmail.kind == "invitation").order_by(OutboxEmail.id.desc()).get()
+        from webapp.models import CustomerMembership, User
+
+        withdrawn = CustomerMembership.select().join(User).where(User.email == "walk-withdrawn@matai.example.com").get()
+    ok(post(admin, f"/customers/{managed.id}/users/{withdrawn.id}/deactivate"), "deactivate an invited person")
+    with app.app_context():
         invitations = {
-            "valid": re.search(r"/invite/([A-Za-z0-9_-]+)", invitation.text_body).group(1),
+            "valid": _invitation_token("walk-invited@matai.example.com"),
+            "existing account": _invitation_token("walk-used@matai.example.com"),
+            "white-label": _invitation_token("admin@other.example.com"),
+            "withdrawn": _invitation_token("walk-withdrawn@matai.example.com"),
             "unknown": secrets.token_urlsafe(32),
         }
         if mail_dir:
@@ -171,6 +188,15 @@ def build_site(app, mail_dir: str | None = None) -> Site:
         tokens=tokens,
         invitations=invitations,
     )
+
+
+def _invitation_token(recipient: str) -> str:
+    """The raw token of the newest invitation emailed to `recipient` (inside an app context)."""
+    from webapp.models import OutboxEmail
+
+    invitation = (OutboxEmail.select().where((OutboxEmail.kind == "invitation") & (OutboxEmail.recipient == recipient))
+                  .order_by(OutboxEmail.id.desc()).get())
+    return re.search(r"/invite/([A-Za-z0-9_-]+)", invitation.text_body).group(1)
 
 
 def wait_for_outbox(app, timeout: float = 15.0) -> None:
@@ -399,6 +425,16 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "activation.accept_invitation": lambda s: [
         Visit("invitation", VISITOR, f"/invite/{s.invitations['valid']}"),
+        Visit("invitation, nothing filled in", VISITOR, f"/invite/{s.invitations['valid']}",
+              act=_clear_and_submit("Set password and join")),
+        Visit("invitation for an existing account", VISITOR, f"/invite/{s.invitations['existing account']}"),
+        Visit("invitation for an existing account, no password", VISITOR, f"/invite/{s.invitations['existing account']}",
+              act=_clear_and_submit("Join the account")),
+        Visit("invitation for another white-label's administrator", VISITOR, f"/invite/{s.invitations['white-label']}",
+              status=403),
+        Visit("invitation opened by a signed-in administrator", ADMINISTRATOR, f"/invite/{s.invitations['valid']}",
+              status=403),
+        Visit("invitation withdrawn by deactivation", VISITOR, f"/invite/{s.invitations['withdrawn']}", status=410),
         Visit("invitation link unknown", VISITOR, f"/invite/{s.invitations['unknown']}", status=404),
     ],
     "settings.payment_gateway": lambda s: [

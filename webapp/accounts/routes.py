@@ -117,6 +117,15 @@ def resend_invitation(customer_id: int, membership_id: int):
     return _home(customer, "users")
 
 
+@bp.post("/<int:customer_id>/users/<int:membership_id>/reactivate")
+@login_required
+def reactivate_user(customer_id: int, membership_id: int):
+    """Let a deactivated person back: they get a new invitation to accept."""
+    customer, _ = _account(customer_id)
+    views.reactivate(customer, _member_or_404(customer, membership_id), current_user._get_current_object())
+    return _home(customer, "users")
+
+
 @bp.route("/<int:customer_id>/pbx", methods=["GET", "POST"])
 @login_required
 def pbx_settings(customer_id: int):
