@@ -146,8 +146,26 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         "extension": "201", "role": "user", "setup": "invite",
     })
     ok(invited, "invite a user")
+    # More invitations into that account: for someone who already has an account (asked for its
+    # password), for another white-label's administrator (refused to them), and one withdrawn
+    # by deactivating the person.
+    for extension, email in (("202", "walk-used@matai.example.com"), ("203", "admin@other.example.com"),
+                             ("204", "walk-withdrawn@matai.example.com")):
+        settle()
+        ok(post(admin, f"/customers/{managed.id}/users/new", {
+            "first_name": "Rua", "last_name": "Walker", "email": email, "extension": extension, "role": "user",
+            "setup": "invite"}), f"invite {email}")
+    settle()
+    with app.app_context():
+        from webapp.models import CustomerMembership, User
+
+        withdrawn = CustomerMembership.select().join(User).where(User.email == "walk-withdrawn@matai.example.com").get()
+    ok(post(admin, f"/customers/{managed.id}/users/{withdrawn.id}/deactivate"), "deactivate an invited person")
     invitations = {
         "valid": token_of(emailed_link(app, smtp, "walk-invited@matai.example.com", "/invite/")),
+        "existing account": token_of(emailed_link(app, smtp, "walk-used@matai.example.com", "/invite/")),
+        "white-label": token_of(emailed_link(app, smtp, "admin@other.example.com", "/invite/")),
+        "withdrawn": token_of(emailed_link(app, smtp, "walk-withdrawn@matai.example.com", "/invite/")),
         "unknown": secrets.token_urlsafe(32),
     }
     if mail_dir:
@@ -371,7 +389,11 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "activation.activate_account": _activation,
     "accounts.home": lambda s: [Visit("customer's account home", CUSTOMER, "/account/")],
-    "accounts.change_password": lambda s: [Visit("customer: change password", CUSTOMER, "/account/password")],
+    "profile.show": lambda s: [
+        Visit("profile", ADMINISTRATOR, "/profile"),
+        Visit("profile, as a customer", CUSTOMER, "/profile"),
+        Visit("profile, password change with errors", CUSTOMER, "/profile", act=_clear_and_submit("Change password")),
+    ],
     "accounts.new_user": lambda s: [
         Visit("customer: add a user", CUSTOMER, f"/account/{s.activated_customer_id}/users/new"),
     ],
@@ -405,6 +427,16 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "activation.accept_invitation": lambda s: [
         Visit("invitation", VISITOR, f"/invite/{s.invitations['valid']}"),
+        Visit("invitation, nothing filled in", VISITOR, f"/invite/{s.invitations['valid']}",
+              act=_clear_and_submit("Set password and join")),
+        Visit("invitation for an existing account", VISITOR, f"/invite/{s.invitations['existing account']}"),
+        Visit("invitation for an existing account, no password", VISITOR, f"/invite/{s.invitations['existing account']}",
+              act=_clear_and_submit("Join the account")),
+        Visit("invitation for another white-label's administrator", VISITOR, f"/invite/{s.invitations['white-label']}",
+              status=403),
+        Visit("invitation opened by a signed-in administrator", ADMINISTRATOR, f"/invite/{s.invitations['valid']}",
+              status=403),
+        Visit("invitation withdrawn by deactivation", VISITOR, f"/invite/{s.invitations['withdrawn']}", status=410),
         Visit("invitation link unknown", VISITOR, f"/invite/{s.invitations['unknown']}", status=404),
     ],
     "settings.payment_gateway": lambda s: [

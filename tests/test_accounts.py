@@ -186,11 +186,12 @@ def test_set_password_now_forces_a_change_at_first_sign_in(app, admin_client, ma
     person = app.test_client()
     sign_in(person, INVITEE["email"], temporary)
     response = person.get("/account/")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
-    page = person.get("/account/password").get_data(as_text=True)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/profile")
+    page = person.get("/profile").get_data(as_text=True)
     assert "Choose your own password" in page
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    person.post("/account/password", data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD})
+    person.post("/profile/password", data={"csrf_token": token, "current_password": temporary,
+                                           "password": PASSWORD, "confirm_password": PASSWORD})
     assert person.get("/account/").status_code == 200
     with app.app_context():
         assert User.get(User.email == INVITEE["email"]).must_change_password is False
@@ -369,7 +370,8 @@ def test_authorization_matrix(app, admin_client, managed, activated, smtp):
                                                               "csrf_token": csrf_token(contact)})
     user = app.test_client()
     sign_in(user, INVITEE["email"], "temporary-harbour-kauri-51")
-    user.post("/account/password", data={"csrf_token": csrf_token(user), "password": PASSWORD, "confirm_password": PASSWORD})
+    user.post("/profile/password", data={"csrf_token": csrf_token(user), "current_password": "temporary-harbour-kauri-51",
+                                         "password": PASSWORD, "confirm_password": PASSWORD})
     clients = _people(app, managed, activated_id)
     clients["customer_admin"] = contact
     clients["customer_user"] = user

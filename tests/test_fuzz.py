@@ -339,7 +339,9 @@ def test_fuzz_sign_in(fuzz_app, record_figure):
             location = response.headers["Location"]
             assert location.startswith("/") and not location.startswith("//") and "\\" not in location, location
             # A right password signed the visitor in: sign out, so the next example is a visitor too.
-            assert driver.client.post("/logout", headers={"X-CSRFToken": driver.token}).status_code == 303
+            # Signing in and out each start a fresh session with a new CSRF token.
+            assert driver.client.post("/logout", headers={"X-CSRFToken": csrf_token(driver.client)}).status_code == 303
+            driver.token = csrf_token(driver.client)
 
     run()
     driver.record(record_figure)

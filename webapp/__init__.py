@@ -87,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .manage import bp as manage_bp
     from .onboarding import bp as onboarding_bp
     from .payments.routes import bp as payments_bp
+    from .profile import bp as profile_bp
     from .settings import bp as settings_bp
 
     app.register_blueprint(auth_bp)
@@ -98,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(profile_bp)
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

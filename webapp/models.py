@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 
 from flask_login import UserMixin
 from peewee import (
@@ -91,6 +92,11 @@ class WhiteLabel(BaseModel):
         return self.payment_gateway == "sandbox" or (self.payment_gateway == "stripe" and bool(self.stripe_secret_key))
 
 
+def new_session_version() -> str:
+    """A fresh random session version: every session stamped with an older one has ended."""
+    return secrets.token_hex(16)
+
+
 class User(UserMixin, BaseModel):
     email = CharField(max_length=254, unique=True)  # stored lower-cased
     password_hash = CharField(max_length=255, default="")
@@ -98,11 +104,18 @@ class User(UserMixin, BaseModel):
     last_name = CharField(max_length=100, default="")
     active = BooleanField(default=True)
     must_change_password = BooleanField(default=False)
+    # Every session carries this value (see get_id); changing it ends all of the person's
+    # sessions at once (auth/sessions.py: end_all_sessions).
+    session_version = CharField(max_length=32, default=new_session_version)
     created_at = DateTimeField(default=utcnow)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses to sign in inactive users
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """What the session remembers: the user id and the session version it was made under."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def full_name(self) -> str:
@@ -286,21 +299,52 @@ class CustomerDraft(BaseModel):
 
 
 class CustomerMembership(BaseModel):
-    """A person's role in a customer account."""
+    """A person's role in a customer account.
+
+    `status` says where the membership stands: Invited (added, not yet accepted: the account
+    cannot be used), Active, or Deactivated (only Reactivate, a new invitation, leads back).
+    `active` is kept equal to `status == ACTIVE`, for the queries that ask "may this person use
+    the account?"; accounts/service.py writes both together."""
 
     ACCOUNT_ADMINISTRATOR = "account_administrator"
     USER = "user"
     ROLE_LABELS = {ACCOUNT_ADMINISTRATOR: "Account administrator", USER: "User"}
+    INVITED = "invited"
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    STATUS_LABELS = {INVITED: "Invited", ACTIVE: "Active", DEACTIVATED: "Deactivated"}
 
     user = ForeignKeyField(User, backref="customer_memberships", on_delete="CASCADE")
     customer = ForeignKeyField(Customer, backref="memberships", on_delete="CASCADE")
     role = CharField(max_length=30)
     extension = CharField(max_length=5, default="")
     active = BooleanField(default=True)
+    status = CharField(max_length=12, default=ACTIVE)
+    # The name the adder typed, shown in the account's users list until the person accepts
+    # (never the name of an account that already existed).
+    invited_first_name = CharField(max_length=100, default="")
+    invited_last_name = CharField(max_length=100, default="")
+    # Added with "Set a password now" as a new account: the person's first password change
+    # (forced after signing in with the temporary one) accepts the membership.
+    temporary_password = BooleanField(default=False)
+    # When the person accepted (memberships made for someone already there, such as the
+    # white-label administrator of an account they create, start accepted).
+    accepted_at = DateTimeField(null=True, default=utcnow)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("user", "customer"), True),)
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def display_name(self) -> str:
+        """The name the account's administrators see: what they typed, until the person accepts."""
+        if self.accepted_at is None:
+            return f"{self.invited_first_name} {self.invited_last_name}".strip() or self.user.email
+        return self.user.full_name
 
 
 class LedgerEntry(BaseModel):

@@ -6,14 +6,14 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..activation.forms import CardFields
 from ..forms import AppForm
 from ..models import CustomerMembership
 from ..onboarding.forms import time_zone_choices
 from ..money import parse_amount, typing_example
-from ..passwords import MAX_LENGTH, StrongPassword
+from ..passwords import StrongPassword
 from ..templating import format_money
 
 
@@ -49,17 +49,6 @@ class UserForm(AppForm):
     def validate_password(self, field):
         if self.setup.data == "password":
             StrongPassword(lambda form: form.email.data)(self, field)
-
-
-class ChangePasswordForm(AppForm):
-    password = PasswordField("New password", validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
-                             description="At least 15 characters. A few unrelated words make a good password.")
-    confirm_password = PasswordField("Confirm new password", validators=[
-        DataRequired("Enter the new password again."), EqualTo("password", "The passwords do not match."), Length(max=MAX_LENGTH)])
-
-    def __init__(self, *args, email: str = "", **kwargs):
-        self.email = email
-        super().__init__(*args, **kwargs)
 
 
 class AssignNumberForm(AppForm):

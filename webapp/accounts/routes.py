@@ -9,10 +9,11 @@ from ..ledger import customer_balance
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..templating import render
 from . import bp, service, views
-from .forms import ChangePasswordForm, TopUpForm
+from .forms import TopUpForm
 
 # Pages a person who must change their password may still open.
-PASSWORD_CHANGE_EXEMPT = {"accounts.change_password", "auth.logout", "static", "branding.css"}
+PASSWORD_CHANGE_EXEMPT = {"profile.show", "profile.change_password", "profile.sign_out_others", "auth.logout",
+                          "static", "branding.css"}
 
 # What the people of a suspended account may still do on its /account/<customer_id>/... pages:
 # see it (the home page has no customer id) and top up the balance. Every other such route,
@@ -28,7 +29,7 @@ def _force_password_change():
         and getattr(current_user, "must_change_password", False)
         and request.endpoint not in PASSWORD_CHANGE_EXEMPT
     ):
-        return redirect(url_for("accounts.change_password"))
+        return redirect(url_for("profile.show"))
     return None
 
 
@@ -157,6 +158,15 @@ def resend_invitation(customer_id: int, membership_id: int):
     """Send an invitation again."""
     customer, _ = _account(customer_id)
     views.resend(customer, _member_or_404(customer, membership_id), current_user._get_current_object())
+    return _home(customer, "users")
+
+
+@bp.post("/<int:customer_id>/users/<int:membership_id>/reactivate")
+@login_required
+def reactivate_user(customer_id: int, membership_id: int):
+    """Let a deactivated person back: they get a new invitation to accept."""
+    customer, _ = _account(customer_id)
+    views.reactivate(customer, _member_or_404(customer, membership_id), current_user._get_current_object())
     return _home(customer, "users")
 
 
@@ -325,17 +335,3 @@ def top_up_intent(customer_id: int):
     response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
     return response
 
-
-@bp.route("/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    """Choose a new password (required after a temporary one)."""
-    form = ChangePasswordForm(email=current_user.email)
-    if form.validate_on_submit():
-        service.change_password(current_user, form.password.data)
-        flash("Your password has been changed.", "success")
-        from ..security import home_url
-
-        return redirect(home_url(), code=303)
-    return render("accounts/password.html", form=form, forced=current_user.must_change_password,
-                  status=422 if form.is_submitted() else 200)

@@ -7,7 +7,10 @@ import json
 
 from flask import current_app
 
-from ..auth.service import hash_password, normalise_email
+from peewee import Case
+
+from ..auth.service import hash_password, normalise_email, password_matches
+from ..auth.sessions import end_all_sessions
 from ..billing import PlanChangeQuote, quote_plan_change
 from ..database import locked
 from ..extensions import db
@@ -53,24 +56,48 @@ def extension_length(customer: Customer) -> int:
 
 
 def members(customer: Customer) -> list[CustomerMembership]:
-    """Everyone in the account, with their user, administrators first."""
+    """Everyone in the account, with their user, administrators first, then by the name shown
+    (the typed one until a person accepts, so the order tells nothing of an existing account)."""
+    shown_last = Case(None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_last_name)], User.last_name)
+    shown_first = Case(None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_first_name)], User.first_name)
     return list(
         CustomerMembership.select(CustomerMembership, User)
         .join(User)
         .where(CustomerMembership.customer == customer.id)
-        .order_by(CustomerMembership.role, User.last_name, User.first_name, User.id)
+        .order_by(CustomerMembership.role, shown_last, shown_first, CustomerMembership.id)
     )
 
 
 # --- Users ------------------------------------------------------------------------------
 
+STAFF_CANNOT_BE_USERS = ("White-label staff and administrators cannot be customer users. "
+                         "Use a different email address for this person.")
+STAFF_CANNOT_JOIN = "White-label staff and administrators cannot join customer accounts."
+
+
+def _set_status(where, status: str, **also) -> int:
+    """Move the memberships matched by `where` to `status`, keeping `active` in step."""
+    return CustomerMembership.update(status=status, active=status == CustomerMembership.ACTIVE, **also).where(where).execute()
+
 
 def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str, email: str,
              extension: str, role: str, invite: bool, password: str | None = None) -> CustomerMembership:
-    """Create or invite a person into the account; raises AccountProblem for a clash."""
+    """Add a person to the account as Invited; raises AccountProblem for a clash.
+
+    The adder learns nothing about an account the email may already have: the answer, and what
+    the users list shows (the name they typed, "Invited"), are the same either way. A new person
+    gets an invitation, or the temporary password the adder set (their first password change then
+    accepts). Someone who already has an account always gets an invitation, accepted with their own
+    password; their account is never changed here. People of the customer's own white-label are
+    refused (they cannot be customer users); another white-label's are refused by the invitation
+    page, to them, so the adder learns nothing."""
     email = normalise_email(email)
     with db.atomic():
         user = User.get_or_none(User.email == email)
+        if user is not None and WhiteLabelMembership.select().where(
+            (WhiteLabelMembership.user == user.id) & (WhiteLabelMembership.white_label == customer.white_label_id)
+        ).exists():
+            raise AccountProblem(STAFF_CANNOT_BE_USERS, "email")
         if user and CustomerMembership.select().where(
             (CustomerMembership.user == user.id) & (CustomerMembership.customer == customer.id)
         ).exists():
@@ -79,32 +106,33 @@ def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str
             (CustomerMembership.customer == customer.id) & (CustomerMembership.extension == extension)
         ).exists():
             raise AccountProblem(f"Extension {extension} is already taken in this account. Choose another.", "extension")
-        new_person = user is None
-        if new_person:
+        temporary = user is None and not invite
+        # Hashed whether or not it will be used, so the answer takes as long either way.
+        temporary_hash = "" if invite else hash_password(password or "")
+        if user is None:
             user = User.create(
                 email=email,
                 first_name=first_name,
                 last_name=last_name,
-                password_hash="" if invite else hash_password(password or ""),
-                must_change_password=not invite,
+                password_hash=temporary_hash,
+                must_change_password=temporary,
             )
-        membership = CustomerMembership.create(user=user, customer=customer, role=role, extension=extension)
-        if invite or not new_person:
+        membership = CustomerMembership.create(
+            user=user, customer=customer, role=role, extension=extension,
+            status=CustomerMembership.INVITED, active=False, accepted_at=None,
+            invited_first_name=first_name, invited_last_name=last_name, temporary_password=temporary,
+        )
+        if not temporary:
             send_invitation(customer, membership, actor)
-        audit(customer, actor, "user_added", email=email, role=role, extension=extension,
-              invited=bool(invite or not new_person))
+        # What the adder chose, never what the email turned out to be (the history shows it).
+        audit(customer, actor, "user_added", email=email, role=role, extension=extension, invited=bool(invite))
         return membership
 
 
 def send_invitation(customer: Customer, membership: CustomerMembership, actor: User | None) -> None:
     """(Re)send the invitation: a new 72-hour link; older links for this person stop working."""
     user = User.get_by_id(membership.user_id)
-    now = utcnow()
-    ActivationToken.update(revoked_at=now).where(
-        (ActivationToken.customer == customer.id) & (ActivationToken.user == user.id)
-        & (ActivationToken.purpose == ActivationToken.INVITATION)
-        & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
-    ).execute()
+    _revoke_invitations(customer, user.id)
     raw, token = issue_token(customer, ActivationToken.INVITATION, INVITATION_TTL_SECONDS, revoke_others=False)
     token.user = user
     white_label = customer.white_label
@@ -119,50 +147,147 @@ def send_invitation(customer: Customer, membership: CustomerMembership, actor: U
     token.save()
 
 
-def accept_invitation(token: ActivationToken, password: str | None) -> User:
-    """Use an invitation link: set the password (new people) and activate the membership."""
+def _revoke_invitations(customer: Customer, user_id: int) -> None:
+    ActivationToken.update(revoked_at=utcnow()).where(
+        (ActivationToken.customer == customer.id) & (ActivationToken.user == user_id)
+        & (ActivationToken.purpose == ActivationToken.INVITATION)
+        & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
+    ).execute()
+
+
+def resend_invitation(customer: Customer, membership: CustomerMembership, actor: User) -> None:
+    """Send a new invitation to someone who has not accepted yet."""
     with db.atomic():
+        if CustomerMembership.get_by_id(membership.id).status != CustomerMembership.INVITED:
+            raise AccountProblem(f"{membership.display_name} is not waiting for an invitation.")
+        send_invitation(customer, membership, actor)
+        audit(customer, actor, "invitation_resent", email=membership.user.email)
+
+
+class InvitationRefused(Exception):
+    """An invitation link that cannot be used. `state` is a key of activation.service.GONE_STATUS,
+    or "white_label" for a white-label person (who cannot join customer accounts)."""
+
+    def __init__(self, state: str):
+        super().__init__(state)
+        self.state = state
+
+
+def is_white_label_person(user_id: int) -> bool:
+    return WhiteLabelMembership.select().where(WhiteLabelMembership.user == user_id).exists()
+
+
+def check_invitation(token: ActivationToken) -> CustomerMembership:
+    """The membership a usable invitation is for; raises InvitationRefused when it cannot be accepted."""
+    if is_white_label_person(token.user_id):
+        raise InvitationRefused("white_label")
+    membership = CustomerMembership.get_or_none(
+        (CustomerMembership.user == token.user_id) & (CustomerMembership.customer == token.customer_id))
+    if membership is None or membership.status != CustomerMembership.INVITED:
+        raise InvitationRefused("revoked")  # deactivated (or already accepted): the link does nothing
+    return membership
+
+
+def accept_invitation(token: ActivationToken, *, new_password: str | None = None,
+                      current_password: str | None = None) -> User:
+    """Use an invitation link: a new account sets its password, an existing one proves it with its
+    current password; then the membership becomes Active. Raises AccountProblem for a wrong
+    password (nothing changes) and InvitationRefused when the link or membership cannot be used."""
+    with db.atomic():
+        user = User.get_by_id(token.user_id)
+        check_invitation(token)
+        if user.password_hash:
+            if not password_matches(user, current_password or ""):
+                raise AccountProblem(f"That is not the password for {user.email}. Enter the password you sign in with.",
+                                     "current_password")
+        elif not new_password:
+            raise AccountProblem("Choose a password.", "password")
         claimed = ActivationToken.update(used_at=utcnow()).where(
             (ActivationToken.id == token.id) & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
         ).execute()
         if not claimed:
-            raise AccountProblem("This invitation has already been used.")
-        user = User.get_by_id(token.user_id)
-        if not user.password_hash:
-            user.password_hash = hash_password(password or "")
-            user.must_change_password = False
-        user.active = True
-        user.save()
-        CustomerMembership.update(active=True).where(
+            raise InvitationRefused("used")
+        joined = _set_status(
             (CustomerMembership.user == user.id) & (CustomerMembership.customer == token.customer_id)
-        ).execute()
+            & (CustomerMembership.status == CustomerMembership.INVITED),
+            CustomerMembership.ACTIVE, accepted_at=utcnow(),
+        )
+        if not joined:  # deactivated meanwhile: the token claim is rolled back with this
+            raise InvitationRefused("revoked")
+        changes = {"active": True}
+        if not user.password_hash:
+            changes.update(password_hash=hash_password(new_password), must_change_password=False)
+        User.update(**changes).where(User.id == user.id).execute()
         audit(Customer.get_by_id(token.customer_id), user, "invitation_accepted", email=user.email)
-        return user
+        return User.get_by_id(user.id)
 
 
 def deactivate_user(customer: Customer, membership: CustomerMembership, actor: User) -> None:
-    """Stop a person using this account; with no other account left they cannot sign in at all."""
+    """Stop a person using this account: their invitation links stop working, and if they had
+    accepted, every session they have ends. With no other account left they cannot sign in."""
     with db.atomic():
-        if membership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR:
+        current = CustomerMembership.get_by_id(membership.id)
+        if current.status == CustomerMembership.DEACTIVATED:
+            return
+        if current.role == CustomerMembership.ACCOUNT_ADMINISTRATOR and current.status == CustomerMembership.ACTIVE:
             others = CustomerMembership.select().where(
                 (CustomerMembership.customer == customer.id) & (CustomerMembership.id != membership.id)
-                & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR) & CustomerMembership.active
+                & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
+                & (CustomerMembership.status == CustomerMembership.ACTIVE)
             )
             if not others.exists():
                 raise AccountProblem("An account needs at least one active Account Administrator.")
-        CustomerMembership.update(active=False).where(CustomerMembership.id == membership.id).execute()
+        _set_status(CustomerMembership.id == membership.id, CustomerMembership.DEACTIVATED)
         user_id = membership.user_id
+        _revoke_invitations(customer, user_id)
+        # Someone who never accepted never used the account: their account elsewhere is theirs and
+        # is left alone (else anyone could sign a stranger out by adding and deactivating them).
         still_member = (
-            CustomerMembership.select().where((CustomerMembership.user == user_id) & CustomerMembership.active).exists()
+            CustomerMembership.select().where(
+                (CustomerMembership.user == user_id)
+                & CustomerMembership.status.in_([CustomerMembership.ACTIVE, CustomerMembership.INVITED])
+            ).exists()
             or WhiteLabelMembership.select().where(WhiteLabelMembership.user == user_id).exists()
         )
         if not still_member:
             User.update(active=False).where(User.id == user_id).execute()
+        if current.status == CustomerMembership.ACTIVE or not still_member:
+            end_all_sessions(user_id)
         audit(customer, actor, "user_deactivated", email=membership.user.email)
 
 
+def reactivate_user(customer: Customer, membership: CustomerMembership, actor: User) -> bool:
+    """Let a deactivated person back: they are Invited again and get a new invitation to accept.
+    (The customer's own white-label people cannot accept invitations; they are Active at once.)
+    Returns True when an invitation was sent."""
+    with db.atomic():
+        own_white_label = WhiteLabelMembership.select().where(
+            (WhiteLabelMembership.user == membership.user_id)
+            & (WhiteLabelMembership.white_label == customer.white_label_id)
+        ).exists()
+        status = CustomerMembership.ACTIVE if own_white_label else CustomerMembership.INVITED
+        changed = _set_status((CustomerMembership.id == membership.id)
+                              & (CustomerMembership.status == CustomerMembership.DEACTIVATED), status)
+        if not changed:
+            raise AccountProblem(f"{membership.display_name} is not deactivated.")
+        if not own_white_label:
+            send_invitation(customer, membership, actor)
+        audit(customer, actor, "user_reactivated", email=membership.user.email)
+        return not own_white_label
+
+
 def change_password(user: User, password: str) -> None:
-    User.update(password_hash=hash_password(password), must_change_password=False).where(User.id == user.id).execute()
+    """Set a new password the person chose. Every session of theirs ends (the caller keeps the one
+    that asked, with auth.sessions.keep_this_session), and the first change after a temporary
+    password accepts the memberships that password was set for."""
+    with db.atomic():
+        User.update(password_hash=hash_password(password), must_change_password=False).where(User.id == user.id).execute()
+        end_all_sessions(user.id)
+        _set_status(
+            (CustomerMembership.user == user.id) & (CustomerMembership.status == CustomerMembership.INVITED)
+            & (CustomerMembership.temporary_password == True),  # noqa: E712
+            CustomerMembership.ACTIVE, accepted_at=utcnow(),
+        )
 
 
 # --- Numbers, PBX settings, plan --------------------------------------------------------

@@ -60,11 +60,29 @@ def deactivate(customer: Customer, membership, actor: User) -> None:
     """Deactivate a member, flashing what happened."""
     try:
         service.deactivate_user(customer, membership, actor)
-        flash(f"{membership.user.full_name} can no longer use this account.", "success")
+        flash(f"{membership.display_name} can no longer use this account.", "success")
     except service.AccountProblem as problem:
         flash(problem.message, "error")
 
 
 def resend(customer: Customer, membership, actor: User) -> None:
-    service.send_invitation(customer, membership, actor)
-    flash(f"A new invitation is on its way to {membership.user.email}.", "success")
+    """Send an invited person a new invitation, flashing what happened."""
+    try:
+        service.resend_invitation(customer, membership, actor)
+        flash(f"A new invitation is on its way to {membership.user.email}. Older links no longer work.", "success")
+    except service.AccountProblem as problem:
+        flash(problem.message, "error")
+
+
+def reactivate(customer: Customer, membership, actor: User) -> None:
+    """Let a deactivated person back (by a new invitation), flashing what happened."""
+    try:
+        invited = service.reactivate_user(customer, membership, actor)
+    except service.AccountProblem as problem:
+        flash(problem.message, "error")
+        return
+    if invited:
+        flash(f"A new invitation is on its way to {membership.user.email}. "
+              f"{membership.display_name} can use this account again once they accept it.", "success")
+    else:
+        flash(f"{membership.display_name} can use this account again.", "success")

@@ -3,9 +3,10 @@ import re
 import secrets
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from htmx_flask import request
 
+from ..auth.sessions import start_session
 from ..extensions import limiter
 from ..ratelimits import count_or_refuse
 from ..models import Customer, WhiteLabelMembership
@@ -169,7 +170,7 @@ def activate_account(token: str):
         return _refuse(customer, gateway, form, refused, paid=paid)
     except AlreadyActivated:
         return _gone(USED, customer)
-    login_user(user)
+    start_session(user)
     flash(f"{customer.business_name} is active. Welcome!", "success")
     return redirect(url_for("accounts.home"), code=303)
 
@@ -234,29 +235,47 @@ def cancel_activation(customer_id: int):
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(_lookup_limit)
 def accept_invitation(token: str):
-    """An invited person joins the account, choosing their password if they are new."""
-    from ..accounts.forms import ChangePasswordForm
-    from ..accounts.service import AccountProblem
+    """An invited person joins the account: a new person chooses a password, someone who already
+    has an account enters its current password. White-label people cannot join."""
+    from ..accounts.service import AccountProblem, InvitationRefused, STAFF_CANNOT_JOIN, check_invitation
     from ..accounts.service import accept_invitation as accept
+    from ..auth.forms import CurrentPasswordForm, NewPasswordForm
     from ..models import ActivationToken, User
 
     if _signed_in_white_label_user():
-        return _private(render("activation/admin_refused.html", status=403))
+        return _private(render("activation/admin_refused.html", status=403, invitation=True))
     found = look_up(token, purpose=ActivationToken.INVITATION)
     if found.state != VALID:
         return _gone(found.state, found.customer, invitation=True)
+
+    def refused(state: str):
+        if state == "white_label":
+            return _private(render("activation/invite_refused.html", status=403, message=STAFF_CANNOT_JOIN,
+                                   customer=found.customer, brand=found.customer.white_label))
+        return _gone(state, found.customer, invitation=True)
+
+    try:
+        check_invitation(found.token)
+    except InvitationRefused as refusal:
+        return refused(refusal.state)
     user = User.get_by_id(found.token.user_id)
-    needs_password = not user.password_hash
-    form = ChangePasswordForm(email=user.email)
+    existing = bool(user.password_hash)
+    form = CurrentPasswordForm() if existing else NewPasswordForm(email=user.email)
     # (CSRFProtect has already refused a POST without a valid token.)
-    if request.method == "POST" and (not needs_password or form.validate_on_submit()):
+    if form.validate_on_submit():
         try:
-            joined = accept(found.token, form.password.data if needs_password else None)
-        except AccountProblem:
-            return _gone(USED, found.customer, invitation=True)
-        login_user(joined)
-        flash(f"Welcome to {found.customer.business_name}.", "success")
-        return redirect(url_for("accounts.home"), code=303)
+            if existing:
+                joined = accept(found.token, current_password=form.current_password.data)
+            else:
+                joined = accept(found.token, new_password=form.password.data)
+        except InvitationRefused as refusal:
+            return refused(refusal.state)
+        except AccountProblem as problem:
+            form[problem.field].errors.append(problem.message)
+        else:
+            start_session(joined)
+            flash(f"Welcome to {found.customer.business_name}.", "success")
+            return redirect(url_for("accounts.home"), code=303)
     status = 422 if request.method == "POST" else 200
-    return _private(render("activation/invite.html", status=status, form=form, needs_password=needs_password,
+    return _private(render("activation/invite.html", status=status, form=form, existing=existing,
                            customer=found.customer, brand=found.customer.white_label, user=user))

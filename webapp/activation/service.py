@@ -447,8 +447,12 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
         user=user, customer=customer, defaults={"role": CustomerMembership.ACCOUNT_ADMINISTRATOR}
     )
     if not created:
+        # Someone already in the account (invited, say, before a hand-over): the contact who
+        # activated is its Account Administrator now, and has accepted.
         membership.role = CustomerMembership.ACCOUNT_ADMINISTRATOR
         membership.active = True
+        membership.status = CustomerMembership.ACTIVE
+        membership.accepted_at = membership.accepted_at or now
         membership.save()
     if customer.administered_by == Customer.BY_WHITE_LABEL:
         # Hand-over: the white-label's administrators stop administering this account.

@@ -1,4 +1,6 @@
 """Sign-in and sign-out."""
+import hmac
+
 from flask import Blueprint, redirect, url_for
 from flask_login import LoginManager
 from htmx_flask import request
@@ -24,17 +26,19 @@ def login_manager_setup(manager: LoginManager) -> None:
 
         from ..models import WhiteLabel, WhiteLabelMembership
 
-        try:
-            row = (
-                User.select(User, WhiteLabelMembership, WhiteLabel)
-                .join(WhiteLabelMembership, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.user == User.id), attr="wl_membership")
-                .join(WhiteLabel, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.white_label == WhiteLabel.id), attr="white_label")
-                .where(User.id == int(user_id))
-                .first()
-            )
-        except ValueError:
+        # The session holds "<id>:<session version>" (User.get_id); a session made under an
+        # older version (before a sign-out, password change or deactivation) has ended.
+        user_key, separator, version = (user_id or "").partition(":")
+        if not separator or not (user_key.isascii() and user_key.isdigit()) or len(user_key) > 18:
             return None
-        if row is None:
+        row = (
+            User.select(User, WhiteLabelMembership, WhiteLabel)
+            .join(WhiteLabelMembership, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.user == User.id), attr="wl_membership")
+            .join(WhiteLabel, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.white_label == WhiteLabel.id), attr="white_label")
+            .where(User.id == int(user_key))
+            .first()
+        )
+        if row is None or not hmac.compare_digest(row.session_version.encode(), version.encode()):
             return None
         membership = getattr(row, "wl_membership", None)
         g.membership = membership if membership is not None and membership.id is not None else None

@@ -2,7 +2,7 @@ import hashlib
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from htmx_flask import request
 
 from ..extensions import limiter
@@ -11,6 +11,7 @@ from ..templating import render
 from . import bp
 from .forms import LoginForm
 from .service import authenticate, normalise_email, safe_next
+from .sessions import sign_out_everywhere, start_session
 
 
 def _account_limit() -> str:
@@ -72,7 +73,7 @@ def login():
         elif not user.is_active:
             return render_template("auth/disabled.html"), 403
         else:
-            login_user(user)
+            start_session(user)  # next_url was read from the query string before this
             return redirect(next_url or home_url(), code=303)
     elif form.is_submitted():
         status = 422
@@ -82,7 +83,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out and return to the sign-in page."""
-    logout_user()
+    """Sign out, here and in every other session of the person, and return to the sign-in page."""
+    sign_out_everywhere(current_user._get_current_object())
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -45,3 +45,8 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is `user`'s current password (an account without one matches nothing)."""
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password or "")

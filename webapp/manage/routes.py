@@ -68,6 +68,15 @@ def resend_invitation(customer_id: int, membership_id: int):
     return _back(customer, "users")
 
 
+@bp.post("/users/<int:membership_id>/reactivate")
+@admin_required
+def reactivate_user(customer_id: int, membership_id: int):
+    """Let a deactivated person back: they get a new invitation to accept."""
+    customer = _managed(customer_id)
+    views.reactivate(customer, _membership_or_404(customer, membership_id), _actor())
+    return _back(customer, "users")
+
+
 @bp.post("/numbers")
 @admin_required
 def assign_number(customer_id: int):
