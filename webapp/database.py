@@ -68,10 +68,27 @@ def migration_router() -> Router:
     return Router(db, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"])
 
 
-def upgrade() -> list[str]:
-    """Apply every migration not applied yet; returns the names applied."""
+def upgrade(target: str | None = None) -> list[str]:
+    """Apply every migration not applied yet (up to `target`, when named); returns the names applied.
+
+    SQLite changes most column definitions by rebuilding the table (copy, drop the old one,
+    rename the copy). With foreign keys enforced, dropping the old table runs its ON DELETE
+    actions: rebuilding `white_label` deleted every customer, plan and role that pointed at it.
+    So, as SQLite's own procedure for schema changes says, foreign keys are off while migrations
+    run, and the upgrade stops if the result breaks a reference (`PRAGMA foreign_key_check`).
+    """
     with db.connection_context():
-        return migration_router().run()
+        if not is_sqlite():
+            return migration_router().run(target)
+        db.execute_sql("PRAGMA foreign_keys = OFF")  # outside any transaction, or it does nothing
+        try:
+            applied = migration_router().run(target)
+            broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migrations left rows pointing at rows that do not exist: {broken[:5]}")
+            return applied
+        finally:
+            db.execute_sql("PRAGMA foreign_keys = ON")
 
 
 def is_sqlite() -> bool:
