@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .manage import bp as manage_bp
     from .onboarding import bp as onboarding_bp
     from .settings import bp as settings_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(branding_bp)
@@ -90,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

@@ -7,6 +7,7 @@ import json
 from ..extensions import db
 from ..models import AuditEvent, Customer, LedgerEntry, Payment, User
 from ..payments import Card, GatewayUnavailable, gateway_for
+from ..webhooks.events import emit_payment_succeeded
 
 
 class TopUpRefused(Exception):
@@ -48,4 +49,5 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
         )
         AuditEvent.create(white_label=white_label, customer=customer, actor=actor, action="topped_up",
                           detail=json.dumps({"amount": amount, "payment": payment.reference}))
+        emit_payment_succeeded(payment)
         return payment

@@ -27,6 +27,13 @@ from ..models import (
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..templating import format_money
 from ..tokens import hash_token, issue_token
+from ..webhooks.events import (
+    CUSTOMER_ACTIVATED,
+    CUSTOMER_ACTIVATION_EXPIRED,
+    CUSTOMER_STATUS_CHANGED,
+    emit_customer_event,
+    emit_payment_succeeded,
+)
 
 # Why a link cannot be used, and the HTTP status its page carries.
 UNKNOWN, EXPIRED, USED, REVOKED, CANCELLED, VALID = "unknown", "expired", "used", "revoked", "cancelled", "valid"
@@ -255,6 +262,8 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
             white_label=white_label, customer=customer, actor=user, action="customer_activated",
             detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
         )
+        emit_customer_event(CUSTOMER_ACTIVATED, customer)
+        emit_payment_succeeded(payment)
         balance = format_money(amount, white_label.currency)
         queue_email(
             kind="welcome", recipient=user.email, template="welcome",
@@ -304,7 +313,10 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
     with db.atomic():
         token = send_activation_email(customer)
         if customer.status == Customer.EXPIRED:
-            Customer.update(status=Customer.PENDING).where(Customer.id == customer.id).execute()
+            revived = Customer.update(status=Customer.PENDING).where(
+                (Customer.id == customer.id) & (Customer.status == Customer.EXPIRED)).execute()
+            if revived:
+                emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=Customer.EXPIRED)
         AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
                           action="activation_resent", detail="")
         return token
@@ -314,7 +326,11 @@ def cancel(customer: Customer, actor: User) -> None:
     """Cancel a customer that has not activated: the link stops working."""
     with db.atomic():
         now = utcnow()
-        Customer.update(status=Customer.CANCELLED).where(Customer.id == customer.id).execute()
+        previous = Customer.select(Customer.status).where(Customer.id == customer.id).scalar()
+        changed = Customer.update(status=Customer.CANCELLED).where(
+            (Customer.id == customer.id) & (Customer.status != Customer.CANCELLED)).execute()
+        if changed:
+            emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=previous)
         ActivationToken.update(revoked_at=now).where(
             (ActivationToken.customer == customer.id) & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
@@ -359,21 +375,27 @@ def send_reminders(now: dt.datetime | None = None) -> int:
 
 
 def expire_activations(now: dt.datetime | None = None) -> int:
-    """Mark pending customers whose newest link has expired as Expired; returns how many."""
+    """Mark pending customers whose newest link has expired as Expired, each in its own
+    transaction with its customer.activation_expired event; returns how many."""
     now = now or utcnow()
     live = ActivationToken.select(ActivationToken.customer).where(
         ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null() & (ActivationToken.expires_at > now)
     )
-    return (
-        Customer.update(status=Customer.EXPIRED)
-        .where(
-            (Customer.status == Customer.PENDING)
-            & (Customer.administered_by == Customer.BY_CUSTOMER)
-            & Customer.id.in_(ActivationToken.select(ActivationToken.customer))
-            & Customer.id.not_in(live)
-        )
-        .execute()
+    expiring = (
+        (Customer.status == Customer.PENDING)
+        & (Customer.administered_by == Customer.BY_CUSTOMER)
+        & Customer.id.in_(ActivationToken.select(ActivationToken.customer))
+        & Customer.id.not_in(live)
     )
+    expired = 0
+    for customer in list(Customer.select(Customer.id, Customer.white_label).where(expiring).order_by(Customer.id)):
+        # The same condition again on this one row: a resend or a second worker running the
+        # job meanwhile means the row is not (or no longer) ours to expire, and no event goes.
+        with db.atomic():
+            if Customer.update(status=Customer.EXPIRED).where((Customer.id == customer.id) & expiring).execute():
+                emit_customer_event(CUSTOMER_ACTIVATION_EXPIRED, customer)
+                expired += 1
+    return expired
 
 
 def tracker(customer: Customer) -> dict | None:
