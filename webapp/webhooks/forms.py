@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, URLField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -21,7 +21,9 @@ class CheckboxesField(SelectMultipleField):
 
 
 class EndpointForm(FlaskForm):
-    url = URLField("Endpoint URL", filters=[_strip], validators=[
+    # A text input with the URL keyboard: the stylesheet styles text inputs, and a browser's own
+    # check of type="url" would pre-empt the messages below.
+    url = StringField("Endpoint URL", filters=[_strip], render_kw={"inputmode": "url"}, validators=[
         InputRequired("Enter the URL your shop receives webhooks at."),
         Length(max=2000, message="Enter a URL of at most 2,000 characters."),
     ])
