@@ -430,6 +430,18 @@ def test_enabling_again_sends_what_waited_and_restarts_the_failure_clock(app, ad
     assert actions == ["webhook_endpoint_created", "webhook_endpoint_disabled", "webhook_endpoint_enabled"]
 
 
+def test_a_secret_no_key_can_read_fails_the_attempt_with_a_reason(app, admin_client, receiver):
+    endpoint_id, _ = add_endpoint(admin_client, receiver.url)
+    with app.app_context():
+        # Stored under an encryption key this install no longer has.
+        db.execute_sql(f"UPDATE webhook_endpoint SET secret = {db.param} WHERE id = {db.param}",
+                       ("fernet:gAAAAABnot-a-token-any-key-opens", endpoint_id))
+    emit_test_events(app, 1)
+    assert deliver_all(app, rounds=1) == 0
+    assert "rotate the secret" in deliveries(app)[0].last_error
+    assert receiver.connections == 0
+
+
 # --- Send again, edit, delete --------------------------------------------------------------------
 
 

@@ -41,6 +41,12 @@ USER_AGENT = "PBX-Onboarding-Webhooks/1 (Standard Webhooks)"
 # --- Signing ---------------------------------------------------------------------------------------
 
 
+class CannotSign(Exception):
+    """No readable secret: the encryption key it was stored under is gone."""
+
+    message = "The signing secret cannot be read (the encryption key changed): rotate the secret."
+
+
 def signing_secrets(endpoint: WebhookEndpoint, now: dt.datetime) -> list[str]:
     """The current secret, then the previous one while its overlap lasts after a rotation."""
     found = [endpoint.secret] if endpoint.secret else []
@@ -54,7 +60,7 @@ def signed_headers(endpoint: WebhookEndpoint, message_id: str, body: str, now: d
     receiver still on the old secret during an overlap finds its signature among them)."""
     secrets = signing_secrets(endpoint, now)
     if not secrets:
-        raise AddressRefused("The signing secret cannot be read (the encryption key changed): rotate the secret.")
+        raise CannotSign()
     sent_at = dt.datetime.fromtimestamp(int(time.time()), dt.UTC)
     return {
         "webhook-id": message_id,
@@ -126,7 +132,7 @@ def _remaining(connection, deadline: float) -> None:
 
 def _describe(error: Exception, timeout: float) -> str:
     """A failed attempt in words for the delivery log (no stack traces, nothing secret)."""
-    if isinstance(error, AddressRefused):
+    if isinstance(error, (AddressRefused, CannotSign)):
         return error.message
     if isinstance(error, (TimeoutError, socket.timeout)):
         return f"No answer within {timeout:g} s."
@@ -216,7 +222,7 @@ def _attempt(row: WebhookDelivery, clock) -> int:
         status = post(target, row.payload.encode(), headers, timeout)
         if not 200 <= status < 300:
             error = f"HTTP {status}: not a 2xx answer."
-    except (AddressRefused, OSError, http.client.HTTPException, ValueError) as failure:
+    except (AddressRefused, CannotSign, OSError, http.client.HTTPException, ValueError) as failure:
         error = _describe(failure, timeout)
     elapsed_ms = round((time.monotonic() - started) * 1000)
     now = clock()
