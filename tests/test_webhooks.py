@@ -4,7 +4,6 @@ signature with the `standardwebhooks` package, as a shop would."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import socket
 import threading
