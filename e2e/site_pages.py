@@ -36,6 +36,7 @@ from wizard_helpers import complete_customer_option, complete_white_label_option
 ADMINISTRATOR, STAFF_MEMBER, VISITOR, CUSTOMER = "administrator", "staff", "visitor", "customer"
 NEW_ADMINISTRATOR = "administrator of a new white-label"  # no customers, plans or payment gateway yet
 NEW_ADMIN = ("admin@fresh.example.com", "fresh-voice-admin-password")
+WEBHOOK_URL = "http://127.0.0.1:9/webhooks"  # the discard port: nothing answers, deliveries are retried
 
 # GET rules that are not HTML pages, and why.
 NOT_PAGES = {
@@ -76,12 +77,13 @@ class Site:
     customer_email: str  # the contact who activated: signs in as CUSTOMER
     tokens: dict = field(default_factory=dict)  # state -> raw activation token
     invitations: dict = field(default_factory=dict)  # state -> raw invitation token
+    webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     """Make everything the walk needs through the product (Flask test client), in a few seconds.
     Links come from the emails as delivered to `smtp`, the test SMTP server."""
-    from webapp.models import ActivationToken, Customer, utcnow
+    from webapp.models import ActivationToken, Customer, WebhookEndpoint, utcnow
 
     def settle() -> None:
         wait_for_outbox(app)
@@ -92,6 +94,9 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     settle()
     admin = app.test_client()
     ok(client_sign_in(admin, *ADMIN), "sign in")
+    # A webhook endpoint first, so the customers made next fill its delivery log.
+    ok(post(admin, "/settings/webhooks/new", {"url": WEBHOOK_URL, "description": "Shop",
+                                              "events": ["customer.created", "customer.activated"]}), "add a webhook endpoint")
     drafts = {
         "customer": complete_customer_option(admin, app, email="walk-customer@matai.example.com"),
         "white_label": complete_white_label_option(
@@ -128,6 +133,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     with app.app_context():
         ActivationToken.update(expires_at=utcnow()).where(ActivationToken.customer == expired_id).execute()
         managed = Customer.get(Customer.contact_email == "walk-done-wl@matai.example.com")
+        webhook_endpoint = WebhookEndpoint.get(WebhookEndpoint.url == WEBHOOK_URL)
 
     # A white-label set up a moment ago by the operator (the CLI), for the empty states.
     runner = app.test_cli_runner()
@@ -185,6 +191,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         customer_email="walk-used@matai.example.com",
         tokens=tokens,
         invitations=invitations,
+        webhook_endpoint_id=webhook_endpoint.id,
     )
 
 
@@ -439,12 +446,44 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("invitation withdrawn by deactivation", VISITOR, f"/invite/{s.invitations['withdrawn']}", status=410),
         Visit("invitation link unknown", VISITOR, f"/invite/{s.invitations['unknown']}", status=404),
     ],
+    "webhooks.index": lambda s: [
+        Visit("webhooks", ADMINISTRATOR, "/settings/webhooks/"),
+        Visit("webhooks, as staff", STAFF_MEMBER, "/settings/webhooks/"),
+        Visit("webhooks, none yet", NEW_ADMINISTRATOR, "/settings/webhooks/"),
+    ],
+    "webhooks.new": lambda s: [
+        Visit("webhooks: add an endpoint", ADMINISTRATOR, "/settings/webhooks/new"),
+        Visit("webhooks: add an endpoint, nothing filled in", ADMINISTRATOR, "/settings/webhooks/new",
+              act=_clear_and_submit("Add endpoint")),
+        Visit("webhooks: a new endpoint's secret, shown once", ADMINISTRATOR, "/settings/webhooks/new",
+              act=_add_webhook_endpoint),
+    ],
+    "webhooks.show": lambda s: [
+        Visit("webhook endpoint and its delivery log", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}"),
+        Visit("webhook endpoint and its delivery log, as staff", STAFF_MEMBER, f"/settings/webhooks/{s.webhook_endpoint_id}"),
+    ],
+    "webhooks.edit": lambda s: [
+        Visit("webhooks: edit an endpoint", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}/edit"),
+    ],
+    "webhooks.rotate": lambda s: [
+        Visit("webhooks: rotate the secret", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}/rotate"),
+    ],
+    "webhooks.delete": lambda s: [
+        Visit("webhooks: delete an endpoint", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}/delete"),
+    ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
         Visit("settings: payment gateway, Stripe without keys", ADMINISTRATOR, "/settings/payment-gateway",
               act=_stripe_without_keys),
     ],
 }
+
+
+def _add_webhook_endpoint(page: Page) -> None:
+    page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/another-shop")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_role("heading", level=1, name="Webhook endpoint")).to_be_visible()
+    expect(page.locator("#signing-secret")).to_contain_text("whsec_")
 
 
 def _stripe_without_keys(page: Page) -> None:

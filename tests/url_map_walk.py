@@ -20,7 +20,7 @@ from wizard_helpers import (
 
 from conftest import csrf_token, sign_in
 from webapp.extensions import db
-from webapp.models import Customer, CustomerMembership, PhoneNumber, User, WhiteLabel
+from webapp.models import Customer, CustomerMembership, PhoneNumber, User, WebhookDelivery, WhiteLabel
 
 
 @dataclass
@@ -35,6 +35,8 @@ class Targets:
     submitted_draft_keys: list[str]  # drafts that became customers (one of each option)
     white_label_id: int
     unknown_token: str  # looks like an emailed token, but none was ever issued
+    webhook_endpoint_id: int  # Demo Telecom's webhook endpoint (nothing listens at its URL)
+    webhook_delivery_id: int  # an event queued for it
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -49,6 +51,8 @@ FILL = {
     "token": lambda t: [t.unknown_token],
     "white_label_id": lambda t: [t.white_label_id],
     "filename": lambda t: ["app.css"],
+    "endpoint_id": lambda t: [t.webhook_endpoint_id],
+    "delivery_id": lambda t: [t.webhook_delivery_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -93,6 +97,9 @@ class UnfilledVariable(LookupError):
 
 def build_targets(app, admin_client) -> Targets:
     """Make the objects through the product itself (the wizard), plus one more account user."""
+    # A webhook endpoint first, so the customers made next queue events for it.
+    hook = post(admin_client, "/settings/webhooks/new", {"url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]})
+    assert hook.status_code == 303, hook.get_data(as_text=True)[:300]
     submitted = complete_customer_option(admin_client, app, email="submitted@matai.example.com")
     assert post(admin_client, f"{submitted}/review").status_code == 303
     account = complete_white_label_option(admin_client, app, business_name="Account Holder Ltd",
@@ -107,6 +114,7 @@ def build_targets(app, admin_client) -> Targets:
         membership = CustomerMembership.create(user=colleague, customer=holder, role=CustomerMembership.USER)
         number = PhoneNumber.get(PhoneNumber.number == "+6495550101")
         assert number.customer_id == holder.id
+        delivery = WebhookDelivery.select().order_by(WebhookDelivery.id).first()
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -116,6 +124,8 @@ def build_targets(app, admin_client) -> Targets:
         submitted_draft_keys=[submitted.rsplit("/", 1)[1], account.rsplit("/", 1)[1]],
         white_label_id=demo.id,
         unknown_token=secrets.token_urlsafe(32),
+        webhook_endpoint_id=delivery.endpoint_id,
+        webhook_delivery_id=delivery.id,
     )
 
 

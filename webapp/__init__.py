@@ -89,6 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .payments.routes import bp as payments_bp
     from .profile import bp as profile_bp
     from .settings import bp as settings_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(branding_bp)
@@ -100,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(profile_bp)
+    app.register_blueprint(webhooks_bp)
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

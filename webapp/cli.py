@@ -51,12 +51,14 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def outbox_worker(once: bool):
-        """Deliver queued emails with retries (run it as its own process in production)."""
+        """Deliver queued emails and webhooks with retries (run it as its own process in production)."""
         from .mail import deliver_due, run_worker
+        from .webhooks.delivery import deliver_due_webhooks
 
         if once:
             with db.connection_context():
                 click.echo(f"Sent {deliver_due()} email(s).")
+                click.echo(f"Delivered {deliver_due_webhooks()} webhook(s).")
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -114,6 +114,15 @@ def from_environment(instance_path: Path) -> dict:
         # Sent (or failed) emails' bodies are emptied after this many days; the rows stay.
         "OUTBOX_RETENTION_DAYS": int(os.environ.get("OUTBOX_RETENTION_DAYS", "30")),
         "SCHEDULE_INTERVAL_SECONDS": float(os.environ.get("SCHEDULE_INTERVAL_SECONDS", "300")),
+        # Webhooks (webapp/webhooks/): one attempt may take WEBHOOK_TIMEOUT seconds; failures are
+        # retried with exponential back-off (doubling from WEBHOOK_BACKOFF_SECONDS, capped at
+        # WEBHOOK_MAX_BACKOFF_SECONDS, with jitter) for WEBHOOK_RETRY_HOURS; an endpoint whose
+        # attempts all failed for WEBHOOK_DISABLE_AFTER_HOURS is disabled.
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "10")),
+        "WEBHOOK_BACKOFF_SECONDS": float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30")),
+        "WEBHOOK_MAX_BACKOFF_SECONDS": float(os.environ.get("WEBHOOK_MAX_BACKOFF_SECONDS", str(6 * 3600))),
+        "WEBHOOK_RETRY_HOURS": float(os.environ.get("WEBHOOK_RETRY_HOURS", "72")),
+        "WEBHOOK_DISABLE_AFTER_HOURS": float(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", "72")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none). Rate limits
         # key on the client address, which behind a proxy is only right when this is set.

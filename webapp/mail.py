@@ -233,7 +233,9 @@ def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> in
 
 
 def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
-    """Deliver due emails until `stop` is set, polling every OUTBOX_POLL_SECONDS."""
+    """Deliver due emails and webhooks until `stop` is set, polling every OUTBOX_POLL_SECONDS."""
+    from .webhooks.delivery import deliver_due_webhooks
+
     stop = stop or threading.Event()
     interval = app.config["OUTBOX_POLL_SECONDS"]
     last_schedule = 0.0
@@ -245,6 +247,9 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
                         run_schedule()
                         last_schedule = time.monotonic()
                     deliver_due()
+                    # Webhooks after the emails, and for a bounded time, so slow receivers
+                    # cannot hold up the mail.
+                    deliver_due_webhooks(budget_seconds=app.config["WEBHOOK_TIMEOUT"] * 3)
             except Exception:  # keep the worker alive through database hiccups
                 log.exception("Outbox worker pass failed")
             stop.wait(interval)

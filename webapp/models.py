@@ -482,6 +482,72 @@ class RateLimitCounter(BaseModel):
     expires_at = DoubleField(index=True)  # seconds since the epoch, as limits' storages count
 
 
+class WebhookEndpoint(BaseModel):
+    """A URL of a white-label's shop that hears about its customers, signed per Standard Webhooks
+    (webapp/webhooks/). The secret is stored encrypted; after a rotation the previous one keeps
+    signing too until `previous_secret_until`."""
+
+    MANUAL = "manual"  # disabled by an administrator
+    FAILING = "failing"  # disabled because every delivery failed for WEBHOOK_DISABLE_AFTER_HOURS
+
+    white_label = ForeignKeyField(WhiteLabel, backref="webhook_endpoints", on_delete="CASCADE")
+    url = CharField(max_length=2000)
+    description = CharField(max_length=200, default="")
+    events = CharField(max_length=500)  # subscribed event types, space-separated
+    enabled = BooleanField(default=True)
+    disabled_reason = CharField(max_length=20, default="")
+    disabled_at = DateTimeField(null=True)
+    secret = EncryptedTextField()  # whsec_..., ciphertext in the database (crypto.py)
+    previous_secret = EncryptedTextField(default="")
+    previous_secret_until = DateTimeField(null=True)
+    failing_since = DateTimeField(null=True)  # first failed attempt since the last success
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("white_label", "enabled"), False),)
+
+    @property
+    def event_types(self) -> list[str]:
+        return self.events.split()
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint: the exact body signed and sent on every attempt, and how the
+    attempts went (the endpoint's delivery log). Claimed like an outbox email."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    white_label = ForeignKeyField(WhiteLabel, backref="webhook_deliveries", on_delete="CASCADE")
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, null=True, backref="webhook_deliveries", on_delete="SET NULL")
+    message_id = CharField(max_length=64)  # webhook-id: the same on every attempt and endpoint
+    event_type = CharField(max_length=60)
+    payload = TextField()
+    status = CharField(max_length=10, default=PENDING)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    retry_until = DateTimeField()
+    locked_until = DateTimeField(null=True)
+    last_attempt_at = DateTimeField(null=True)
+    last_status_code = IntegerField(null=True)
+    last_response_ms = IntegerField(null=True)
+    last_error = CharField(max_length=300, default="")
+    delivered_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("status", "next_attempt_at"), False),
+            (("endpoint", "created_at"), False),
+            (("endpoint", "message_id"), True),
+        )
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -500,4 +566,6 @@ ALL_MODELS = [
     RateLimitCounter,
     StripeIntent,
     StripeEvent,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]

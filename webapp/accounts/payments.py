@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import AuditEvent, Customer, LedgerEntry, Payment, StripeIntent, User, utcnow
 from ..payments import Card, GatewayUnavailable, gateway_for
 from ..payments.intents import remember, settle
+from ..webhooks.events import emit_payment_succeeded
 
 
 class TopUpRefused(Exception):
@@ -71,6 +72,7 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
         )
         AuditEvent.create(white_label=white_label, customer=customer, actor=actor, action="topped_up",
                           detail=json.dumps({"amount": amount, "payment": payment.reference}))
+        emit_payment_succeeded(payment)
         return payment
 
 
@@ -140,6 +142,7 @@ def record_top_up(customer: Customer, info, record: StripeIntent) -> Payment:
                 )
                 AuditEvent.create(white_label=white_label, customer=customer, actor=record.created_by_id, action="topped_up",
                                   detail=json.dumps({"amount": info.amount, "payment": info.id}))
+                emit_payment_succeeded(payment)
             StripeIntent.update(status=StripeIntent.RECORDED, payment=payment, settled_at=utcnow()).where(
                 (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)).execute()
             return payment

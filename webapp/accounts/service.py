@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..templating import format_money
 from ..tokens import issue_token
+from ..webhooks.events import CUSTOMER_STATUS_CHANGED, emit_customer_event
 
 INVITATION_TTL_SECONDS = 72 * 3600
 
@@ -405,6 +406,7 @@ def set_status(customer: Customer, actor: User, *, suspend: bool, reason: str) -
         if not changed:
             raise AccountProblem("The customer's status changed meanwhile. Reload the page.")
         audit(customer, actor, "suspended" if suspend else "reactivated", reason=reason)
+        emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=wanted_from)
 
 
 def suspension_reason(customer: Customer) -> str:

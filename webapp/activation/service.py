@@ -32,6 +32,13 @@ from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..payments.intents import refund_intent, remember, settle, stripe_for
 from ..templating import format_money
 from ..tokens import hash_token, issue_token
+from ..webhooks.events import (
+    CUSTOMER_ACTIVATED,
+    CUSTOMER_ACTIVATION_EXPIRED,
+    CUSTOMER_STATUS_CHANGED,
+    emit_customer_event,
+    emit_payment_succeeded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +311,7 @@ def receive_activation_payment(customer: Customer, info, record: StripeIntent, g
                 StripeIntent.id == record.id).execute()
             AuditEvent.create(white_label=white_label, customer=customer, action="activation_payment_received",
                               detail=json.dumps({"amount": info.amount, "payment": info.id}))
+            emit_payment_succeeded(payment)
             return StripeIntent.RECEIVED
         # Nothing to pay for: claimed for refunding inside the lock, so nothing can use it meanwhile.
         StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
@@ -427,6 +435,7 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
             reason=f"Opening balance paid by {result.brand} ending {result.last4}",
             reference=f"payment:{payment.id}",
         )
+        emit_payment_succeeded(payment)
         return _activate_contact(token, customer, white_label, payment, password, now)
 
 
@@ -467,6 +476,7 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
         white_label=white_label, customer=customer, actor=user, action="customer_activated",
         detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
     )
+    emit_customer_event(CUSTOMER_ACTIVATED, customer)
     balance = format_money(amount, white_label.currency)
     queue_email(
         kind="welcome", recipient=user.email, template="welcome",
@@ -516,7 +526,10 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
     with db.atomic():
         token = send_activation_email(customer)
         if customer.status == Customer.EXPIRED:
-            Customer.update(status=Customer.PENDING).where(Customer.id == customer.id).execute()
+            revived = Customer.update(status=Customer.PENDING).where(
+                (Customer.id == customer.id) & (Customer.status == Customer.EXPIRED)).execute()
+            if revived:
+                emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=Customer.EXPIRED)
         AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
                           action="activation_resent", detail="")
         return token
@@ -528,7 +541,11 @@ def cancel(customer: Customer, actor: User) -> None:
     not answer)."""
     with db.atomic():
         now = utcnow()
-        Customer.update(status=Customer.CANCELLED).where(Customer.id == customer.id).execute()
+        previous = Customer.select(Customer.status).where(Customer.id == customer.id).scalar()
+        changed = Customer.update(status=Customer.CANCELLED).where(
+            (Customer.id == customer.id) & (Customer.status != Customer.CANCELLED)).execute()
+        if changed:
+            emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=previous)
         ActivationToken.update(revoked_at=now).where(
             (ActivationToken.customer == customer.id) & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
@@ -574,22 +591,27 @@ def send_reminders(now: dt.datetime | None = None) -> int:
 
 
 def expire_activations(now: dt.datetime | None = None) -> int:
-    """Mark pending customers whose newest link has expired as Expired, and refund opening
-    balances received for activations that can no longer finish; returns how many expired."""
+    """Mark pending customers whose newest link has expired as Expired, each in its own
+    transaction with its customer.activation_expired event, and refund opening balances
+    received for activations that can no longer finish; returns how many expired."""
     now = now or utcnow()
     live = ActivationToken.select(ActivationToken.customer).where(
         ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null() & (ActivationToken.expires_at > now)
     )
-    expired = (
-        Customer.update(status=Customer.EXPIRED)
-        .where(
-            (Customer.status == Customer.PENDING)
-            & (Customer.administered_by == Customer.BY_CUSTOMER)
-            & Customer.id.in_(ActivationToken.select(ActivationToken.customer))
-            & Customer.id.not_in(live)
-        )
-        .execute()
+    expiring = (
+        (Customer.status == Customer.PENDING)
+        & (Customer.administered_by == Customer.BY_CUSTOMER)
+        & Customer.id.in_(ActivationToken.select(ActivationToken.customer))
+        & Customer.id.not_in(live)
     )
+    expired = 0
+    for customer in list(Customer.select(Customer.id, Customer.white_label).where(expiring).order_by(Customer.id)):
+        # The same condition again on this one row: a resend or a second worker running the
+        # job meanwhile means the row is not (or no longer) ours to expire, and no event goes.
+        with db.atomic():
+            if Customer.update(status=Customer.EXPIRED).where((Customer.id == customer.id) & expiring).execute():
+                emit_customer_event(CUSTOMER_ACTIVATION_EXPIRED, customer)
+                expired += 1
     refund_unfinished_activation_payments(now=now)
     return expired
 

@@ -18,6 +18,7 @@ from ..models import (
     WhiteLabel,
     utcnow,
 )
+from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
 from .steps import NUMBERS, REVIEW, Step
 from .wizard import Wizard
 
@@ -98,6 +99,7 @@ def create_customer(wizard: Wizard, actor: User) -> Customer:
         action="customer_created",
         detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name}),
     )
+    emit_customer_event(CUSTOMER_CREATED, customer)
     return customer
 
 
