@@ -318,7 +318,8 @@ def test_the_live_link_scan_finds_a_stored_link(app):
             activation, _ = issue_token(customer, ActivationToken.ACTIVATION, 3600)
             invitation, row = issue_token(customer, ActivationToken.INVITATION, 3600, revoke_others=False)
             user = User.create(email="tui@scan.example.com", first_name="Tui", password_hash="")
-            CustomerMembership.create(user=user, customer=customer, role="user", active=False)
+            CustomerMembership.create(user=user, customer=customer, role="user", active=False,
+                                    status=CustomerMembership.INVITED, accepted_at=None)
             row.user = user
             row.save()
         tried, opened = live_links_in_database(app)
