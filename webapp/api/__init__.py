@@ -20,7 +20,7 @@ def init_app(app) -> None:
 
     app.config.setdefault("API_RATE_LIMIT", "300 per minute")
     csrf.exempt(bp)
-    auth.install(app, bp)
+    auth.install(app)
     app.register_blueprint(bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(keys_bp)

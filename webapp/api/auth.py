@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from ..extensions import limiter, login_manager
 from ..models import ApiKey
-from . import problems
+from . import bp, problems
 from .keys import authenticate
 from .problems import Problem
 
@@ -41,7 +41,9 @@ def _rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
-def install(app, bp) -> None:
+def install(app) -> None:
+    """What each app needs (the blueprint's own hooks are registered once, below)."""
+
     def _no_cookie_sign_in():
         # A browser's session cookie never signs anyone in here: before any other hook can ask
         # Flask-Login who is signed in (the password-change redirect does), it is told the
@@ -50,56 +52,62 @@ def install(app, bp) -> None:
             g._login_user = login_manager.anonymous_user()
 
     app.before_request_funcs.setdefault(None, []).insert(0, _no_cookie_sign_in)
-    limiter.limit(_rate_limit, key_func=rate_limit_key, exempt_when=lambda: request.endpoint in PUBLIC_ENDPOINTS)(bp)
 
-    @bp.before_request
-    def _check_request():
-        if request.endpoint in PUBLIC_ENDPOINTS:
-            return
-        key = current_key()
-        if key is None:
-            raise Problem("unauthorized", headers=dict(WWW_AUTHENTICATE))
-        g.api_white_label = key.white_label
-        if request.method not in SAFE_METHODS and not key.can_write:
-            raise Problem("read-only-key")
-        idempotency_key = request.headers.get("Idempotency-Key")
-        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise Problem("bad-request", "Idempotency-Key must be 1 to 255 printable ASCII characters, without spaces.")
-        if request.endpoint in BODY_ENDPOINTS:
-            if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-                raise Problem("unsupported-media-type")
-            try:
-                request.get_json()
-            except BadRequest as error:
-                if isinstance(error, HTTPException) and error.code == 413:
-                    raise
-                raise Problem("bad-request", "The body is not valid JSON.") from None
 
-    @bp.after_request
-    def _headers(response):
-        limit = limiter.current_limit
-        if limit is not None:
-            # draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it.
-            window = limit.limit.get_expiry()
-            response.headers["RateLimit-Policy"] = f'"per-key";q={limit.limit.amount};w={window}'
-            reset = max(0, int(limit.reset_at - time.time()))
-            response.headers["RateLimit"] = f'"per-key";r={max(0, limit.remaining)};t={reset}'
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+limiter.limit(_rate_limit, key_func=rate_limit_key, exempt_when=lambda: request.endpoint in PUBLIC_ENDPOINTS)(bp)
 
-    @bp.errorhandler(Problem)
-    def _problem(problem: Problem):
-        return problems.response(problem)
 
-    @bp.errorhandler(HTTPException)
-    def _http(error: HTTPException):
+@bp.before_request
+def _check_request():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    key = current_key()
+    if key is None:
+        raise Problem("unauthorized", headers=dict(WWW_AUTHENTICATE))
+    g.api_white_label = key.white_label
+    if request.method not in SAFE_METHODS and not key.can_write:
+        raise Problem("read-only-key")
+    idempotency_key = request.headers.get("Idempotency-Key")
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise Problem("bad-request", "Idempotency-Key must be 1 to 255 printable ASCII characters, without spaces.")
+    if request.endpoint in BODY_ENDPOINTS:
+        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            raise Problem("unsupported-media-type")
+        try:
+            request.get_json()
+        except BadRequest as error:
+            if error.code == 413:
+                raise
+            raise Problem("bad-request", "The body is not valid JSON.") from None
+
+
+@bp.after_request
+def _headers(response):
+    limit = limiter.current_limit
+    if limit is not None:
+        # draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it.
+        response.headers["RateLimit-Policy"] = f'"per-key";q={limit.limit.amount};w={limit.limit.get_expiry()}'
+        reset = max(0, int(limit.reset_at - time.time()))
+        response.headers["RateLimit"] = f'"per-key";r={max(0, limit.remaining)};t={reset}'
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(Problem)
+def _problem(problem: Problem):
+    return problems.response(problem)
+
+
+@bp.errorhandler(HTTPException)
+def _http(error: HTTPException):
+    return problems.from_http_exception(error)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    if isinstance(error, HTTPException):
         return problems.from_http_exception(error)
-
-    @bp.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        if isinstance(error, HTTPException):
-            return problems.from_http_exception(error)
-        return problems.unexpected(error)
+    return problems.unexpected(error)
 
 
 def is_api_request() -> bool:

@@ -16,6 +16,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from peewee import JOIN, Case
+
 from ..extensions import db
 from ..models import ApiKey, AuditEvent, User, WhiteLabel, WhiteLabelMembership, utcnow
 
@@ -97,7 +99,7 @@ def keys_of(white_label: WhiteLabel) -> list[ApiKey]:
     """Every key of the white-label, live ones first, newest first."""
     return list(
         ApiKey.select(ApiKey, User)
-        .join(User, on=(ApiKey.created_by == User.id), join_type="LEFT OUTER")
+        .join(User, on=(ApiKey.created_by == User.id), join_type=JOIN.LEFT_OUTER)
         .where(ApiKey.white_label == white_label.id)
-        .order_by(ApiKey.revoked_at.is_null().desc(), ApiKey.created_at.desc(), ApiKey.id.desc())
+        .order_by(Case(None, [(ApiKey.revoked_at.is_null(), 0)], 1), ApiKey.created_at.desc(), ApiKey.id.desc())
     )

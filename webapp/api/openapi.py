@@ -115,12 +115,17 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+_document: dict | None = None
+
+
 def document() -> dict:
-    """The OpenAPI 3.1 document of this app's API (built once per app)."""
-    cached = current_app.extensions.get("api_openapi")
-    if cached is None:
-        cached = current_app.extensions["api_openapi"] = _build()
-    return cached
+    """The OpenAPI 3.1 document of the API (built once per process: the routes are the same for
+    every app the factory makes, and spectree moves nested schemas out of its models the first
+    time it writes a document, so a second one would miss them)."""
+    global _document
+    if _document is None:
+        _document = _build()
+    return _document
 
 
 def _build() -> dict:

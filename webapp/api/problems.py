@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 
 from flask import Response, current_app, request
@@ -101,7 +100,8 @@ def _too_many(headers: dict) -> Problem:
     from ..extensions import limiter
 
     limit = limiter.current_limit
-    seconds = max(1, math.ceil(limit.reset_at - time.time())) if limit is not None else 60
+    # The same count as the Retry-After header Flask-Limiter writes.
+    seconds = max(1, int(limit.reset_at - time.time())) if limit is not None else 60
     headers["Retry-After"] = str(seconds)
     return Problem("rate-limited", f"Too many requests with this key. Try again in {seconds} seconds.",
                    headers=headers)

@@ -223,8 +223,10 @@ STATE_CHANGE = {**COMMON, "HTTP_400": PROBLEM, "HTTP_403": PROBLEM, "HTTP_404": 
 
 @bp.post("/customers/<int:customer_id>/activation/resend")
 # The console's limit and counter (same scope and key): resends through both doors add up.
-@limiter.limit(_resend_limit, key_func=lambda: f"resend:{request.view_args.get('customer_id')}",
-               scope="activation.resend_activation", deduct_when=lambda response: response.status_code < 400)
+# (A shared limit's bucket is its scope alone; the console's limit's bucket is its endpoint's name.)
+@limiter.shared_limit(_resend_limit, scope="activation.resend_activation",
+                      key_func=lambda: f"resend:{request.view_args.get('customer_id')}",
+                      deduct_when=lambda response: response.status_code < 400)
 @spec.validate(resp=Answers(HTTP_200=schemas.CustomerOut, **STATE_CHANGE), tags=[TAG_CUSTOMERS],
                operation_id="resendActivation")
 def resend_activation(customer_id: int):
