@@ -35,6 +35,7 @@ class Targets:
     submitted_draft_keys: list[str]  # drafts that became customers (one of each option)
     white_label_id: int
     unknown_token: str  # looks like an emailed token, but none was ever issued
+    api_key_id: int = 0  # a live API key of Demo Telecom (Settings > API keys)
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -49,6 +50,7 @@ FILL = {
     "token": lambda t: [t.unknown_token],
     "white_label_id": lambda t: [t.white_label_id],
     "filename": lambda t: ["app.css"],
+    "key_id": lambda t: [t.api_key_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -62,6 +64,11 @@ PUBLIC_ROUTES = {
     "static": "the app's own CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
 }
+
+# The integration API (/api/v1) answers bearer keys, never cookies: every caller of the console
+# walks (a session, with or without a CSRF token) gets 401 there. tests/test_api_isolation.py
+# walks the same rules with keys instead.
+API_BLUEPRINT = "api"
 
 # A route with one of these variables is opened by a secret sent in an email (activation,
 # invitation): public, but an unknown secret must be a 404 for everyone.
@@ -99,6 +106,10 @@ def build_targets(app, admin_client) -> Targets:
         membership = CustomerMembership.create(user=colleague, customer=holder, role=CustomerMembership.USER)
         number = PhoneNumber.get(PhoneNumber.number == "+6495550101")
         assert number.customer_id == holder.id
+        from webapp.api.keys import create_key
+
+        api_key = create_key(demo, User.get(User.email == "admin@demo.example.com"), name="Walk key",
+                             scope="read_write").row
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -108,11 +119,16 @@ def build_targets(app, admin_client) -> Targets:
         submitted_draft_keys=[submitted.rsplit("/", 1)[1], account.rsplit("/", 1)[1]],
         white_label_id=demo.id,
         unknown_token=secrets.token_urlsafe(32),
+        api_key_id=api_key.id,
     )
 
 
 def is_public(rule) -> bool:
     return rule.endpoint in PUBLIC_ROUTES
+
+
+def is_api(rule) -> bool:
+    return rule.endpoint.split(".", 1)[0] == API_BLUEPRINT
 
 
 def opened_by_secret(rule) -> bool:
