@@ -35,6 +35,8 @@ def get_scoped_or_404(model, pk):
         pk = int(pk)
     except (TypeError, ValueError):
         abort(404)
+    if not 0 < pk < 2**63:  # no row has such an id, and SQLite cannot even compare one
+        abort(404)
     row = scoped(model).where(model.id == pk).first()
     if row is None:
         abort(404)

@@ -145,7 +145,7 @@ def _build() -> dict:
                 operation["parameters"].append(dict(IDEMPOTENCY_PARAMETER))
     for operations in generated["paths"].values():
         for operation in operations.values():
-            for status in ("401", "429"):
+            for status in ("400", "401", "429"):  # 400: a NUL character anywhere, a malformed header
                 operation["responses"].setdefault(status, {
                     "description": _status_text(status), "content": {PROBLEM_JSON: {"schema": problem_ref}}})
     return generated
