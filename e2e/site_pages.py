@@ -43,6 +43,12 @@ NOT_PAGES = {
     "static": "the app's CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour as a stylesheet",
     "settings.billing_csv": "a CSV download",
+    # The integration API answers JSON (its reference page, api_docs.index, is a page).
+    "api.openapi": "the OpenAPI document (JSON)",
+    "api.list_customers": "API: JSON",
+    "api.get_customer": "API: JSON",
+    "api.list_plans": "API: JSON",
+    "api.available_numbers": "API: JSON",
 }
 
 
@@ -397,12 +403,26 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("invitation", VISITOR, f"/invite/{s.invitations['valid']}"),
         Visit("invitation link unknown", VISITOR, f"/invite/{s.invitations['unknown']}", status=404),
     ],
+    "api_keys.index": lambda s: [
+        Visit("settings: API keys", ADMINISTRATOR, "/settings/api-keys/"),
+        Visit("settings: API keys, a new key shown once", ADMINISTRATOR, "/settings/api-keys/", act=_create_api_key),
+        Visit("settings: API keys, nothing filled in", ADMINISTRATOR, "/settings/api-keys/",
+              act=_clear_and_submit("Create API key")),
+        Visit("settings: API keys, as staff", STAFF_MEMBER, "/settings/api-keys/"),
+    ],
+    "api_docs.index": lambda s: [Visit("API reference", VISITOR, "/api/docs/")],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
         Visit("settings: payment gateway, Stripe without keys", ADMINISTRATOR, "/settings/payment-gateway",
               act=_stripe_without_keys),
     ],
 }
+
+
+def _create_api_key(page: Page) -> None:
+    page.get_by_label("Name").fill("Walk shop")
+    page.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("heading", name="Copy your new key now")).to_be_visible()
 
 
 def _stripe_without_keys(page: Page) -> None:
