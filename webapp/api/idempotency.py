@@ -31,7 +31,7 @@ REPLAY_WINDOW = dt.timedelta(hours=24)
 def fingerprint() -> str:
     """The request as far as idempotency is concerned: method, path and the body's JSON
     (keys sorted, so the same object written in another order is the same request)."""
-    body = request.get_json(silent=True) if request.content_length else None
+    body = request.get_json(silent=True)  # parsed once per request (cached); None without a JSON body
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else ""
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 

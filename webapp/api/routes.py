@@ -14,7 +14,7 @@ from ..activation import service as activation
 from ..customers.queries import parse_cursor, search_customers
 from ..extensions import limiter
 from ..ledger import customer_balance
-from ..models import Customer, PhoneNumber, Plan, User, utcnow
+from ..models import Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
 from ..onboarding import service as onboarding
 from ..onboarding.forms import display_phone
 from ..onboarding.options import option_for, option_of
@@ -88,6 +88,17 @@ def _address(customer: Customer, service: bool = False) -> dict:
             "postcode": getattr(customer, f"{prefix}postcode"), "country": getattr(customer, f"{prefix}country")}
 
 
+def _administrators(customer: Customer) -> list[dict]:
+    rows = (
+        User.select(User.first_name, User.last_name, User.email)
+        .join(CustomerMembership, on=(CustomerMembership.user == User.id))
+        .where((CustomerMembership.customer == customer.id) & (CustomerMembership.active == True)  # noqa: E712
+               & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR))
+        .order_by(User.id)
+    )
+    return [{"name": user.full_name, "email": user.email} for user in rows]
+
+
 def customer_json(customer: Customer) -> dict:
     """Everything a shop follows about one customer."""
     option = option_of(customer)
@@ -105,7 +116,8 @@ def customer_json(customer: Customer) -> dict:
         "service_address": _address(customer, service=True),
         "status": customer.status,
         "status_label": customer.status_label,
-        "administered_by": {"option": option.key, "label": option.short_label},
+        "administered_by": {"option": option.key, "label": option.short_label,
+                            "account_administrators": _administrators(customer)},
         "plan": _plan(plan),
         "balance": _money(customer_balance(customer), g.api_white_label.currency),
         "numbers": numbers,

@@ -208,9 +208,17 @@ class PlanRef(Out):
     name: str
 
 
+class Person(Out):
+    name: str
+    email: str
+
+
 class AdministeredBy(Out):
     option: Literal[CUSTOMER.key, WHITE_LABEL.key]
     label: str
+    account_administrators: list[Person] = Field(
+        description="Who administers the account now: the contact once they activate, or the white-label's "
+                    "administrator for an account the white-label runs.")
 
 
 class ContactOut(Out):
