@@ -246,11 +246,11 @@ def test_creating_a_white_label_option_charges_the_ledger_and_answers_active(app
         entry = LedgerEntry.get(LedgerEntry.customer == customer)
         assert entry.account == LedgerEntry.WHITE_LABEL and entry.amount == 7900
         assert CustomerMembership.get(CustomerMembership.customer == customer).user.email == ADMIN[0]
-    assert answer["administered_by"]["account_administrators"] == [{"name": "Dana Admin", "email": ADMIN[0]}]
         settings = customer.pbx_settings.get()
         assert settings.extension_length == 4 and settings.default_caller_id == "+6495550101"
         assert settings.call_recording and settings.voicemail_to_email
         assert OutboxEmail.select().where(OutboxEmail.customer == customer).count() == 0
+    assert answer["administered_by"]["account_administrators"] == [{"name": "Dana Admin", "email": ADMIN[0]}]
 
 
 def test_the_api_refuses_the_customer_option_without_a_payment_gateway_in_the_consoles_words(app):
