@@ -117,3 +117,17 @@ def test_two_identical_posts_with_one_idempotency_key_at_once_create_once(app, l
     record_figure(f"api idempotency race ({option})",
                   f"{ROUNDS} races of two identical POSTs with one Idempotency-Key, all {overlapped} overlapping: "
                   "1 customer each, the second answer a replay")
+
+
+def test_creates_with_different_keys_at_once_all_succeed(app, live_api, smtp, record_figure):
+    """Each create claims its Idempotency-Key after taking the white-label lock: claimed first,
+    the claims' foreign-key locks on the white-label row deadlocked two creates on PostgreSQL."""
+    port, timeline = live_api
+    secret = make_key(app)
+    for round_ in range(3):
+        results = simultaneously(*[
+            _post(port, secret, new_idempotency_key(), customer_body(app, email=f"parallel-{round_}-{i}@example.com"))
+            for i in range(4)])
+        assert [status for status, _, _ in results] == [201] * 4, [r[2][:200] for r in results]
+    with app.app_context():
+        assert Customer.select().where(Customer.contact_email.startswith("parallel-")).count() == 12

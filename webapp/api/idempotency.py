@@ -1,9 +1,10 @@
 """`Idempotency-Key` on every POST, with Stripe's semantics.
 
 The key is claimed (a row inserted under a unique (white-label, key) index) as the first write
-of the transaction that makes the change, and the answer is stored in the same transaction. So
-a change and its key commit together or not at all. A second request with the same key while
-the first is still running waits at that insert (PostgreSQL holds it on the unique index;
+of the transaction that makes the change (after the change's own row locks, if it takes any),
+and the answer is stored in the same transaction. So a change and its key commit together or
+not at all. A second request with the same key while the first is still running waits (at the
+white-label lock a create takes, or at the insert: PostgreSQL holds it on the unique index;
 SQLite's IMMEDIATE transactions hold the write lock) and, once the first has committed, finds
 the key taken and replays the stored answer. Within 24 hours the same key and body replay the
 first answer; the same key with another method, URL or body is refused.
@@ -56,17 +57,26 @@ def _replay(row: ApiIdempotencyKey, digest: str) -> Response:
     return Response(row.response_body, status=row.status, mimetype="application/json", headers=headers)
 
 
-def run(change: Callable[[], Response]) -> Response:
-    """Make the change in one transaction, once per Idempotency-Key (when the request has one)."""
+def run(change: Callable[[], Response], *, lock: Callable[[], object] | None = None) -> Response:
+    """Make the change in one transaction, once per Idempotency-Key (when the request has one).
+
+    `lock` takes the change's row locks before the key is claimed. It must come first: the
+    claim's insert holds a key-share lock on the white-label row (its foreign key), so two
+    creates that claimed first and then asked for the white-label row FOR UPDATE would each
+    wait for the other (PostgreSQL found that deadlock under load)."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         with db.atomic():
+            if lock is not None:
+                lock()
             return change()
     digest = fingerprint()
     found = _stored(key)
     if found is not None:
         return _replay(found, digest)
     with db.atomic():
+        if lock is not None:
+            lock()
         try:
             with db.atomic():  # a savepoint: a failed claim leaves the transaction usable
                 claim = ApiIdempotencyKey.create(white_label=g.api_white_label, key=key, api_key=g.api_key,

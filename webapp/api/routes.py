@@ -171,8 +171,13 @@ def create_customer():
     body = request.context.json.root
     option = option_for(body.option)
 
+    def lock():
+        # The white-label row first, as the console's submit does: credit and the numbers and
+        # emails already taken are checked against it, one create at a time.
+        g.locked_white_label = onboarding.lock_white_label(g.api_white_label)
+
     def change() -> Response:
-        white_label = onboarding.lock_white_label(g.api_white_label)
+        white_label = g.locked_white_label
         wizard = Wizard.from_answers(white_label, option, schemas.answers(body))
         try:
             customer = onboarding.create_customer(wizard, _actor(), via=_via())
@@ -181,7 +186,7 @@ def create_customer():
         location = url_for("api.get_customer", customer_id=customer.id)
         return _json(customer_json(customer), 201, {"Location": location})
 
-    return idempotency.run(change)
+    return idempotency.run(change, lock=lock)
 
 
 @bp.get("/customers")
