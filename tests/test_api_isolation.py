@@ -31,7 +31,7 @@ def _quick_connections(app, database_url):
 
 
 def api_routes(app, targets, *, with_variables_only=False):
-    for rule, method, url, values in routes(app, targets, with_variables_only=with_variables_only):
+    for rule, method, url, _values in routes(app, targets, with_variables_only=with_variables_only):
         if is_api(rule) and rule.endpoint not in PUBLIC and method != "HEAD":
             yield rule, method, url
 
