@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from conftest import has_card_number
 
-EXAMPLES = 40  # per operation and mode
+EXAMPLES = 100  # per operation and mode
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
