@@ -595,3 +595,19 @@ def test_the_reference_page_is_built_from_the_document_under_the_strict_csp(app)
     for slug in ("validation", "idempotency-key-reused", "unauthorized", "rate-limited"):
         assert f'id="problem-{slug}"' in html
     assert "/contact/email" in html or "contact" in html
+
+
+def test_the_purge_command_forgets_keys_older_than_24_hours(app, runner, smtp):
+    secret = make_key(app)
+    client = app.test_client()
+    for email in ("old@matai.example.com", "new@matai.example.com"):
+        response = client.post("/api/v1/customers", json=customer_body(app, email=email),
+                               headers=auth(secret, new_idempotency_key()))
+        assert response.status_code == 201
+    with app.app_context():
+        oldest = ApiIdempotencyKey.select().order_by(ApiIdempotencyKey.id).first()
+        ApiIdempotencyKey.update(created_at=utcnow() - dt.timedelta(hours=25)).where(
+            ApiIdempotencyKey.id == oldest.id).execute()
+    result = runner.invoke(args=["api", "purge-idempotency-keys"])
+    assert result.exit_code == 0 and "Forgot 1 Idempotency-Keys" in result.output
+    assert count(app, ApiIdempotencyKey) == 1

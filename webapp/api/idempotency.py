@@ -100,3 +100,14 @@ def purge_expired(now: dt.datetime | None = None) -> int:
     """Forget keys older than 24 hours; returns how many."""
     cutoff = (now or utcnow()) - REPLAY_WINDOW
     return ApiIdempotencyKey.delete().where(ApiIdempotencyKey.created_at < cutoff).execute()
+
+
+def register_commands(bp) -> None:
+    """`flask api purge-idempotency-keys`: for cron, next to purge-drafts."""
+    import click
+
+    @bp.cli.command("purge-idempotency-keys")
+    def purge_command():
+        """Forget Idempotency-Keys older than 24 hours."""
+        with db.connection_context():
+            click.echo(f"Forgot {purge_expired()} Idempotency-Keys older than 24 hours.")
