@@ -1,4 +1,5 @@
-"""`make bench`: every performance target of issue 7, measured against its floor, as one table.
+"""`make bench`: every performance target of issue 7 (and 8: the API, issue 16), measured
+against its floor, as one table.
 
     python -m bench              # everything (a few minutes)
     python -m bench --only 2,5   # some targets
@@ -37,6 +38,7 @@ def _run(target: str, benchmark, *args) -> tuple[list[Row], list[str]]:
 
 def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
     from . import (
+        api,
         assets,
         customers,
         mail_stall,
@@ -74,7 +76,12 @@ def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
             add(_run(f"6 throughput ({label})", throughput.run, kind, label))
     if "7" in only:
         add(_run("7 memory", memory.run))
-    if not have_postgres and only & {"1", "2", "6"}:
+    if "8" in only:
+        if have_postgres:
+            add(_run("8 API create (PostgreSQL)", api.run_create, "postgres", "PostgreSQL"))
+        for kind, label in databases:
+            add(_run(f"8 API customer list ({label})", api.run_list, kind, label))
+    if not have_postgres and only & {"1", "2", "6", "8"}:
         rows.append(Row("PostgreSQL rows", "not run: PostgreSQL not reachable on 127.0.0.1:5432", None, "—", None))
     return rows, notes
 
@@ -97,7 +104,7 @@ def table(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated target numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated target numbers")
     args = parser.parse_args()
     only = {part.strip() for part in args.only.split(",") if part.strip()}
 

@@ -214,6 +214,28 @@ def register_floor(app: Flask) -> None:
     app.add_url_rule(FLOOR_URL, "bench_floor", floor, methods=["GET", "POST"])
 
 
+INSERT_FLOOR_URL = "/_bench/insert"
+
+
+def register_insert_floor(app: Flask) -> None:
+    """The floor for API writes: a bare JSON POST that commits one insert per request (an audit
+    event) and answers 201 with a little JSON. Exempt from CSRF, as the API is."""
+    import json
+
+    from flask import Response, request
+
+    from webapp.extensions import csrf, db
+    from webapp.models import AuditEvent
+
+    def insert_floor():
+        payload = request.get_json()
+        with db.atomic():
+            event = AuditEvent.create(white_label=1, action="bench_floor", detail=json.dumps(payload)[:200])
+        return Response(json.dumps({"id": event.id}), status=201, mimetype="application/json")
+
+    app.add_url_rule(INSERT_FLOOR_URL, "bench_insert_floor", csrf.exempt(insert_floor), methods=["POST"])
+
+
 def build_app(url: str, **config) -> Flask:
     """The real app (create_app) on `url`, plus the floor; the schema migrated, demo data in."""
     from webapp import create_app
@@ -224,6 +246,7 @@ def build_app(url: str, **config) -> Flask:
     app = create_app({**BENCH_CONFIG, "DATABASE_URL": url, **config})
     logging.getLogger().setLevel(logging.WARNING)  # create_app asks for INFO: too chatty here
     register_floor(app)
+    register_insert_floor(app)
     with app.app_context():
         upgrade()
         with db.connection_context():
@@ -330,11 +353,12 @@ SERVER_SECRET = "bench-" + "0123456789abcdef" * 4  # production mode wants 32+ c
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int, log_path: str) -> Iterator[tuple[int, subprocess.Popen]]:
+def gunicorn(url: str, workers: int, log_path: str, **extra_env: str) -> Iterator[tuple[int, subprocess.Popen]]:
     """bench.wsgi:app under gunicorn on a free loopback port, in production mode."""
     port = free_port()
     env = {
         **os.environ,
+        **extra_env,
         "APP_ENV": "production",
         "SECRET_KEY": SERVER_SECRET,
         "DATABASE_URL": url,

@@ -4,7 +4,8 @@
 """
 from webapp import create_app
 
-from .harness import register_floor
+from .harness import register_floor, register_insert_floor
 
 app = create_app()
 register_floor(app)
+register_insert_floor(app)

@@ -43,6 +43,12 @@ NOT_PAGES = {
     "static": "the app's CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour as a stylesheet",
     "settings.billing_csv": "a CSV download",
+    # The integration API answers JSON (its reference page, api_docs.index, is a page).
+    "api.openapi": "the OpenAPI document (JSON)",
+    "api.list_customers": "API: JSON",
+    "api.get_customer": "API: JSON",
+    "api.list_plans": "API: JSON",
+    "api.available_numbers": "API: JSON",
 }
 
 
@@ -471,6 +477,14 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "webhooks.delete": lambda s: [
         Visit("webhooks: delete an endpoint", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}/delete"),
     ],
+    "api_keys.index": lambda s: [
+        Visit("settings: API keys", ADMINISTRATOR, "/settings/api-keys/"),
+        Visit("settings: API keys, a new key shown once", ADMINISTRATOR, "/settings/api-keys/", act=_create_api_key),
+        Visit("settings: API keys, nothing filled in", ADMINISTRATOR, "/settings/api-keys/",
+              act=_clear_and_submit("Create API key")),
+        Visit("settings: API keys, as staff", STAFF_MEMBER, "/settings/api-keys/"),
+    ],
+    "api_docs.index": lambda s: [Visit("API reference", VISITOR, "/api/docs/")],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
         Visit("settings: payment gateway, Stripe without keys", ADMINISTRATOR, "/settings/payment-gateway",
@@ -484,6 +498,12 @@ def _add_webhook_endpoint(page: Page) -> None:
     page.get_by_role("button", name="Add endpoint").click()
     expect(page.get_by_role("heading", level=1, name="Webhook endpoint")).to_be_visible()
     expect(page.locator("#signing-secret")).to_contain_text("whsec_")
+
+
+def _create_api_key(page: Page) -> None:
+    page.get_by_label("Name").fill("Walk shop")
+    page.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("heading", name="Copy your new key now")).to_be_visible()
 
 
 def _stripe_without_keys(page: Page) -> None:

@@ -37,6 +37,7 @@ class Targets:
     unknown_token: str  # looks like an emailed token, but none was ever issued
     webhook_endpoint_id: int  # Demo Telecom's webhook endpoint (nothing listens at its URL)
     webhook_delivery_id: int  # an event queued for it
+    api_key_id: int = 0  # a live API key of Demo Telecom (Settings > API keys)
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -53,6 +54,7 @@ FILL = {
     "filename": lambda t: ["app.css"],
     "endpoint_id": lambda t: [t.webhook_endpoint_id],
     "delivery_id": lambda t: [t.webhook_delivery_id],
+    "key_id": lambda t: [t.api_key_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -74,6 +76,11 @@ PUBLIC_ROUTES = {
 CSRF_EXEMPT = {
     "payments.stripe_webhook": "Stripe's signature (Stripe-Signature header) over the body",
 }
+
+# The integration API (/api/v1) answers bearer keys, never cookies: every caller of the console
+# walks (a session, with or without a CSRF token) gets 401 there. tests/test_api_isolation.py
+# walks the same rules with keys instead.
+API_BLUEPRINT = "api"
 
 # A route with one of these variables is opened by a secret sent in an email (activation,
 # invitation): public, but an unknown secret must be a 404 for everyone.
@@ -115,6 +122,10 @@ def build_targets(app, admin_client) -> Targets:
         number = PhoneNumber.get(PhoneNumber.number == "+6495550101")
         assert number.customer_id == holder.id
         delivery = WebhookDelivery.select().order_by(WebhookDelivery.id).first()
+        from webapp.api.keys import create_key
+
+        api_key = create_key(demo, User.get(User.email == "admin@demo.example.com"), name="Walk key",
+                             scope="read_write").row
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -126,11 +137,16 @@ def build_targets(app, admin_client) -> Targets:
         unknown_token=secrets.token_urlsafe(32),
         webhook_endpoint_id=delivery.endpoint_id,
         webhook_delivery_id=delivery.id,
+        api_key_id=api_key.id,
     )
 
 
 def is_public(rule) -> bool:
     return rule.endpoint in PUBLIC_ROUTES
+
+
+def is_api(rule) -> bool:
+    return rule.endpoint.split(".", 1)[0] == API_BLUEPRINT
 
 
 def opened_by_secret(rule) -> bool:

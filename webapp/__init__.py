@@ -105,6 +105,10 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 
+    from . import api
+
+    api.init_app(app)
+
     from .cli import register_commands
 
     register_commands(app)

@@ -141,6 +141,8 @@ def from_environment(instance_path: Path) -> dict:
         "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get(
             "LOGIN_ADDRESS_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "50 per hour")
         ),
+        # Requests per API key (Flask-Limiter string); past it a 429 with Retry-After.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         "CUSTOMERS_PER_PAGE": int(os.environ.get("CUSTOMERS_PER_PAGE", "20")),
         "ACTIVATION_TTL_SECONDS": int(os.environ.get("ACTIVATION_TTL", str(7 * 24 * 3600))),
         "DRAFT_MAX_AGE_DAYS": int(os.environ.get("DRAFT_MAX_AGE_DAYS", "30")),

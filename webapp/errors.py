@@ -81,6 +81,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        from .api.auth import is_api_request
+
+        if is_api_request():  # a URL under /api/v1 that matched no route: a problem, not a page
+            from .api.problems import from_http_exception
+
+            return from_http_exception(error)
         if error.code == 429:
             return _too_many(error)
         # Keep what the exception says about the response, such as Allow on a 405.

@@ -548,6 +548,56 @@ class WebhookDelivery(BaseModel):
         )
 
 
+class ApiKey(BaseModel):
+    """A white-label's key for the integration API. Only the SHA-256 of the secret is kept: the
+    secret is 256 random bits, so a fast hash is as safe as a slow one and lets a request find
+    its key through an index (see webapp/api/keys.py)."""
+
+    READ = "read"
+    READ_WRITE = "read_write"
+    SCOPE_LABELS = {READ: "Read only", READ_WRITE: "Read and write"}
+
+    white_label = ForeignKeyField(WhiteLabel, backref="api_keys", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    prefix = CharField(max_length=16, unique=True)  # shown in lists and logs; part of the key
+    secret_hash = CharField(max_length=64, unique=True)
+    scope = CharField(max_length=12)
+    # The key acts as the administrator who made it; it stops working if they stop being one.
+    created_by = ForeignKeyField(User, null=True, backref="api_keys", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+    revoked_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="revoked_api_keys")
+
+    class Meta:
+        indexes = ((("white_label", "created_at"), False),)
+
+    @property
+    def scope_label(self) -> str:
+        return self.SCOPE_LABELS.get(self.scope, self.scope)
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.READ_WRITE
+
+
+class ApiIdempotencyKey(BaseModel):
+    """An `Idempotency-Key` a white-label sent with a POST, stored in the same transaction as
+    the change it made, with the answer that is replayed for the same key and body."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="api_idempotency_keys", on_delete="CASCADE")
+    key = CharField(max_length=255)
+    api_key = ForeignKeyField(ApiKey, null=True, backref="idempotency_keys", on_delete="SET NULL")
+    request_hash = CharField(max_length=64)  # method, path and canonical JSON body
+    status = IntegerField()
+    response_body = TextField()
+    location = CharField(max_length=255, default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("white_label", "key"), True), (("created_at",), False))
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -568,4 +618,6 @@ ALL_MODELS = [
     StripeEvent,
     WebhookEndpoint,
     WebhookDelivery,
+    ApiKey,
+    ApiIdempotencyKey,
 ]

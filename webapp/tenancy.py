@@ -1,7 +1,11 @@
-"""Tenant scoping in one place: every white-label query goes through these helpers."""
+"""Tenant scoping in one place: every white-label query goes through these helpers.
+
+The white-label is the signed-in user's, or on the integration API the key's (set in
+`g.api_white_label` by webapp/api/auth.py before any view runs; no user is signed in there).
+"""
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g, has_request_context
 from peewee import ModelSelect
 
 from .models import WhiteLabel
@@ -9,7 +13,11 @@ from .security import current_membership
 
 
 def current_white_label() -> WhiteLabel:
-    """The signed-in user's white-label; views behind `white_label_required` always have one."""
+    """The signed-in user's white-label (views behind `white_label_required` always have one),
+    or the API key's on an API request."""
+    api_white_label = g.get("api_white_label") if has_request_context() else None
+    if api_white_label is not None:
+        return api_white_label
     membership = current_membership()
     if membership is None:
         abort(403)
@@ -26,6 +34,8 @@ def get_scoped_or_404(model, pk):
     try:
         pk = int(pk)
     except (TypeError, ValueError):
+        abort(404)
+    if not 0 < pk < 2**63:  # no row has such an id, and SQLite cannot even compare one
         abort(404)
     row = scoped(model).where(model.id == pk).first()
     if row is None:

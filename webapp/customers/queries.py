@@ -66,18 +66,20 @@ class Page:
 
 
 def search_customers(query: str, page: int, per_page: int, *, after: str | None = None,
-                     before: str | None = None) -> Page:
+                     before: str | None = None, status: str | None = None) -> Page:
     """One page of the current white-label's customers, newest first, matching `query`.
 
     The page links carry a cursor (`after` the last row shown, or `before` the first), so
     every page costs the same however deep it is; a bare page number (a typed or old URL)
-    falls back to an offset.
+    falls back to an offset. `status` keeps only customers in that status (the API's filter).
     """
     query = (query or "").strip().lower()[:MAX_QUERY_LENGTH]
     page = max(1, page)
     select = scoped(Customer, *LIST_COLUMNS, Plan.name, Plan.id).join_from(Customer, Plan, JOIN.LEFT_OUTER)
     for word in query.split()[:5]:
         select = select.where(Customer.search_text.contains(word))
+    if status:
+        select = select.where(Customer.status == status)
     newest_first = (Customer.created_at.desc(), Customer.id.desc())
     position = Tuple(Customer.created_at, Customer.id)
     # One row more than the page tells whether there is another page, without a COUNT(*).

@@ -33,7 +33,7 @@ class StepProblem(Exception):
         self.form = form
 
 
-def _lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
+def lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
     """Re-read the white-label row, locked, so two submits' credit checks don't race."""
     return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
 
@@ -56,7 +56,7 @@ def submit(wizard: Wizard, actor: User) -> Customer:
             return Customer.get_by_id(existing.customer_id)
 
         # Every answer checked again, against the locked white-label (credit, numbers taken...).
-        customer = create_customer(Wizard(_lock_white_label(wizard.white_label), draft), actor)
+        customer = create_customer(Wizard(lock_white_label(wizard.white_label), draft), actor)
         CustomerDraft.update(customer=customer).where(CustomerDraft.id == draft.id).execute()
         return customer
 
@@ -75,10 +75,11 @@ def checked_forms(wizard: Wizard) -> dict:
     return forms
 
 
-def create_customer(wizard: Wizard, actor: User) -> Customer:
+def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> Customer:
     """Create the customer a wizard's answers describe: the customer row, then what its option
     does (membership, first charge, numbers, PBX settings, activation email) and the audit event.
-    Call inside the caller's transaction, with `wizard.white_label` locked (_lock_white_label)."""
+    Call inside the caller's transaction, with `wizard.white_label` locked (lock_white_label).
+    `via` names another door than the console (an API key) in the audit trail."""
     forms = checked_forms(wizard)
     option, white_label = wizard.option, wizard.white_label
     customer = _new_customer(option, white_label, actor, forms)
@@ -97,7 +98,7 @@ def create_customer(wizard: Wizard, actor: User) -> Customer:
         customer=customer,
         actor=actor,
         action="customer_created",
-        detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name}),
+        detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name, **({"via": via} if via else {})}),
     )
     emit_customer_event(CUSTOMER_CREATED, customer)
     return customer
