@@ -49,7 +49,7 @@ def invitation_link(app, smtp, email):
 
 def test_customer_page_shows_the_whole_account(app, admin_client, managed):
     html = admin_client.get(f"/customers/{managed}").get_data(as_text=True)
-    for text in ["Balance and ledger", "Phone numbers", "+6495550100", "PBX settings", "Pacific/Auckland".replace("_", " "),
+    for text in ["Balance and ledger", "Phone numbers", "09 555 0100", "PBX settings", "Pacific/Auckland".replace("_", " "),
                  "Users", "Dana Admin", "Account administrator", "History", "Customer created"]:
         assert text in html, text
     assert "Create new users" in html and "Release" in html and "Hand over to the customer" in html
@@ -57,7 +57,7 @@ def test_customer_page_shows_the_whole_account(app, admin_client, managed):
 
 def test_staff_see_the_customer_page_read_only(app, staff_client, managed):
     html = staff_client.get(f"/customers/{managed}").get_data(as_text=True)
-    assert "+6495550100" in html and "Users" in html
+    assert "09 555 0100" in html and "Users" in html
     for control in ["Create new users", "Release", "Change plan", "Hand over", "Suspend", "Assign"]:
         assert control not in html, control
 
@@ -427,3 +427,10 @@ def test_customer_pages_wear_the_white_labels_brand(app, activated):
     html = contact.get("/account/").get_data(as_text=True)
     assert re.search(r'<a class="brand"[^>]*>\s*Demo Telecom', html)
     assert re.search(r'href="/brand/\d+\.css\?v=0f766e"', html)
+
+
+def test_numbers_are_shown_as_people_of_the_white_labels_country_read_them(app, admin_client, managed):
+    """Stored in E.164, shown in national format on the customer page (and its contact phone)."""
+    html = admin_client.get(f"/customers/{managed}").get_data(as_text=True)
+    assert "09 555 0100" in html and "021 123 4567" in html
+    assert ">+6495550100<" not in html and "+64211234567" not in html

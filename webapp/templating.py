@@ -14,6 +14,7 @@ from flask_login import current_user
 from htmx_flask import request
 from jinja2 import pass_context
 
+from .phones import phone_filter
 from .security import current_membership, home_url, is_admin
 
 
@@ -103,6 +104,7 @@ def init_app(app: Flask) -> None:
     """Register filters and the values every template can use."""
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["phone"] = phone_filter
     app.jinja_env.globals["asset_url"] = asset_url
     from .branding import brand_css_url
 

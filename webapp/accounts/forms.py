@@ -11,9 +11,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from ..activation.forms import CardFields
 from ..forms import AppForm
 from ..models import CustomerMembership
-from ..onboarding.forms import time_zone_choices
 from ..money import parse_amount, typing_example
 from ..passwords import StrongPassword
+from ..phones import display_phone, time_zone_choices
 from ..templating import format_money
 
 
@@ -62,12 +62,11 @@ class PbxSettingsForm(AppForm):
     voicemail_to_email = BooleanField("Voicemail to email")
     call_recording = BooleanField("Call recording")
 
-    def __init__(self, *args, numbers: list[str] = (), **kwargs):
+    def __init__(self, *args, numbers: list[str] = (), country: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        from ..onboarding.forms import display_phone
-
         self.time_zone.choices = time_zone_choices()
-        self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n)) for n in numbers]
+        self.default_caller_id.choices = [SelectChoice("", "None")] + [
+            SelectChoice(n, display_phone(n, country)) for n in numbers]
 
 
 class PlanForm(AppForm):

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from flask_login import current_user, login_required
 
 from ..ledger import customer_balance
+from ..phones import display_phone
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..templating import render
 from . import bp, service, views
@@ -56,14 +57,8 @@ def _refuse_changes_while_suspended():
         403, "This account is suspended",
         f"Users, numbers and PBX settings cannot be changed while the account is suspended. "
         f"Contact {brand.display_name} at {brand.support_email}"
-        + (f" or {_phone(brand.support_phone)}" if brand.support_phone else "") + ".",
+        + (f" or {display_phone(brand.support_phone, brand.country)}" if brand.support_phone else "") + ".",
     )
-
-
-def _phone(number: str) -> str:
-    from ..onboarding.forms import display_phone
-
-    return display_phone(number)
 
 
 def current_memberships() -> list[CustomerMembership]:
@@ -109,7 +104,7 @@ def home():
         if m.customer.status == Customer.SUSPENDED:
             brand = m.customer.white_label
             account["suspended"] = {"reason": service.suspension_reason(m.customer), "brand": brand,
-                                    "phone": _phone(brand.support_phone) if brand.support_phone else ""}
+                                    "phone": display_phone(brand.support_phone, brand.country)}
         if m.role == CustomerMembership.ACCOUNT_ADMINISTRATOR:
             account.update(
                 ledger=customer_ledger(m.customer),

@@ -41,7 +41,7 @@ def pbx_form(customer: Customer, actor: User, *, done: Callable, back: str):
     """Show and handle the PBX settings form; `done()` gives the response after saving."""
     numbers = [n.number for n in PhoneNumber.select().where(PhoneNumber.customer == customer.id)]
     current = PbxSettings.get_or_none(PbxSettings.customer == customer.id)
-    form = PbxSettingsForm(obj=current, numbers=numbers)
+    form = PbxSettingsForm(obj=current, numbers=numbers, country=customer.white_label.country)
     if request.method == "GET" and current:
         form.extension_length.data = str(current.extension_length)
     if form.validate_on_submit():

@@ -14,9 +14,9 @@ from ..activation import service as activation
 from ..customers.queries import parse_cursor, search_customers
 from ..ledger import customer_balance
 from ..ratelimits import count_or_refuse
+from ..phones import display_phone
 from ..models import Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
 from ..onboarding import service as onboarding
-from ..onboarding.forms import display_phone
 from ..onboarding.options import option_for, option_of
 from ..onboarding.wizard import Wizard
 from ..tenancy import get_scoped_or_404, scoped

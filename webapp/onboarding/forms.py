@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from zoneinfo import available_timezones
 
-import phonenumbers
-import pycountry
 from email_validator import EmailNotValidError, validate_email
 from stdnum import ean
 from stdnum.au import abn
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from markupsafe import Markup, escape
-from wtforms.widgets import CheckboxInput, ListWidget, Select
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import AppForm
 from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
+from ..phones import CountrySelect, country_choices, display_phone, normalise_phone, time_zone_choices
 from ..templating import format_money
-from ..widgets import html_params
 
 # Words that mark an address as a post-office box or similar rather than a place.
 PO_BOX = re.compile(
@@ -31,38 +26,6 @@ PO_BOX_MESSAGE = (
     "Enter a street address. Emergency services are sent to the service address, "
     "so it cannot be a PO Box, private bag or other post-office address."
 )
-
-
-@lru_cache(maxsize=1)
-def country_choices() -> list[SelectChoice]:
-    countries = sorted(pycountry.countries, key=lambda c: c.name)
-    return [SelectChoice(c.alpha_2, c.name) for c in countries]
-
-
-@lru_cache(maxsize=1)
-def _country_options_html() -> str:
-    return "".join(f'<option value="{escape(c.value)}">{escape(c.label)}</option>' for c in country_choices())
-
-
-class CountrySelect(Select):
-    """The ~250-country list rendered once and reused: building it option by option was
-    nearly half the cost of answering the address step."""
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        if field.flags.required:
-            kwargs.setdefault("required", True)
-        options = _country_options_html()
-        chosen = field.data if field.data in {c.value for c in country_choices()} else None
-        if chosen:
-            options = options.replace(f'<option value="{chosen}">', f'<option selected value="{chosen}">', 1)
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
-
-
-@lru_cache(maxsize=1)
-def time_zone_choices() -> list[SelectChoice]:
-    zones = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/"))
-    return [SelectChoice(tz, tz.replace("_", " ")) for tz in zones]
 
 
 class WizardForm(AppForm):
@@ -102,26 +65,6 @@ class WhoForm(WizardForm):
         reason = self.options[field.data].unavailable_reason(self.white_label) if field.data in self.options else None
         if reason:
             raise ValidationError(reason)
-
-
-def normalise_phone(raw: str, country: str) -> str:
-    """E.164 for a phone number typed in local or international form; ValueError if invalid."""
-    try:
-        number = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException as error:
-        raise ValueError(str(error)) from error
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def display_phone(e164: str) -> str:
-    """+6421234567 -> "+64 21 234 567" for reading."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 class ContactForm(WizardForm):
@@ -342,7 +285,7 @@ class NumbersForm(WizardForm):
             gone = [n for n in field.data if n not in free]
             if gone:
                 raise ValidationError(
-                    f"{', '.join(display_phone(n) for n in gone)} "
+                    f"{', '.join(display_phone(n, self.white_label.country) for n in gone)} "
                     f"{'is' if len(gone) == 1 else 'are'} no longer available. Choose another number."
                 )
 
@@ -367,7 +310,7 @@ class PbxForm(WizardForm):
         if not self.time_zone.data:
             self.time_zone.data = self.white_label.time_zone
         chosen = self.answers.get("numbers") or []
-        self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n)) for n in chosen]
+        self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n, self.white_label.country)) for n in chosen]
         if self.default_caller_id.data is None:
             self.default_caller_id.data = ""
 

@@ -10,7 +10,6 @@ from ..security import admin_required
 from ..templating import render, wants_partial
 from ..tenancy import current_white_label
 from . import bp
-from .forms import display_phone
 from .options import option_of
 from .service import StepProblem, submit
 from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
@@ -57,7 +56,6 @@ def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = 
         previous=previous,
         action_url=_step_url(wizard, step, **({"return": "review"} if returning else {})),
         review=review,
-        display_phone=display_phone,
         partial=wants_partial(),
     )
     if push_url and wants_partial():
@@ -189,7 +187,7 @@ def service_address(key: str):
 def number_choices(key: str):
     """The number checkboxes filtered by what was typed, keeping every number already chosen."""
     form = _wizard_or_404(key).form(NUMBERS, request.form)
-    return render("onboarding/_number_choices.html", form=form, display_phone=display_phone)
+    return render("onboarding/_number_choices.html", form=form)
 
 
 @bp.post("/<key>/discard")

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pycountry
-
 from ..models import Plan
+from ..phones import country_name, display_phone
 from ..templating import format_money
 from .forms import (
     AddressForm,
@@ -19,7 +18,6 @@ from .forms import (
     PlanForm,
     ReviewForm,
     WhoForm,
-    display_phone,
 )
 
 if TYPE_CHECKING:
@@ -41,11 +39,6 @@ class Step:
         default=lambda values, wizard: [(name, str(value)) for name, value in values.items()])
 
 
-def _country(code: str | None) -> str:
-    country = pycountry.countries.get(alpha_2=code or "")
-    return country.name if country else (code or "")
-
-
 def _lines(*parts) -> str:
     return "\n".join(p for p in parts if p)
 
@@ -65,7 +58,7 @@ def _contact_rows(v: dict, wizard: Wizard) -> Rows:
         ("Business number", v.get("business_number") or "—"),
         ("Contact", f"{v.get('first_name', '')} {v.get('last_name', '')}".strip()),
         ("Email", v.get("email")),
-        ("Phone", display_phone(v.get("phone") or "")),
+        ("Phone", display_phone(v.get("phone"), wizard.white_label.country)),
     ]
     if "authorized" in v:
         rows.append(("Authorized to act for the business", _yes_no(v.get("authorized"))))
@@ -74,12 +67,12 @@ def _contact_rows(v: dict, wizard: Wizard) -> Rows:
 
 def _address_rows(v: dict, wizard: Wizard) -> Rows:
     address = _lines(v.get("address_line1"), v.get("address_line2"), v.get("city"), v.get("region"),
-                     v.get("postcode"), _country(v.get("country")))
+                     v.get("postcode"), country_name(v.get("country")))
     if v.get("service_same"):
         service = "Same as the address above"
     else:
         service = _lines(v.get("service_line1"), v.get("service_line2"), v.get("service_city"),
-                         v.get("service_region"), v.get("service_postcode"), _country(v.get("service_country")))
+                         v.get("service_region"), v.get("service_postcode"), country_name(v.get("service_country")))
     return [("Address", address), ("Service address", service)]
 
 
@@ -95,14 +88,15 @@ def _plan_rows(v: dict, wizard: Wizard) -> Rows:
 
 
 def _numbers_rows(v: dict, wizard: Wizard) -> Rows:
-    return [("Phone numbers", "\n".join(display_phone(n) for n in v.get("numbers") or []) or "None")]
+    country = wizard.white_label.country
+    return [("Phone numbers", "\n".join(display_phone(n, country) for n in v.get("numbers") or []) or "None")]
 
 
 def _pbx_rows(v: dict, wizard: Wizard) -> Rows:
     return [
         ("Time zone", (v.get("time_zone") or "").replace("_", " ")),
         ("Extension length", f"{v.get('extension_length')} digits"),
-        ("Default caller ID", display_phone(v.get("default_caller_id")) if v.get("default_caller_id") else "None"),
+        ("Default caller ID", display_phone(v.get("default_caller_id"), wizard.white_label.country) or "None"),
         ("Voicemail to email", _yes_no(v.get("voicemail_to_email"))),
         ("Call recording", _yes_no(v.get("call_recording"))),
     ]
