@@ -8,11 +8,11 @@ from email_validator import EmailNotValidError, validate_email
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..activation.forms import CardFields
 from ..forms import AppForm
 from ..models import CustomerMembership
 from ..money import parse_amount, typing_example
 from ..passwords import StrongPassword
+from ..payments.forms import CardFields
 from ..phones import display_phone, time_zone_choices
 from ..templating import format_money
 

@@ -3,6 +3,7 @@ Stripe the card is confirmed in the browser; the top-up is credited exactly once
 reports the payment first (the browser's post, the webhook, or reconciliation)."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 
@@ -10,10 +11,10 @@ from peewee import IntegrityError
 
 from ..database import locked
 from ..extensions import db
-from ..models import AuditEvent, Customer, LedgerEntry, Payment, StripeIntent, User, utcnow
+from ..models import AuditEvent, Customer, Payment, StripeIntent, User, utcnow
 from ..payments import Card, GatewayUnavailable, gateway_for
-from ..payments.intents import remember, settle
-from ..webhooks.events import emit_payment_succeeded
+from ..payments.charges import PaidCard, record_card_payment
+from ..payments.intents import purpose, remember, settle
 
 
 class TopUpRefused(Exception):
@@ -59,20 +60,13 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
         existing = Payment.get_or_none(Payment.idempotency_key == key)
         if existing is not None:
             return existing
-        payment = Payment.create(
-            white_label=white_label, customer=customer, gateway=gateway.name, reference=result.reference,
-            idempotency_key=key, purpose="top_up", amount=amount, currency=white_label.currency,
-            card_brand=result.brand, card_last4=result.last4, card_exp_month=result.exp_month,
-            card_exp_year=result.exp_year, created_by=actor,
-        )
-        LedgerEntry.create(
-            white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer, kind=LedgerEntry.CREDIT,
-            amount=amount, currency=white_label.currency,
-            reason=f"Top-up by {result.brand} ending {result.last4}", reference=f"payment:{payment.id}", created_by=actor,
+        payment = record_card_payment(
+            customer, gateway=gateway.name, purpose="top_up", amount=amount, currency=white_label.currency,
+            reference=result.reference, idempotency_key=key, reason="Top-up", created_by=actor,
+            card=PaidCard(result.brand, result.last4, result.exp_month, result.exp_year),
         )
         AuditEvent.create(white_label=white_label, customer=customer, actor=actor, action="topped_up",
                           detail=json.dumps({"amount": amount, "payment": payment.reference}))
-        emit_payment_succeeded(payment)
         return payment
 
 
@@ -129,22 +123,31 @@ def record_top_up(customer: Customer, info, record: StripeIntent) -> Payment:
             locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
             payment = Payment.get_or_none(Payment.reference == info.id)
             if payment is None:
-                payment = Payment.create(
-                    white_label=white_label, customer=customer, gateway="stripe", reference=info.id,
-                    idempotency_key=key, purpose="top_up", amount=info.amount, currency=info.currency.upper(),
-                    card_brand=info.brand, card_last4=info.last4, card_exp_month=info.exp_month,
-                    card_exp_year=info.exp_year, created_by=record.created_by_id,
-                )
-                LedgerEntry.create(
-                    white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer, kind=LedgerEntry.CREDIT,
-                    amount=info.amount, currency=payment.currency, reason=f"Top-up by {info.brand} ending {info.last4}",
-                    reference=f"payment:{payment.id}", created_by=record.created_by_id,
+                payment = record_card_payment(
+                    customer, gateway="stripe", purpose="top_up", amount=info.amount, currency=info.currency.upper(),
+                    reference=info.id, idempotency_key=key, reason="Top-up", created_by=record.created_by_id,
+                    card=PaidCard(info.brand, info.last4, info.exp_month, info.exp_year),
                 )
                 AuditEvent.create(white_label=white_label, customer=customer, actor=record.created_by_id, action="topped_up",
                                   detail=json.dumps({"amount": info.amount, "payment": info.id}))
-                emit_payment_succeeded(payment)
             StripeIntent.update(status=StripeIntent.RECORDED, payment=payment, settled_at=utcnow()).where(
                 (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)).execute()
             return payment
     except IntegrityError:  # recorded by another request at the same moment
         return Payment.get(Payment.reference == info.id)
+
+
+# Reconciliation cancels an unpaid top-up intent at Stripe after this long, so a page left open
+# for days cannot pay it; a new top-up makes a new intent.
+ABANDON_TOP_UP_AFTER = dt.timedelta(hours=24)
+
+
+def _top_up_still_payable(record: StripeIntent, now: dt.datetime) -> bool:
+    return record.created_at > now - ABANDON_TOP_UP_AFTER
+
+
+@purpose(StripeIntent.TOP_UP, still_payable=_top_up_still_payable)
+def _top_up_paid(customer: Customer, info, record: StripeIntent, gateway) -> str:
+    """A paid top-up intent, reported by the webhook or reconciliation: credited once."""
+    record_top_up(customer, info, record)
+    return StripeIntent.RECORDED

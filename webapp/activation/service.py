@@ -29,7 +29,8 @@ from ..models import (
     utcnow,
 )
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
-from ..payments.intents import refund_intent, remember, settle, stripe_for
+from ..payments.charges import PaidCard, record_card_payment
+from ..payments.intents import purpose, refund_intent, remember, settle, stripe_for
 from ..templating import format_money
 from ..tokens import hash_token, issue_token
 from ..webhooks.events import (
@@ -37,7 +38,6 @@ from ..webhooks.events import (
     CUSTOMER_ACTIVATION_EXPIRED,
     CUSTOMER_STATUS_CHANGED,
     emit_customer_event,
-    emit_payment_succeeded,
 )
 
 log = logging.getLogger(__name__)
@@ -279,6 +279,11 @@ def received_activation_payment(customer: Customer) -> StripeIntent | None:
     )
 
 
+def _link_still_payable(record: StripeIntent, now: dt.datetime) -> bool:
+    return link_is_live(record.token_hash, now)
+
+
+@purpose(StripeIntent.ACTIVATION, still_payable=_link_still_payable)
 def receive_activation_payment(customer: Customer, info, record: StripeIntent, gateway) -> str:
     """A paid activation intent, recorded against the customer's activation exactly once: the
     Payment and the ledger credit now, the password and terms when the customer comes back. If
@@ -296,22 +301,15 @@ def receive_activation_payment(customer: Customer, info, record: StripeIntent, g
             & (StripeIntent.status == StripeIntent.RECEIVED)
         ).exists()
         if activation_open(customer) and not another:
-            payment = Payment.create(
-                white_label=white_label, customer=customer, gateway="stripe", reference=info.id,
-                idempotency_key=f"stripe_{info.id}", purpose="activation", amount=info.amount,
-                currency=info.currency.upper(), card_brand=info.brand, card_last4=info.last4,
-                card_exp_month=info.exp_month, card_exp_year=info.exp_year,
-            )
-            LedgerEntry.create(
-                white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer, kind=LedgerEntry.CREDIT,
-                amount=info.amount, currency=payment.currency,
-                reason=f"Opening balance paid by {info.brand} ending {info.last4}", reference=f"payment:{payment.id}",
+            payment = record_card_payment(
+                customer, gateway="stripe", purpose="activation", amount=info.amount, currency=info.currency.upper(),
+                reference=info.id, idempotency_key=f"stripe_{info.id}", reason="Opening balance paid",
+                card=PaidCard(info.brand, info.last4, info.exp_month, info.exp_year),
             )
             StripeIntent.update(status=StripeIntent.RECEIVED, payment=payment, settled_at=utcnow()).where(
                 StripeIntent.id == record.id).execute()
             AuditEvent.create(white_label=white_label, customer=customer, action="activation_payment_received",
                               detail=json.dumps({"amount": info.amount, "payment": info.id}))
-            emit_payment_succeeded(payment)
             return StripeIntent.RECEIVED
         # Nothing to pay for: claimed for refunding inside the lock, so nothing can use it meanwhile.
         StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
@@ -411,31 +409,11 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
         now = utcnow()
         if not _claim(token, now):
             raise AlreadyActivated()
-        payment = Payment.create(
-            white_label=white_label,
-            customer=customer,
-            gateway=gateway_name,
-            reference=result.reference,
-            idempotency_key=key,
-            purpose="activation",
-            amount=amount,
-            currency=white_label.currency,
-            card_brand=result.brand,
-            card_last4=result.last4,
-            card_exp_month=result.exp_month,
-            card_exp_year=result.exp_year,
+        payment = record_card_payment(
+            customer, gateway=gateway_name, purpose="activation", amount=amount, currency=white_label.currency,
+            reference=result.reference, idempotency_key=key, reason="Opening balance paid",
+            card=PaidCard(result.brand, result.last4, result.exp_month, result.exp_year),
         )
-        LedgerEntry.create(
-            white_label=white_label,
-            account=LedgerEntry.CUSTOMER,
-            customer=customer,
-            kind=LedgerEntry.CREDIT,
-            amount=amount,
-            currency=white_label.currency,
-            reason=f"Opening balance paid by {result.brand} ending {result.last4}",
-            reference=f"payment:{payment.id}",
-        )
-        emit_payment_succeeded(payment)
         return _activate_contact(token, customer, white_label, payment, password, now)
 
 

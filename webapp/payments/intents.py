@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import current_app
 from peewee import IntegrityError
@@ -29,12 +31,28 @@ REFUNDED = StripeIntent.REFUNDED
 CANCELED = StripeIntent.CANCELED
 FAILED = StripeIntent.FAILED
 
-PURPOSES = (StripeIntent.ACTIVATION, StripeIntent.TOP_UP)
 HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
 
-# An unpaid top-up intent older than this is cancelled at Stripe by reconciliation, so a page
-# left open for days cannot pay it; a new top-up makes a new intent.
-ABANDON_TOP_UP_AFTER = dt.timedelta(hours=24)
+@dataclass(frozen=True)
+class Purpose:
+    """What an intent is for, told by the feature that creates such intents (activation, top-up),
+    so that this module settles them without importing the features (they import it)."""
+
+    on_paid: Callable  # (customer, intent info, record, gateway) -> the outcome; records once
+    still_payable: Callable  # (record, now) -> whether anyone may still pay an unpaid intent
+
+
+PURPOSES: dict[str, Purpose] = {}
+
+
+def purpose(name: str, *, still_payable: Callable):
+    """Decorator: register the function that records a paid intent of `name`."""
+
+    def register(on_paid: Callable) -> Callable:
+        PURPOSES[name] = Purpose(on_paid=on_paid, still_payable=still_payable)
+        return on_paid
+
+    return register
 
 
 def stripe_for(white_label: WhiteLabel):
@@ -114,14 +132,7 @@ def settle(white_label: WhiteLabel, intent_id: str, *, info=None) -> str:
     record = _record_of(info, white_label, customer)
     StripeIntent.update(checked_at=utcnow()).where(StripeIntent.id == record.id).execute()
     if info.status == "succeeded":
-        if record.purpose == StripeIntent.ACTIVATION:
-            from ..activation.service import receive_activation_payment
-
-            return receive_activation_payment(customer, info, record, gateway)
-        from ..accounts.payments import record_top_up
-
-        record_top_up(customer, info, record)
-        return RECORDED
+        return PURPOSES[record.purpose].on_paid(customer, info, record, gateway)
     if info.status == "canceled":
         mark(record, CANCELED)
         return CANCELED
@@ -223,11 +234,7 @@ def reconcile(now: dt.datetime | None = None, limit: int = 200) -> dict[str, int
 
 def _abandoned(record: StripeIntent, now: dt.datetime) -> bool:
     """An unpaid intent that nobody can or should pay any more."""
-    if record.purpose == StripeIntent.TOP_UP:
-        return record.created_at <= now - ABANDON_TOP_UP_AFTER
-    from ..activation.service import link_is_live
-
-    return not link_is_live(record.token_hash, now)
+    return not PURPOSES[record.purpose].still_payable(record, now)
 
 
 def _cancel(record: StripeIntent, white_label: WhiteLabel) -> str:
