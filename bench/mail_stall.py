@@ -11,7 +11,7 @@ import time
 from aiosmtpd.controller import Controller
 
 from webapp.extensions import db
-from webapp.mail import start_worker_thread
+from webapp.schedule import start_worker_thread
 from webapp.models import Plan
 
 from .harness import (

@@ -7,7 +7,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from webapp.mail import start_worker_thread
+from webapp.schedule import start_worker_thread
 
 
 def pytest_collection_modifyitems(items):

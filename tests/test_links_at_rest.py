@@ -12,7 +12,8 @@ from conftest import ADMIN, csrf_token, live_links_in_database
 from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_customer_option, complete_white_label_option, post
 from webapp.extensions import db
-from webapp.mail import LINK_PLACEHOLDER, deliver_due, purge_sent_emails, queue_email, run_schedule
+from webapp.mail import LINK_PLACEHOLDER, deliver_due, purge_sent_emails, queue_email
+from webapp.schedule import run_schedule
 from webapp.models import (
     ALL_MODELS,
     ActivationToken,

@@ -54,7 +54,7 @@ def test_reconciliation_settles_an_unrecorded_intent_after_15_minutes(app, clien
 
 def test_the_worker_schedule_runs_reconciliation(app, client, pending, stripe_http):
     from webapp.extensions import db
-    from webapp.mail import run_schedule
+    from webapp.schedule import run_schedule
 
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)

@@ -18,7 +18,7 @@ from wizard_helpers import complete_white_label_option, post
 from conftest import OTHER_ADMIN, has_card_number, sign_in
 from webapp.activation.service import expire_activations
 from webapp.extensions import db
-from webapp.mail import run_worker
+from webapp.schedule import run_worker
 from webapp.models import (
     ActivationToken,
     AuditEvent,

@@ -52,7 +52,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def outbox_worker(once: bool):
         """Deliver queued emails and webhooks with retries (run it as its own process in production)."""
-        from .mail import deliver_due, run_worker
+        from .mail import deliver_due
+        from .schedule import run_worker
         from .webhooks.delivery import deliver_due_webhooks
 
         if once:
@@ -230,7 +231,7 @@ def register_commands(app: Flask) -> None:
     def serve_dev(port: int, mail_port: int):
         """Development server with the local mail catcher and the outbox worker in-process."""
         from .demo import DEMO_LOGINS
-        from .mail import start_worker_thread
+        from .schedule import start_worker_thread
         from .mailcatcher import start_mail_catcher
 
         app_obj = current_app._get_current_object()

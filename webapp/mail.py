@@ -17,16 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-import threading
-import time
 import uuid
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from flask_mail import Connection, Message
 from markupsafe import escape
 
 from . import crypto
-from .extensions import db
 from .models import Customer, OutboxEmail, WhiteLabel, utcnow
 
 log = logging.getLogger(__name__)
@@ -230,52 +227,3 @@ def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> in
         .where(old & ((OutboxEmail.text_body != "") | (OutboxEmail.html_body != "")))
         .execute()
     )
-
-
-def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
-    """Deliver due emails and webhooks until `stop` is set, polling every OUTBOX_POLL_SECONDS."""
-    from .webhooks.delivery import deliver_due_webhooks
-
-    stop = stop or threading.Event()
-    interval = app.config["OUTBOX_POLL_SECONDS"]
-    last_schedule = 0.0
-    with app.app_context():
-        while not stop.is_set():
-            try:
-                with db.connection_context():
-                    if time.monotonic() - last_schedule >= app.config["SCHEDULE_INTERVAL_SECONDS"]:
-                        run_schedule()
-                        last_schedule = time.monotonic()
-                    deliver_due()
-                    # Webhooks after the emails, and for a bounded time, so slow receivers
-                    # cannot hold up the mail.
-                    deliver_due_webhooks(budget_seconds=app.config["WEBHOOK_TIMEOUT"] * 3)
-            except Exception:  # keep the worker alive through database hiccups
-                log.exception("Outbox worker pass failed")
-            stop.wait(interval)
-
-
-def run_schedule() -> None:
-    """Periodic jobs the worker runs: activation reminders, Stripe reconciliation, expiry with
-    its refunds, and emptying old sent emails' bodies (each safe to repeat; one failing does not
-    stop the others)."""
-    from .activation.service import expire_activations, send_reminders
-    from .payments.intents import reconcile
-
-    def purge_old_emails():
-        purge_sent_emails(current_app.config["OUTBOX_RETENTION_DAYS"])
-
-    for job in (send_reminders, reconcile, expire_activations, purge_old_emails):
-        try:
-            job()
-        except Exception:  # the next run tries again; the others still run now
-            log.exception("Scheduled job %s failed", job.__name__)
-
-
-def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
-    """Run the outbox worker in a daemon thread (development server and e2e tests)."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(app, stop), name="outbox-worker", daemon=True)
-    thread.start()
-    return thread, stop
-

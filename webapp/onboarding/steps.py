@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ..models import Plan
+from ..models import Plan, WhiteLabel
 from ..phones import country_name, display_phone
 from ..templating import format_money
 from .forms import (
@@ -20,10 +20,14 @@ from .forms import (
     WhoForm,
 )
 
-if TYPE_CHECKING:
-    from .wizard import Wizard
-
 Rows = list[tuple[str, str]]
+
+
+class Wizard(Protocol):
+    """What a step's summary reads of the wizard (wizard.py's Wizard)."""
+
+    white_label: WhiteLabel
+    option: object  # the chosen Option (options.py): its label and payment_summary
 
 
 @dataclass(frozen=True, eq=False)
