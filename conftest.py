@@ -13,10 +13,12 @@ import os
 import re
 import socket
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import pytest
+from jinja2 import ChoiceLoader, FileSystemLoader
 from hypothesis import HealthCheck, settings
 
 from webapp import create_app
@@ -289,6 +291,9 @@ def app(config, pytestconfig):
     scanned for card numbers and security codes: none may ever be stored. Every test is
     scanned, the fuzz tests (which type card numbers into the card fields) included."""
     application = create_app(config)
+    # Templates only the tests use (an email with a body of the test's choosing) live beside them.
+    application.jinja_env.loader = ChoiceLoader(
+        [application.jinja_env.loader, FileSystemLoader(str(Path(__file__).parent / "tests" / "templates"))])
     with application.app_context():
         with db.connection_context():
             _empty_tables()

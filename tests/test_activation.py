@@ -413,11 +413,11 @@ def test_tokens_are_256_bit_and_stored_only_as_sha256(app, pending):
 
 
 def test_links_use_app_base_url_whatever_the_host_header(app, pending, smtp):
-    from webapp.activation.service import send_activation_email
+    from webapp.activation.service import send_activation_link
 
     customer_id, _ = pending
     with app.test_request_context("/", base_url="http://evil.example.net"):
-        send_activation_email(Customer.get_by_id(customer_id))
+        send_activation_link(Customer.get_by_id(customer_id))
     emailed_link(app, smtp, CONTACT_EMAIL)
     text = smtp.text(smtp.messages[-1])
     assert "https://onboarding.example.com/activate/" in text and "evil.example.net" not in text

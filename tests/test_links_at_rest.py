@@ -128,17 +128,37 @@ def test_reminder_is_stored_without_its_link_and_carries_a_fresh_one(app, admin_
 
 
 def test_the_link_is_built_from_app_base_url_when_sent_whatever_the_host(app, admin_client, smtp):
-    from webapp.activation.service import send_activation_email
+    from webapp.activation.service import send_activation_link
 
     base = complete_customer_option(admin_client, app, plan="Business")
     assert post(admin_client, f"{base}/review").status_code == 303
     emailed_link(app, smtp, CONTACT_EMAIL)
     with app.test_request_context("/", base_url="http://evil.example.net"):
         with db.atomic():
-            send_activation_email(Customer.get(Customer.contact_email == CONTACT_EMAIL))
+            send_activation_link(Customer.get(Customer.contact_email == CONTACT_EMAIL))
         deliver_due()
     text = smtp.text(smtp.wait_for(2)[-1])
     assert "https://onboarding.example.com/activate/" in text and "evil.example.net" not in text
+
+
+def test_every_link_in_an_email_follows_app_base_url_and_its_path(app, admin_client, smtp, runner):
+    """A console served under a path (https://pbx.example.com/onboarding): the activation link,
+    a reminder made by the worker outside any request, and the welcome email's sign-in link all
+    carry the path, once."""
+    app.config["APP_BASE_URL"] = "https://pbx.example.com/onboarding"
+    base = complete_customer_option(admin_client, app, plan="Business")
+    assert post(admin_client, f"{base}/review").status_code == 303
+    first = emailed_link(app, smtp, CONTACT_EMAIL)
+    assert first.startswith("https://pbx.example.com/onboarding/activate/"), first
+    with app.app_context():
+        ActivationToken.update(expires_at=utcnow() + dt.timedelta(hours=20)).execute()
+    assert "Queued 1 reminder(s)." in runner.invoke(args=["send-activation-reminders"]).output
+    assert emailed_link(app, smtp, CONTACT_EMAIL).startswith("https://pbx.example.com/onboarding/activate/")
+    from webapp import emails
+
+    with app.app_context():
+        assert emails.external_url("auth.login") == "https://pbx.example.com/onboarding/login"
+        assert emails.external_url("customers.show", customer_id=7) == "https://pbx.example.com/onboarding/customers/7"
 
 
 # --- When sending fails ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import current_app
 
 from peewee import Case
 
@@ -15,7 +14,7 @@ from ..billing import PlanChangeQuote, quote_plan_change
 from ..database import locked
 from ..extensions import db
 from ..ledger import available_credit, customer_balance
-from ..mail import queue_email
+from .. import emails
 from ..models import (
     ActivationToken,
     AuditEvent,
@@ -136,15 +135,7 @@ def send_invitation(customer: Customer, membership: CustomerMembership, actor: U
     _revoke_invitations(customer, user.id)
     raw, token = issue_token(customer, ActivationToken.INVITATION, INVITATION_TTL_SECONDS, revoke_others=False)
     token.user = user
-    white_label = customer.white_label
-    token.email = queue_email(
-        kind="invitation", recipient=user.email, template="invitation",
-        subject=f"You have been invited to {customer.business_name}'s phone account",
-        white_label=white_label, customer=customer, user=user, membership=membership,
-        needs_password=not user.password_hash,
-        secret_link=f"/invite/{raw}",
-        expires_at=token.expires_at,
-    )
+    token.email = emails.send_invitation_email(user, customer, membership, raw_token=raw, expires_at=token.expires_at)
     token.save()
 
 
@@ -427,9 +418,9 @@ def suspension_reason(customer: Customer) -> str:
 
 def hand_over(customer: Customer, actor: User):
     """Send the contact an activation email; on activation the customer administers the account."""
-    from ..activation.service import send_activation_email
+    from ..activation.service import send_activation_link
 
     with db.atomic():
-        token = send_activation_email(customer)
+        token = send_activation_link(customer)
         audit(customer, actor, "hand_over_started", email=customer.contact_email)
         return token

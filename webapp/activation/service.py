@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash
 
 from ..auth.service import hash_password
 from ..extensions import db
-from ..mail import queue_email
+from .. import emails
 from ..database import locked
 from ..models import (
     ActivationToken,
@@ -31,7 +31,6 @@ from ..models import (
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..payments.charges import PaidCard, record_card_payment
 from ..payments.intents import purpose, refund_intent, remember, settle, stripe_for
-from ..templating import format_money
 from ..tokens import hash_token, issue_token
 from ..webhooks.events import (
     CUSTOMER_ACTIVATED,
@@ -455,46 +454,19 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
         detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
     )
     emit_customer_event(CUSTOMER_ACTIVATED, customer)
-    balance = format_money(amount, white_label.currency)
-    queue_email(
-        kind="welcome", recipient=user.email, template="welcome",
-        subject=f"Your {white_label.display_name} account is active",
-        white_label=white_label, customer=customer, balance=balance, payment=payment,
-        sign_in_url=f"{current_app.config['APP_BASE_URL']}/login",
-    )
+    emails.send_welcome_email(user, customer, payment)
     creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
     if creator is not None:
-        queue_email(
-            kind="customer_activated", recipient=creator.email, template="customer_activated",
-            subject=f"{customer.business_name} has activated their account",
-            white_label=white_label, customer=customer, balance=balance,
-            customer_url=f"{current_app.config['APP_BASE_URL']}/customers/{customer.id}",
-        )
+        emails.send_customer_activated_email(creator, customer, payment)
     return user
 
 
-def send_activation_email(customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None) -> ActivationToken:
-    """Issue a new link (revoking older ones) and queue the activation email. Call inside a transaction."""
-    white_label = customer.white_label
+def send_activation_link(customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None) -> ActivationToken:
+    """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction."""
     if raw_token is None:
         raw_token, token_row = issue_token(customer, ActivationToken.ACTIVATION, current_app.config["ACTIVATION_TTL_SECONDS"])
-    plan = customer.plan
-    email = queue_email(
-        kind="activation_reminder" if reminder else "activation",
-        recipient=customer.contact_email,
-        subject=(f"Reminder: activate your {white_label.display_name} phone account" if reminder
-                 else f"Activate your {white_label.display_name} phone account"),
-        template="activation",
-        white_label=white_label,
-        customer=customer,
-        secret_link=f"/activate/{raw_token}",
-        expires_at=token_row.expires_at,
-        plan=plan,
-        reminder=reminder,
-        minimum=format_money(plan.min_opening_balance if plan else 0, white_label.currency),
-        monthly=format_money(plan.monthly_price if plan else 0, white_label.currency),
-    )
-    token_row.email = email
+    token_row.email = emails.send_activation_email(customer, raw_token=raw_token, expires_at=token_row.expires_at,
+                                                   reminder=reminder)
     token_row.save()
     return token_row
 
@@ -502,7 +474,7 @@ def send_activation_email(customer: Customer, *, reminder: bool = False, token_r
 def resend(customer: Customer, actor: User) -> ActivationToken:
     """A new link for a pending or expired customer; every older link stops working."""
     with db.atomic():
-        token = send_activation_email(customer)
+        token = send_activation_link(customer)
         if customer.status == Customer.EXPIRED:
             revived = Customer.update(status=Customer.PENDING).where(
                 (Customer.id == customer.id) & (Customer.status == Customer.EXPIRED)).execute()
@@ -563,7 +535,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             row.expires_at = token.expires_at
             row.reminder_sent_at = now
             row.save()
-            send_activation_email(customer, reminder=True, token_row=row, raw_token=raw)
+            send_activation_link(customer, reminder=True, token_row=row, raw_token=raw)
             sent += 1
     return sent
 

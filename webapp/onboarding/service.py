@@ -187,6 +187,6 @@ def _save_pbx_settings(customer: Customer, pbx, numbers_form) -> None:
 
 
 def _send_activation(customer: Customer) -> None:
-    from ..activation.service import send_activation_email
+    from ..activation.service import send_activation_link
 
-    send_activation_email(customer)
+    send_activation_link(customer)

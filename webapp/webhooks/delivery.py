@@ -18,13 +18,12 @@ import random
 import socket
 import ssl
 import time
-from urllib.parse import urlsplit
 
 from flask import current_app
 from standardwebhooks import Webhook
 
 from ..extensions import db
-from ..mail import queue_email
+from .. import emails
 from ..models import AuditEvent, User, WebhookDelivery, WebhookEndpoint, WhiteLabel, WhiteLabelMembership, utcnow
 from .addresses import AddressRefused, Target, check
 
@@ -280,9 +279,5 @@ def _disable_failing(endpoint: WebhookEndpoint, failing_since: dt.datetime, erro
     )
     hours = round((now - failing_since).total_seconds() / 3600)
     for administrator in administrators:
-        queue_email(
-            kind="webhook_endpoint_disabled", recipient=administrator.email, template="webhook_endpoint_disabled",
-            subject=f"Webhooks to {urlsplit(endpoint.url).hostname} have stopped: the endpoint was disabled",
-            white_label=white_label, endpoint=endpoint, failing_since=failing_since, hours=hours, last_error=error,
-            endpoint_url=f"{current_app.config['APP_BASE_URL']}/settings/webhooks/{endpoint.id}",
-        )
+        emails.send_webhook_endpoint_disabled_email(administrator, endpoint, failing_since=failing_since, hours=hours,
+                                                    error=error)

@@ -1,0 +1,108 @@
+"""Every kind of email the product sends, one `send_*_email` function each, beside its templates
+(templates/email/<name>.txt and .html, on templates/email/_layout.html).
+
+Each function queues the email in the outbox (webapp/mail.py), inside the caller's transaction,
+so it is sent exactly when the change that causes it commits. Links are built with the app's URL
+rules against APP_BASE_URL, never from the request's Host header; a link that carries a token
+is handed to the outbox as a secret link, which stores it encrypted and puts it in the message
+only as it is sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from .mail import queue_email
+from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, User, WebhookEndpoint
+from .templating import format_money
+
+
+def _adapter(*, under_base_path: bool = True):
+    base = urlsplit(current_app.config["APP_BASE_URL"])
+    script_name = (base.path or "/") if under_base_path else "/"
+    return current_app.url_map.bind(base.netloc, script_name=script_name, url_scheme=base.scheme or "https")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """`url_for(endpoint, _external=True)` against APP_BASE_URL, in a request or out of one
+    (the worker sends reminders with no request at all)."""
+    return _adapter().build(endpoint, values, force_external=True)
+
+
+def secret_path(endpoint: str, **values) -> str:
+    """The path of a link that carries a token, below APP_BASE_URL, for queue_email's
+    `secret_link` (the outbox puts APP_BASE_URL in front of it as it sends the email)."""
+    return _adapter(under_base_path=False).build(endpoint, values)
+
+
+def send_activation_email(customer: Customer, *, raw_token: str, expires_at: dt.datetime,
+                          reminder: bool = False) -> OutboxEmail:
+    """The link to activate the account (or a reminder of it, 24 hours before it expires)."""
+    white_label = customer.white_label
+    plan: Plan | None = customer.plan
+    return queue_email(
+        kind="activation_reminder" if reminder else "activation",
+        recipient=customer.contact_email,
+        subject=(f"Reminder: activate your {white_label.display_name} phone account" if reminder
+                 else f"Activate your {white_label.display_name} phone account"),
+        template="activation",
+        white_label=white_label,
+        customer=customer,
+        secret_link=secret_path("activation.activate_account", token=raw_token),
+        expires_at=expires_at,
+        plan=plan,
+        reminder=reminder,
+        minimum=format_money(plan.min_opening_balance if plan else 0, white_label.currency),
+        monthly=format_money(plan.monthly_price if plan else 0, white_label.currency),
+    )
+
+
+def send_welcome_email(user: User, customer: Customer, payment: Payment) -> OutboxEmail:
+    """To the contact who activated: the account is active, with the opening balance paid."""
+    white_label = customer.white_label
+    return queue_email(
+        kind="welcome", recipient=user.email, template="welcome",
+        subject=f"Your {white_label.display_name} account is active",
+        white_label=white_label, customer=customer, payment=payment,
+        balance=format_money(payment.amount, white_label.currency),
+        sign_in_url=external_url("auth.login"),
+    )
+
+
+def send_customer_activated_email(creator: User, customer: Customer, payment: Payment) -> OutboxEmail:
+    """To the administrator who created the customer: they have activated their account."""
+    white_label = customer.white_label
+    return queue_email(
+        kind="customer_activated", recipient=creator.email, template="customer_activated",
+        subject=f"{customer.business_name} has activated their account",
+        white_label=white_label, customer=customer,
+        balance=format_money(payment.amount, white_label.currency),
+        customer_url=external_url("customers.show", customer_id=customer.id),
+    )
+
+
+def send_invitation_email(user: User, customer: Customer, membership: CustomerMembership, *,
+                          raw_token: str, expires_at: dt.datetime) -> OutboxEmail:
+    """An invitation into a customer's account (a new person chooses a password; someone with an
+    account accepts with theirs)."""
+    return queue_email(
+        kind="invitation", recipient=user.email, template="invitation",
+        subject=f"You have been invited to {customer.business_name}'s phone account",
+        white_label=customer.white_label, customer=customer, user=user, membership=membership,
+        needs_password=not user.password_hash,
+        secret_link=secret_path("activation.accept_invitation", token=raw_token),
+        expires_at=expires_at,
+    )
+
+
+def send_webhook_endpoint_disabled_email(administrator: User, endpoint: WebhookEndpoint, *,
+                                         failing_since: dt.datetime, hours: int, error: str) -> OutboxEmail:
+    """To each administrator of the white-label: an endpoint failed for days and was disabled."""
+    return queue_email(
+        kind="webhook_endpoint_disabled", recipient=administrator.email, template="webhook_endpoint_disabled",
+        subject=f"Webhooks to {urlsplit(endpoint.url).hostname} have stopped: the endpoint was disabled",
+        white_label=endpoint.white_label, endpoint=endpoint, failing_since=failing_since, hours=hours,
+        last_error=error, endpoint_url=external_url("webhooks.show", endpoint_id=endpoint.id),
+    )
