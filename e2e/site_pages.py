@@ -438,7 +438,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "manage.hand_over": lambda s: [
         Visit("managed customer: hand over", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/hand-over"),
     ],
-    "activation.accept_invitation": lambda s: [
+    "invitations.accept": lambda s: [
         Visit("invitation", VISITOR, f"/invite/{s.invitations['valid']}"),
         Visit("invitation, nothing filled in", VISITOR, f"/invite/{s.invitations['valid']}",
               act=_clear_and_submit("Set password and join")),

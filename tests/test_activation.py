@@ -265,7 +265,7 @@ def test_losing_charge_of_a_race_is_refunded(app, pending):
 
     customer_id, token = pending
     with app.test_request_context():
-        found = service.look_up(token)
+        found = service.look_up_activation(token)
         card = __import__("webapp.payments", fromlist=["Card"]).Card("Hana", "4242424242424242", 12, 2034, "737")
         service.activate(found.token, password=PASSWORD, amount=5000, card=card, attempt="a" * 32)
         with pytest.raises(service.AlreadyActivated):

@@ -12,6 +12,7 @@ import itertools
 import pytest
 
 from webapp.extensions import db
+from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 from webapp.models import (
     AuditEvent,
     Customer,
@@ -55,7 +56,7 @@ def _customer(label, plans, creator, index: int) -> Customer:
         contact_last_name=f"Count{index}",
         contact_email=f"count{index}@example.com",
         plan=plans[index % len(plans)],
-        administered_by=Customer.BY_CUSTOMER if index % 2 else Customer.BY_WHITE_LABEL,
+        administered_by=CUSTOMER.key if index % 2 else WHITE_LABEL.key,
         status=Customer.STATUSES[index % len(Customer.STATUSES)],
         created_by=creator,
         created_at=dt.datetime(2030, 1, 1) - dt.timedelta(minutes=index),
@@ -85,6 +86,9 @@ def customer_page(app, rows: int) -> tuple[str, int]:
         plans = list(Plan.select().where(Plan.white_label == label.id))
         creator = User.get(User.email == "admin@demo.example.com")
         customer = _customer(label, plans, creator, next(_serial))
+        # The same kind of account for both sizes, the one whose page shows the most (every
+        # panel and control): an active account the white-label administers.
+        Customer.update(status=Customer.ACTIVE, administered_by=WHITE_LABEL.key).where(Customer.id == customer.id).execute()
         batch = next(_serial)
         for index in range(rows):
             PhoneNumber.create(white_label=label, number=f"+6439{batch:04d}{index:03d}", customer=customer,

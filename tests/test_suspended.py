@@ -2,7 +2,8 @@
 top up, but cannot change users, numbers or PBX settings; /account says why and whom to contact.
 
 The refusals are generated from app.url_map: every /account route with a customer id, every
-method, except the ones a suspended account keeps (OPEN_WHILE_SUSPENDED in accounts/routes.py).
+method, except those whose permission a suspended account keeps (OPEN_WHILE_SUSPENDED in
+accounts/permissions.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from url_map_walk import call, snapshot
 from wizard_helpers import post
 
 from conftest import csrf_token
-from webapp.accounts.routes import OPEN_WHILE_SUSPENDED
+from webapp.accounts.permissions import OPEN_WHILE_SUSPENDED
 from webapp.models import Customer, CustomerMembership, User
 
 INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@kowhai-bakery.example.com",
@@ -40,6 +41,15 @@ def suspended(smtp, app, admin_client):
     return customer_id, contact, invitee.id
 
 
+def test_every_route_of_an_account_declares_its_permission(app):
+    """A route about one account (either side) reaches it only through accounts/views.py's
+    decorators, which check a declared permission: one without would be open while suspended."""
+    rules = [r for r in app.url_map.iter_rules()
+             if r.endpoint.split(".")[0] in ("accounts", "manage") and "customer_id" in r.arguments]
+    assert rules
+    assert [r.endpoint for r in rules if not hasattr(app.view_functions[r.endpoint], "account_action")] == []
+
+
 def _account_routes(app):
     """Every /account rule that acts on one customer account."""
     return [rule for rule in app.url_map.iter_rules()
@@ -54,7 +64,7 @@ def test_every_change_to_a_suspended_account_is_refused_by_the_server(app, suspe
     before = snapshot(app)
     problems, refused = [], 0
     for rule in _account_routes(app):
-        if rule.endpoint in OPEN_WHILE_SUSPENDED:
+        if app.view_functions[rule.endpoint].account_action in OPEN_WHILE_SUSPENDED:
             continue
         url = rule.build({"customer_id": customer_id, "membership_id": membership_id}, append_unknown=False)[1]
         for method in sorted(rule.methods - {"OPTIONS"}):

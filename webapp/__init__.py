@@ -79,15 +79,16 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
 
     from .accounts import bp as accounts_bp
+    from .accounts import invitations_bp
+    from .accounts import white_label_bp as manage_bp
     from .activation import bp as activation_bp
     from .auth import bp as auth_bp
     from .branding import bp as branding_bp
     from .customers import bp as customers_bp
     from .dev import bp as dev_bp
-    from .manage import bp as manage_bp
     from .onboarding import bp as onboarding_bp
     from .payments.routes import bp as payments_bp
-    from .profile import bp as profile_bp
+    from .auth import profile_bp
     from .settings import bp as settings_bp
     from .webhooks import bp as webhooks_bp
 
@@ -98,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(customers_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(invitations_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(profile_bp)

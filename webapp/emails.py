@@ -92,7 +92,7 @@ def send_invitation_email(user: User, customer: Customer, membership: CustomerMe
         subject=f"You have been invited to {customer.business_name}'s phone account",
         white_label=customer.white_label, customer=customer, user=user, membership=membership,
         needs_password=not user.password_hash,
-        secret_link=secret_path("activation.accept_invitation", token=raw_token),
+        secret_link=secret_path("invitations.accept", token=raw_token),
         expires_at=expires_at,
     )
 

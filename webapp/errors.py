@@ -28,6 +28,16 @@ MESSAGES = {
 }
 
 
+class Refusal(HTTPException):
+    """An HTTP error whose page says why, in words for the person (raised by views and the
+    permission checks; the handlers below render it like any other error)."""
+
+    def __init__(self, status: int, title: str | None = None, detail: str | None = None):
+        super().__init__()
+        self.code = status
+        self.title, self.detail = title, detail
+
+
 def render_error(status: int, title: str | None = None, detail: str | None = None, headers=None) -> Response:
     """The error page (or, for htmx, the fragment swapped into the page's error region)."""
     default_title, default_detail = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
@@ -91,7 +101,8 @@ def init_app(app: Flask) -> None:
             return _too_many(error)
         # Keep what the exception says about the response, such as Allow on a 405.
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        return render_error(error.code or 400, headers=headers)
+        return render_error(error.code or 400, getattr(error, "title", None), getattr(error, "detail", None),
+                            headers=headers)
 
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):

@@ -60,6 +60,12 @@ class AppForm(FlaskForm):
             return field
 
 
+def form_status(form: FlaskForm) -> int:
+    """The status of a page showing `form`: 422 when it was submitted and came back with errors
+    (htmx swaps 422 in place; see base.html), else 200."""
+    return 422 if form.is_submitted() and form.errors else 200
+
+
 class SingleLineText(click.ParamType):
     """A click type for every text option of the CLI: the same rule as the forms."""
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from wtforms.validators import ValidationError
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from .forms import AppForm
 
 MIN_LENGTH = 15
 MAX_LENGTH = 1024
@@ -56,3 +59,36 @@ class StrongPassword:
         problem = password_problem(field.data or "", email or "")
         if problem:
             raise ValidationError(problem)
+
+
+# --- The forms that set or prove a password (activation, invitations, the profile) -----------
+
+NEW_PASSWORD_HINT = "At least 15 characters. A few unrelated words make a good password."
+
+
+def new_password_field():
+    return PasswordField("New password", validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
+                         description=NEW_PASSWORD_HINT)
+
+
+def confirm_password_field():
+    return PasswordField("Confirm new password", validators=[
+        DataRequired("Enter the new password again."), EqualTo("password", "The passwords do not match."), Length(max=MAX_LENGTH)])
+
+
+class NewPasswordForm(AppForm):
+    """A new account chooses its password (the password rules in passwords.py apply)."""
+
+    password = new_password_field()
+    confirm_password = confirm_password_field()
+
+    def __init__(self, *args, email: str = "", **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+
+class CurrentPasswordForm(AppForm):
+    """Someone who already has an account proves it is theirs (accepting an invitation)."""
+
+    current_password = PasswordField("Your current password", validators=[
+        DataRequired("Enter the password you sign in with."), Length(max=MAX_LENGTH)])

@@ -1,9 +1,11 @@
-"""Emailed single-use links: random tokens of 256 bits of which only a SHA-256 is stored."""
+"""Emailed single-use links (activation, invitation): random tokens of 256 bits of which only a
+SHA-256 is stored, and whether a link can still be used."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from .database import locked
 from .models import ActivationToken, Customer, utcnow
@@ -35,3 +37,41 @@ def issue_token(customer: Customer, purpose: str, ttl_seconds: int, *, revoke_ot
         expires_at=now + dt.timedelta(seconds=ttl_seconds),
     )
     return token, row
+
+
+# Why a link cannot be used, and the HTTP status its page carries.
+UNKNOWN, EXPIRED, USED, REVOKED, CANCELLED, VALID = "unknown", "expired", "used", "revoked", "cancelled", "valid"
+GONE_STATUS = {UNKNOWN: 404, EXPIRED: 410, USED: 410, REVOKED: 410, CANCELLED: 410}
+
+
+@dataclass
+class Lookup:
+    state: str
+    token: ActivationToken | None = None
+    customer: Customer | None = None
+
+
+def look_up(raw_token: str, purpose: str) -> Lookup:
+    """Find the token behind a link of `purpose` and say whether it can still be used."""
+    if not raw_token or len(raw_token) > 100:
+        return Lookup(UNKNOWN)
+    token = ActivationToken.get_or_none(
+        (ActivationToken.token_hash == hash_token(raw_token)) & (ActivationToken.purpose == purpose)
+    )
+    if token is None:
+        return Lookup(UNKNOWN)
+    return look_up_row(token)
+
+
+def look_up_row(token: ActivationToken, now: dt.datetime | None = None) -> Lookup:
+    """Whether a link's row can still be used, and if not why."""
+    customer = Customer.get_by_id(token.customer_id)
+    if token.used_at is not None:
+        return Lookup(USED, token, customer)
+    if customer.status == Customer.CANCELLED:
+        return Lookup(CANCELLED, token, customer)
+    if token.revoked_at is not None:
+        return Lookup(REVOKED, token, customer)
+    if token.expires_at <= (now or utcnow()):
+        return Lookup(EXPIRED, token, customer)
+    return Lookup(VALID, token, customer)

@@ -5,21 +5,20 @@ import secrets
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from ..http import see_other
 from ..ledger import customer_balance
-from ..phones import display_phone
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
+from ..phones import display_phone
 from ..templating import render
 from . import bp, service, views
 from .forms import TopUpForm
+from .panels import customer_ledger
+from .permissions import CUSTOMER, Access, Action
+from .views import customer_page
 
 # Pages a person who must change their password may still open.
 PASSWORD_CHANGE_EXEMPT = {"profile.show", "profile.change_password", "profile.sign_out_others", "auth.logout",
                           "static", "branding.css"}
-
-# What the people of a suspended account may still do on its /account/<customer_id>/... pages:
-# see it (the home page has no customer id) and top up the balance. Every other such route,
-# including any added later, is refused while the account is suspended.
-OPEN_WHILE_SUSPENDED = {"accounts.top_up", "accounts.top_up_pay", "accounts.top_up_intent"}
 
 
 @bp.before_app_request
@@ -34,33 +33,6 @@ def _force_password_change():
     return None
 
 
-@bp.before_request
-def _refuse_changes_while_suspended():
-    """A suspended account's users, numbers and PBX settings cannot be changed from /account:
-    the server refuses (the page also stops offering the controls)."""
-    customer_id = (request.view_args or {}).get("customer_id")
-    if customer_id is None or request.endpoint in OPEN_WHILE_SUSPENDED or not current_user.is_authenticated:
-        return None
-    customer = (
-        Customer.select(Customer.id, Customer.status, Customer.white_label)
-        .join(CustomerMembership)
-        .where((Customer.id == customer_id) & (CustomerMembership.user == current_user.id)
-               & (CustomerMembership.active == True))  # noqa: E712
-        .first()
-    )
-    if customer is None or customer.status != Customer.SUSPENDED:
-        return None  # not theirs (the view answers 404) or not suspended
-    from ..errors import render_error
-
-    brand = customer.white_label
-    return render_error(
-        403, "This account is suspended",
-        f"Users, numbers and PBX settings cannot be changed while the account is suspended. "
-        f"Contact {brand.display_name} at {brand.support_email}"
-        + (f" or {display_phone(brand.support_phone, brand.country)}" if brand.support_phone else "") + ".",
-    )
-
-
 def current_memberships() -> list[CustomerMembership]:
     """The signed-in person's active roles in customer accounts."""
     return list(
@@ -71,36 +43,17 @@ def current_memberships() -> list[CustomerMembership]:
     )
 
 
-def _account(customer_id: int, *, admin: bool = True) -> tuple[Customer, CustomerMembership]:
-    """The customer, if the signed-in person is in it (as Account Administrator when `admin`).
-    Anything else is a 404: a customer's people never learn of other customers."""
-    membership = CustomerMembership.get_or_none(
-        (CustomerMembership.user == current_user.id) & (CustomerMembership.customer == customer_id)
-        & (CustomerMembership.active == True)  # noqa: E712
-    )
-    if membership is None:
-        abort(404)
-    if admin and membership.role != CustomerMembership.ACCOUNT_ADMINISTRATOR:
-        abort(403)
-    return Customer.get_by_id(customer_id), membership
-
-
-def _home(customer: Customer, anchor: str = ""):
-    return redirect(url_for("accounts.home") + (f"#{anchor}-{customer.id}" if anchor else ""), code=303)
-
-
 @bp.get("/")
 @login_required
 def home():
     """The customer's home: each account they belong to, with what their role lets them see."""
-    from ..manage.panels import customer_ledger
-
     memberships = current_memberships()
     if not memberships:
         abort(403)
     accounts = []
     for m in memberships:
-        account = {"membership": m, "customer": m.customer, "balance": customer_balance(m.customer)}
+        access = Access(m.customer, current_user._get_current_object(), CUSTOMER, m.role, m)
+        account = {"membership": m, "customer": m.customer, "access": access, "balance": customer_balance(m.customer)}
         if m.customer.status == Customer.SUSPENDED:
             brand = m.customer.white_label
             account["suspended"] = {"reason": service.suspension_reason(m.customer), "brand": brand,
@@ -117,61 +70,38 @@ def home():
 
 
 @bp.route("/<int:customer_id>/users/new", methods=["GET", "POST"])
-@login_required
-def new_user(customer_id: int):
+@customer_page(Action.MANAGE_USERS)
+def new_user(access: Access):
     """An Account Administrator creates or invites a user into their account."""
-    customer, _ = _account(customer_id)
-    return views.user_form(customer, current_user._get_current_object(),
-                           action=url_for("accounts.new_user", customer_id=customer.id),
-                           cancel=url_for("accounts.home"), done=lambda: _home(customer, "users"))
-
-
-def _member_or_404(customer: Customer, membership_id: int) -> CustomerMembership:
-    membership = CustomerMembership.get_or_none(
-        (CustomerMembership.id == membership_id) & (CustomerMembership.customer == customer.id))
-    if membership is None:
-        abort(404)
-    return membership
+    return views.user_form(access)
 
 
 @bp.post("/<int:customer_id>/users/<int:membership_id>/deactivate")
-@login_required
-def deactivate_user(customer_id: int, membership_id: int):
+@customer_page(Action.MANAGE_USERS)
+def deactivate_user(access: Access, membership_id: int):
     """Stop a person using the account."""
-    customer, mine = _account(customer_id)
-    membership = _member_or_404(customer, membership_id)
-    if membership.id == mine.id:
-        flash("You cannot deactivate yourself.", "error")
-        return _home(customer, "users")
-    views.deactivate(customer, membership, current_user._get_current_object())
-    return _home(customer, "users")
+    return views.deactivate(access, membership_id)
 
 
 @bp.post("/<int:customer_id>/users/<int:membership_id>/resend")
-@login_required
-def resend_invitation(customer_id: int, membership_id: int):
+@customer_page(Action.MANAGE_USERS)
+def resend_invitation(access: Access, membership_id: int):
     """Send an invitation again."""
-    customer, _ = _account(customer_id)
-    views.resend(customer, _member_or_404(customer, membership_id), current_user._get_current_object())
-    return _home(customer, "users")
+    return views.resend(access, membership_id)
 
 
 @bp.post("/<int:customer_id>/users/<int:membership_id>/reactivate")
-@login_required
-def reactivate_user(customer_id: int, membership_id: int):
+@customer_page(Action.MANAGE_USERS)
+def reactivate_user(access: Access, membership_id: int):
     """Let a deactivated person back: they get a new invitation to accept."""
-    customer, _ = _account(customer_id)
-    views.reactivate(customer, _member_or_404(customer, membership_id), current_user._get_current_object())
-    return _home(customer, "users")
+    return views.reactivate(access, membership_id)
 
 
 @bp.route("/<int:customer_id>/pbx", methods=["GET", "POST"])
-@login_required
-def pbx_settings(customer_id: int):
+@customer_page(Action.EDIT_PBX)
+def pbx_settings(access: Access):
     """An Account Administrator edits their PBX settings."""
-    customer, _ = _account(customer_id)
-    return views.pbx_form(customer, current_user._get_current_object(), done=lambda: _home(customer, "pbx"),
-                          back=url_for("accounts.home"))
+    return views.pbx_form(access)
 
 
 # --- Top-up: the amount first, then the payment, whose button says the exact amount -----------
@@ -188,13 +118,6 @@ def _chosen_amount(raw: str | None) -> int | None:
     minimum, maximum = _top_up_bounds()
     amount = int(raw)
     return amount if minimum <= amount <= maximum else None
-
-
-def _see_other(url: str):
-    """303 to `url`; for an htmx request, HX-Redirect so the whole page loads."""
-    if request.headers.get("HX-Request"):
-        return make_response("", 204, {"HX-Redirect": url})
-    return redirect(url, code=303)
 
 
 def _top_up_page(customer, gateway, step: str, *, status: int = 200, push_url: str | None = None, **context):
@@ -233,13 +156,13 @@ def _payment_form(gateway):
 
 
 @bp.route("/<int:customer_id>/top-up", methods=["GET", "POST"])
-@login_required
-def top_up(customer_id: int):
+@customer_page(Action.TOP_UP)
+def top_up(access: Access):
     """An Account Administrator chooses how much to add; the card comes on the next step."""
     from ..payments import gateway_for
     from ..templating import wants_partial
 
-    customer, _ = _account(customer_id)
+    customer = access.customer
     white_label = customer.white_label
     gateway = gateway_for(white_label)
     if gateway is None:
@@ -253,7 +176,7 @@ def top_up(customer_id: int):
         url = url_for("accounts.top_up_pay", customer_id=customer.id, amount=amount)
         if not wants_partial() or not gateway.collects_card:
             # Stripe's payment step loads Stripe.js under its own policy: a whole page.
-            return _see_other(url)
+            return see_other(url)
         form = _payment_form(gateway)
         form.attempt.data = secrets.token_hex(16)
         return _pay_step(customer, gateway, amount, form, push_url=url)
@@ -261,24 +184,24 @@ def top_up(customer_id: int):
 
 
 @bp.route("/<int:customer_id>/top-up/pay", methods=["GET", "POST"])
-@login_required
-def top_up_pay(customer_id: int):
+@customer_page(Action.TOP_UP)
+def top_up_pay(access: Access):
     """The payment step: the card, and a button that says exactly what will be charged."""
     from ..payments import gateway_for
     from ..templating import format_money
     from .payments import TopUpRefused, confirm_stripe_top_up, top_up as take_payment
 
-    customer, _ = _account(customer_id)
+    customer = access.customer
     gateway = gateway_for(customer.white_label)
     if gateway is None:
         return render("accounts/top_up_unavailable.html", customer=customer, status=409)
     amount = _chosen_amount(request.form.get("amount") if request.method == "POST" else request.args.get("amount"))
     if amount is None:  # no amount chosen, or not one that may be paid: choose it first
-        return _see_other(url_for("accounts.top_up", customer_id=customer.id))
+        return see_other(url_for("accounts.top_up", customer_id=customer.id))
     form = _payment_form(gateway)
     if request.method != "POST":
         return _pay_step(customer, gateway, amount, form)
-    actor = current_user._get_current_object()
+    actor = access.user
     card_error = None
     if form.validate_on_submit():
         try:
@@ -298,28 +221,28 @@ def top_up_pay(customer_id: int):
                 form.attempt.data = secrets.token_hex(16)
         else:
             flash(f"{format_money(payment.amount, payment.currency)} has been added to your balance.", "success")
-            return _see_other(url_for("accounts.home") + f"#balance-{customer.id}")
+            return see_other(url_for("accounts.home") + f"#balance-{customer.id}")
     form.forget_card()
     return _pay_step(customer, gateway, amount, form, status=422, card_error=card_error)
 
 
 @bp.post("/<int:customer_id>/top-up/intent")
-@login_required
-def top_up_intent(customer_id: int):
+@customer_page(Action.TOP_UP)
+def top_up_intent(access: Access):
     """Stripe: create the top-up's PaymentIntent, which Stripe.js then confirms in the browser."""
     from ..payments import gateway_for
     from .payments import TopUpRefused, start_stripe_top_up
 
-    customer, _ = _account(customer_id)
+    customer = access.customer
     gateway = gateway_for(customer.white_label)
     if gateway is None or gateway.collects_card:
         abort(404)
     amount = _chosen_amount(request.form.get("amount"))
     if amount is None:
-        return _see_other(url_for("accounts.top_up", customer_id=customer.id))
+        return see_other(url_for("accounts.top_up", customer_id=customer.id))
     form = _payment_form(gateway)
     try:
-        intent_id, client_secret = start_stripe_top_up(customer, current_user._get_current_object(), amount=amount,
+        intent_id, client_secret = start_stripe_top_up(customer, access.user, amount=amount,
                                                        attempt=form.attempt.data)
     except TopUpRefused as refused:
         response = render("accounts/_top_up_stripe_fields.html", status=422, customer=customer, form=form,

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 
+from flask import abort
 from peewee import Case
 
 from ..auth.service import hash_password, normalise_email, password_matches
@@ -53,6 +54,15 @@ def audit(customer: Customer, actor: User | None, action: str, **detail) -> None
 def extension_length(customer: Customer) -> int:
     settings = PbxSettings.get_or_none(PbxSettings.customer == customer.id)
     return settings.extension_length if settings else 3
+
+
+def member_or_404(customer: Customer, membership_id: int) -> CustomerMembership:
+    """One person's membership of this account; any other is a 404."""
+    membership = CustomerMembership.get_or_none(
+        (CustomerMembership.id == membership_id) & (CustomerMembership.customer == customer.id))
+    if membership is None:
+        abort(404)
+    return membership
 
 
 def members(customer: Customer) -> list[CustomerMembership]:

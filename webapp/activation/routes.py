@@ -9,23 +9,22 @@ from htmx_flask import request
 from ..auth.sessions import start_session
 from ..extensions import limiter
 from ..ratelimits import count_or_refuse
-from ..models import Customer, WhiteLabelMembership
+from ..links import gone, private, signed_in_white_label_member, white_label_member_refused
+from ..models import Customer
 from ..security import admin_required
 from ..templating import render
 from ..tenancy import get_scoped_or_404
+from ..tokens import USED, VALID
 from . import bp
 from ..payments import gateway_for
 from .forms import ActivationForm, PaidActivationForm, StripeActivationForm
 from .service import (
-    GONE_STATUS,
-    USED,
-    VALID,
     ActivationRefused,
     AlreadyActivated,
     activate,
     cancel,
     existing_user_problem,
-    look_up,
+    look_up_activation,
     received_activation_payment,
     record_opened,
     release_stray_payment,
@@ -40,19 +39,6 @@ def _lookup_limit() -> str:
 
 def _resend_limit() -> str:
     return current_app.config["RESEND_RATE_LIMIT"]
-
-
-def _private(response):
-    """The page holds a secret link: never cached, never sent on as a referrer."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _signed_in_white_label_user() -> bool:
-    return current_user.is_authenticated and WhiteLabelMembership.select().where(
-        WhiteLabelMembership.user == current_user.id
-    ).exists()
 
 
 from ..payments.stripe_gateway import STRIPE_CSP  # noqa: E402 (kept importable from here)
@@ -76,7 +62,7 @@ def _form(customer: Customer, gateway, formdata=None, paid=None):
 
 
 def _page(customer, gateway, form, status=200, card_error=None, partial=None, paid=None):
-    response = _private(render(
+    response = private(render(
         "activation/page.html", partial, status=status, customer=customer, brand=customer.white_label,
         plan=customer.plan, form=form, gateway=gateway, card_error=card_error,
         paid=paid.payment if paid is not None else None,
@@ -101,23 +87,16 @@ def _refuse(customer, gateway, form, refused: ActivationRefused, partial=None, p
     return _page(customer, gateway, form, 422, card_error=card_error, partial=partial, paid=paid)
 
 
-def _gone(state: str, customer, *, invitation: bool = False):
-    """The page for a link that cannot be used (expired, used, replaced, cancelled, unknown)."""
-    return _private(render("activation/gone.html", status=GONE_STATUS[state], state=state,
-                           brand=customer.white_label if customer else None, customer=customer,
-                           invitation=invitation))
-
-
 def _valid_link(token: str):
     """(lookup, None) for a usable link, or (None, the page to answer with)."""
-    if _signed_in_white_label_user():
+    if signed_in_white_label_member():
         # Only the customer activates: the white-label administrator cannot do it for them.
-        return None, _private(render("activation/admin_refused.html", status=403))
-    found = look_up(token)
+        return None, white_label_member_refused()
+    found = look_up_activation(token)
     if found.state != VALID:
         if request.method == "POST" and found.token is not None and request.form.get("payment_intent"):
             release_stray_payment(found.token, request.form["payment_intent"])
-        return None, _gone(found.state, found.customer)
+        return None, gone(found.state, found.customer)
     return found, None
 
 
@@ -169,7 +148,7 @@ def activate_account(token: str):
     except ActivationRefused as refused:
         return _refuse(customer, gateway, form, refused, paid=paid)
     except AlreadyActivated:
-        return _gone(USED, customer)
+        return gone(USED, customer)
     start_session(user)
     flash(f"{customer.business_name} is active. Welcome!", "success")
     return redirect(url_for("accounts.home"), code=303)
@@ -188,7 +167,7 @@ def start_payment(token: str):
         abort(404)
     if received_activation_payment(customer) is not None:
         # Paid already (in another tab, say): never a second payment. Reload the page, which says so.
-        response = _private(make_response("", 204))
+        response = private(make_response("", 204))
         response.headers["HX-Redirect"] = url_for("activation.activate_account", token=token)
         return response
     form, valid = _checked_form(customer, gateway)
@@ -198,7 +177,7 @@ def start_payment(token: str):
         intent_id, client_secret = start_card_payment(found.token, amount=form.amount(), attempt=form.attempt.data)
     except ActivationRefused as refused:
         return _refuse(customer, gateway, form, refused, partial="activation/_fields.html")
-    response = _private(make_response("", 204))
+    response = private(make_response("", 204))
     # stripe-activation.js hears this event and confirms the card with Stripe.js.
     response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
     return response
@@ -230,52 +209,3 @@ def cancel_activation(customer_id: int):
     cancel(customer, current_user._get_current_object())
     flash(f"{customer.business_name} has been cancelled. The activation link no longer works.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
-
-
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-@limiter.limit(_lookup_limit)
-def accept_invitation(token: str):
-    """An invited person joins the account: a new person chooses a password, someone who already
-    has an account enters its current password. White-label people cannot join."""
-    from ..accounts.service import AccountProblem, InvitationRefused, STAFF_CANNOT_JOIN, check_invitation
-    from ..accounts.service import accept_invitation as accept
-    from ..auth.forms import CurrentPasswordForm, NewPasswordForm
-    from ..models import ActivationToken, User
-
-    if _signed_in_white_label_user():
-        return _private(render("activation/admin_refused.html", status=403, invitation=True))
-    found = look_up(token, purpose=ActivationToken.INVITATION)
-    if found.state != VALID:
-        return _gone(found.state, found.customer, invitation=True)
-
-    def refused(state: str):
-        if state == "white_label":
-            return _private(render("activation/invite_refused.html", status=403, message=STAFF_CANNOT_JOIN,
-                                   customer=found.customer, brand=found.customer.white_label))
-        return _gone(state, found.customer, invitation=True)
-
-    try:
-        check_invitation(found.token)
-    except InvitationRefused as refusal:
-        return refused(refusal.state)
-    user = User.get_by_id(found.token.user_id)
-    existing = bool(user.password_hash)
-    form = CurrentPasswordForm() if existing else NewPasswordForm(email=user.email)
-    # (CSRFProtect has already refused a POST without a valid token.)
-    if form.validate_on_submit():
-        try:
-            if existing:
-                joined = accept(found.token, current_password=form.current_password.data)
-            else:
-                joined = accept(found.token, new_password=form.password.data)
-        except InvitationRefused as refusal:
-            return refused(refusal.state)
-        except AccountProblem as problem:
-            form[problem.field].errors.append(problem.message)
-        else:
-            start_session(joined)
-            flash(f"Welcome to {found.customer.business_name}.", "success")
-            return redirect(url_for("accounts.home"), code=303)
-    status = 422 if request.method == "POST" else 200
-    return _private(render("activation/invite.html", status=status, form=form, existing=existing,
-                           customer=found.customer, brand=found.customer.white_label, user=user))

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 
 from flask import current_app
 from werkzeug.security import check_password_hash
@@ -31,7 +30,8 @@ from ..models import (
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..payments.charges import PaidCard, record_card_payment
 from ..payments.intents import purpose, refund_intent, remember, settle, stripe_for
-from ..tokens import hash_token, issue_token
+from ..onboarding.options import option_of
+from ..tokens import EXPIRED, REVOKED, USED, VALID, Lookup, issue_token, look_up, look_up_row
 from ..webhooks.events import (
     CUSTOMER_ACTIVATED,
     CUSTOMER_ACTIVATION_EXPIRED,
@@ -41,43 +41,18 @@ from ..webhooks.events import (
 
 log = logging.getLogger(__name__)
 
-# Why a link cannot be used, and the HTTP status its page carries.
-UNKNOWN, EXPIRED, USED, REVOKED, CANCELLED, VALID = "unknown", "expired", "used", "revoked", "cancelled", "valid"
-GONE_STATUS = {UNKNOWN: 404, EXPIRED: 410, USED: 410, REVOKED: 410, CANCELLED: 410}
+def look_up_activation(raw_token: str) -> Lookup:
+    """The activation link behind `raw_token` and whether it can still be used."""
+    return _as_activation(look_up(raw_token, ActivationToken.ACTIVATION))
 
 
-@dataclass
-class Lookup:
-    state: str
-    token: ActivationToken | None = None
-    customer: Customer | None = None
-
-
-def look_up(raw_token: str, purpose: str = ActivationToken.ACTIVATION) -> Lookup:
-    """Find the token behind a link and say whether it can still be used."""
-    if not raw_token or len(raw_token) > 100:
-        return Lookup(UNKNOWN)
-    token = ActivationToken.get_or_none(
-        (ActivationToken.token_hash == hash_token(raw_token)) & (ActivationToken.purpose == purpose)
-    )
-    if token is None:
-        return Lookup(UNKNOWN)
-    return look_up_row(token)
-
-
-def look_up_row(token: ActivationToken, now: dt.datetime | None = None) -> Lookup:
-    """Whether a link's row can still be used, and if not why."""
-    purpose = token.purpose
-    customer = Customer.get_by_id(token.customer_id)
-    if token.used_at is not None or (purpose == ActivationToken.ACTIVATION and customer.status == Customer.ACTIVE and customer.administered_by == Customer.BY_CUSTOMER):
-        return Lookup(USED, token, customer)
-    if customer.status == Customer.CANCELLED:
-        return Lookup(CANCELLED, token, customer)
-    if token.revoked_at is not None:
-        return Lookup(REVOKED, token, customer)
-    if token.expires_at <= (now or utcnow()):
-        return Lookup(EXPIRED, token, customer)
-    return Lookup(VALID, token, customer)
+def _as_activation(found: Lookup) -> Lookup:
+    # An account the customer already runs is activated, whatever became of this link.
+    customer = found.customer
+    if (found.state in (VALID, REVOKED, EXPIRED) and customer.status == Customer.ACTIVE
+            and not option_of(customer).white_label_administers):
+        return Lookup(USED, found.token, customer)
+    return found
 
 
 def record_opened(token: ActivationToken) -> None:
@@ -249,7 +224,7 @@ def link_is_live(token_hash: str | None, now: dt.datetime | None = None) -> bool
     found = ActivationToken.get_or_none(ActivationToken.token_hash == token_hash)
     if found is None:
         return False
-    return look_up_row(found, now).state == VALID
+    return _as_activation(look_up_row(found, now)).state == VALID
 
 
 def activation_open(customer: Customer, now: dt.datetime | None = None) -> bool:

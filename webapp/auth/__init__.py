@@ -6,6 +6,8 @@ from flask_login import LoginManager
 from htmx_flask import request
 
 bp = Blueprint("auth", __name__)
+# Everyone's own profile (/profile): who they are signed in as, their password, their sessions.
+profile_bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
 def login_manager_setup(manager: LoginManager) -> None:
@@ -58,4 +60,4 @@ def login_manager_setup(manager: LoginManager) -> None:
         return redirect(target)
 
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+from . import profile_routes, routes  # noqa: E402,F401  (registers the views on the blueprints)

@@ -1,19 +1,14 @@
 from flask import current_app
 from htmx_flask import request
 
-from ..models import Customer
+from ..accounts.panels import customer_panels
+from ..accounts.permissions import white_label_access
+from ..activation.service import tracker
+from ..http import page_number
 from ..security import is_admin, white_label_required
 from ..templating import render, wants_partial
-from ..tenancy import get_scoped_or_404
 from . import bp
 from .queries import customer_detail, open_drafts, search_customers
-
-
-def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
 
 
 @bp.get("/")
@@ -22,7 +17,7 @@ def index():
     """The white-label's customers, newest first, with search and pagination."""
     query = request.args.get("q", "")
     page = search_customers(
-        query, _page_number(), current_app.config["CUSTOMERS_PER_PAGE"],
+        query, page_number(), current_app.config["CUSTOMERS_PER_PAGE"],
         after=request.args.get("after"), before=request.args.get("before"),
     )
     # The drafts box is part of the full page only: search-as-you-type and page links get the
@@ -34,6 +29,8 @@ def index():
 @bp.get("/<int:customer_id>")
 @white_label_required
 def show(customer_id: int):
-    """One customer of the current white-label; any other customer is a 404."""
-    customer = get_scoped_or_404(Customer, customer_id)
-    return render("customers/show.html", customer=customer, **customer_detail(customer))
+    """One customer of the current white-label, its account and activation; any other customer is a 404."""
+    access = white_label_access(customer_id)
+    customer = access.customer
+    return render("customers/show.html", customer=customer, access=access, p=customer_panels(access),
+                  track=tracker(customer), **customer_detail(customer))

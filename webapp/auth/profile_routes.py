@@ -1,14 +1,15 @@
+"""Everyone's own profile (/profile): who they are signed in as, their password, their sessions."""
 from flask import current_app, flash, g, redirect, url_for
 from flask_login import current_user, login_required
 
 from ..accounts import service as accounts
-from ..auth.forms import ChangePasswordForm
-from ..auth.service import password_matches
-from ..auth.sessions import end_all_sessions, keep_this_session
 from ..extensions import db, limiter
 from ..security import home_url
 from ..templating import render
-from . import bp
+from . import profile_bp as bp
+from .forms import ChangePasswordForm
+from .service import password_matches
+from .sessions import end_all_sessions, keep_this_session
 
 
 def _page(form: ChangePasswordForm, status: int = 200):

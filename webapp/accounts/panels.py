@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from peewee import JOIN
 
-from ..accounts.service import members
 from ..ledger import customer_balance
 from ..models import AuditEvent, Customer, LedgerEntry, PbxSettings, PhoneNumber, User
-from ..security import is_admin
+from ..tenancy import scoped
+from .permissions import Access, Action
+from .service import members
 
 LEDGER_ROWS = 20
 AUDIT_ROWS = 30
@@ -22,11 +23,10 @@ def customer_ledger(customer: Customer, limit: int = LEDGER_ROWS) -> list[Ledger
     )
 
 
-def customer_panels(customer: Customer) -> dict:
-    """Balance, ledger, numbers, PBX settings, users and the audit timeline, plus what the
-    signed-in white-label user may change."""
-    admin = is_admin()
-    managed = customer.administered_by == Customer.BY_WHITE_LABEL
+def customer_panels(access: Access) -> dict:
+    """Balance, ledger, numbers, PBX settings, users and the audit timeline of the account, and
+    the free numbers of the inventory when the signed-in white-label member may assign them."""
+    customer = access.customer
     timeline = list(
         AuditEvent.select(AuditEvent, User)
         .join(User, JOIN.LEFT_OUTER, on=(AuditEvent.actor == User.id))
@@ -35,13 +35,8 @@ def customer_panels(customer: Customer) -> dict:
         .limit(AUDIT_ROWS)
     )
     free_numbers = []
-    if admin and managed:
-        free_numbers = list(
-            PhoneNumber.select()
-            .where((PhoneNumber.white_label == customer.white_label_id) & PhoneNumber.customer.is_null())
-            .order_by(PhoneNumber.number)
-            .limit(200)
-        )
+    if access.can(Action.MANAGE_NUMBERS):
+        free_numbers = list(scoped(PhoneNumber).where(PhoneNumber.customer.is_null()).order_by(PhoneNumber.number).limit(200))
     return {
         "balance": customer_balance(customer),
         "ledger": customer_ledger(customer),
@@ -50,6 +45,4 @@ def customer_panels(customer: Customer) -> dict:
         "pbx": PbxSettings.get_or_none(PbxSettings.customer == customer.id),
         "members": members(customer),
         "timeline": timeline,
-        "can_manage": admin and managed and customer.status in (Customer.ACTIVE, Customer.SUSPENDED),
-        "can_change_status": admin and customer.status in (Customer.ACTIVE, Customer.SUSPENDED),
     }

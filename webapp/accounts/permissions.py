@@ -1,0 +1,132 @@
+"""Who may do what to a customer account, in one place.
+
+An account is reached from two sides: the white-label's console (/customers/<id>/..., its staff
+and administrators) and the customer's own pages (/account/<id>/..., the people in the account).
+`Access` is one person's access to one account from one side; `can(action)` says whether they
+may do it, and `require(action)` refuses with the reason. The rules depend on the side and role,
+on who administers the account (its option: options.py) and on the account's status. Views ask
+these, never the role or the option themselves.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask import abort
+from flask_login import current_user
+
+from ..errors import Refusal
+from ..models import Customer, CustomerMembership, User, WhiteLabelMembership
+from ..onboarding.options import option_of
+from ..phones import display_phone
+from ..security import current_membership
+from ..tenancy import get_scoped_or_404
+
+WHITE_LABEL, CUSTOMER = "white_label", "customer"
+RUNNING = (Customer.ACTIVE, Customer.SUSPENDED)  # accounts that exist and can be worked on
+
+
+class Action(enum.Enum):
+    VIEW = "see the account"
+    MANAGE_USERS = "add, invite and deactivate users"
+    MANAGE_NUMBERS = "assign and release numbers"
+    EDIT_PBX = "change PBX settings"
+    CHANGE_PLAN = "change the plan"
+    TOP_UP = "top up the balance"
+    CHANGE_STATUS = "suspend or reactivate the account"
+    HAND_OVER = "hand the account over to the customer"
+
+
+# What the account's people may do on their own pages, and which of it stops while it is suspended.
+_CUSTOMER_ADMINISTRATOR = {Action.VIEW, Action.MANAGE_USERS, Action.EDIT_PBX, Action.TOP_UP}
+OPEN_WHILE_SUSPENDED = {Action.VIEW, Action.TOP_UP}
+# What the white-label's administrators may do for an account they administer.
+_WHITE_LABEL_RUNS = {Action.MANAGE_USERS, Action.MANAGE_NUMBERS, Action.EDIT_PBX, Action.CHANGE_PLAN, Action.HAND_OVER}
+
+
+@dataclass
+class Access:
+    """`user`'s access to `customer` from one `side` ("white_label" or "customer")."""
+
+    customer: Customer
+    user: User
+    side: str
+    role: str  # administrator or staff (white-label side); account_administrator or user (customer side)
+    membership: CustomerMembership | None = None  # the customer side's own membership
+
+    @property
+    def blueprint(self) -> str:
+        """The blueprint of this side's pages (their view names are the same on both sides)."""
+        return "manage" if self.side == WHITE_LABEL else "accounts"
+
+    def can(self, action: Action) -> bool:
+        return self.refusal(action) is None
+
+    @property
+    def may(self) -> dict[str, bool]:
+        """Every action by name, for templates: `access.may.manage_users`."""
+        return _Flags({action.name.lower(): self.can(action) for action in Action})
+
+    def require(self, action: Action) -> None:
+        """Go on, or refuse the request with the reason (403, or 409 for the account's state)."""
+        refused = self.refusal(action)
+        if refused is not None:
+            raise Refusal(*refused)
+
+    def refusal(self, action: Action) -> tuple | None:
+        """None when `action` is allowed, else (status, title, detail) for the error page."""
+        if self.side == WHITE_LABEL:
+            return self._white_label_refusal(action)
+        return self._customer_refusal(action)
+
+    def _white_label_refusal(self, action: Action) -> tuple | None:
+        status = self.customer.status
+        if action is Action.VIEW:
+            return None
+        if self.role != WhiteLabelMembership.ADMINISTRATOR:
+            return (403,)  # staff see, never change
+        if action is Action.CHANGE_STATUS:
+            return None if status in RUNNING else (409,)
+        if action is Action.TOP_UP or not option_of(self.customer).white_label_administers:
+            return (403, "The customer administers this account",
+                    f"{self.customer.business_name} runs their own account: you can see it and change its status.")
+        if status not in RUNNING or (action is Action.HAND_OVER and status != Customer.ACTIVE):
+            return (409,)
+        return None if action in _WHITE_LABEL_RUNS else (403,)
+
+    def _customer_refusal(self, action: Action) -> tuple | None:
+        if action is Action.VIEW:
+            return None
+        if self.role != CustomerMembership.ACCOUNT_ADMINISTRATOR or action not in _CUSTOMER_ADMINISTRATOR:
+            return (403,)
+        if self.customer.status == Customer.SUSPENDED and action not in OPEN_WHILE_SUSPENDED:
+            brand = self.customer.white_label
+            phone = display_phone(brand.support_phone, brand.country)
+            return (403, "This account is suspended",
+                    "Users, numbers and PBX settings cannot be changed while the account is suspended. "
+                    f"Contact {brand.display_name} at {brand.support_email}" + (f" or {phone}" if phone else "") + ".")
+        return None
+
+
+class _Flags(dict):
+    __getattr__ = dict.__getitem__
+
+
+def white_label_access(customer_id: int) -> Access:
+    """The signed-in white-label member's access to one of their white-label's customers (another
+    white-label's customer is a 404)."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    return Access(customer, current_user._get_current_object(), WHITE_LABEL, current_membership().role)
+
+
+def customer_access(customer_id: int) -> Access:
+    """The signed-in person's access to a customer account they are an active member of; any
+    other account is a 404 (a customer's people never learn of other customers)."""
+    membership = CustomerMembership.get_or_none(
+        (CustomerMembership.user == current_user.id) & (CustomerMembership.customer == customer_id)
+        & (CustomerMembership.active == True)  # noqa: E712
+    )
+    if membership is None:
+        abort(404)
+    return Access(Customer.get_by_id(customer_id), current_user._get_current_object(), CUSTOMER, membership.role,
+                  membership)
