@@ -541,6 +541,26 @@ def test_inviting_a_user_into_a_white_label_administered_account(app, smtp):
     assert "administers their own account" in body["detail"]
 
 
+def test_inviting_someone_who_has_an_account_reveals_nothing_of_it_through_the_api(app, smtp):
+    """As in the console (issue 12): the answer shows only what the shop sent, and the person
+    stays Invited; the API must not be a second door to another account's name."""
+    secret = make_key(app)
+    client = app.test_client()
+    with app.app_context():
+        harbour = Customer.get(Customer.business_name == "Harbour Plumbing Ltd")
+    answers = {}
+    for email in ("grace@wattlelegal.example.com", "nobody-yet@harbour.example.com"):  # has an account / has not
+        person = {"first_name": "Typed", "last_name": "Name", "email": email,
+                  "extension": "201" if email.startswith("grace") else "202"}
+        response = client.post(f"/api/v1/customers/{harbour.id}/users", json=person, headers=auth(secret))
+        assert response.status_code == 201, response.get_data(as_text=True)
+        answer = response.get_json()
+        answers[email] = {k: v for k, v in answer.items() if k not in ("id", "email", "extension")}
+    assert answers["grace@wattlelegal.example.com"] == answers["nobody-yet@harbour.example.com"]
+    assert answers["grace@wattlelegal.example.com"]["first_name"] == "Typed"
+    assert answers["grace@wattlelegal.example.com"]["status"] == "invited"
+
+
 # --- Rate limits ----------------------------------------------------------------------------------
 
 def test_each_key_has_its_own_rate_limit_with_retry_after_and_ratelimit_headers(app):

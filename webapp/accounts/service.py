@@ -8,6 +8,7 @@ import json
 
 from flask import abort
 from peewee import Case
+from werkzeug.datastructures import MultiDict
 
 from ..auth.service import hash_password, normalise_email, password_matches
 from ..auth.sessions import end_all_sessions
@@ -33,6 +34,7 @@ from ..models import (
 from ..templating import format_money
 from ..tokens import issue_token
 from ..webhooks.events import CUSTOMER_STATUS_CHANGED, emit_customer_event
+from .forms import UserForm
 
 INVITATION_TTL_SECONDS = 72 * 3600
 
@@ -137,6 +139,25 @@ def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str
         # What the adder chose, never what the email turned out to be (the history shows it).
         audit(customer, actor, "user_added", email=email, role=role, extension=extension, invited=bool(invite))
         return membership
+
+
+class AnswersRefused(Exception):
+    """Answers for a new user that the form refuses: {field name: [messages]}."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def invite_from_answers(customer: Customer, actor: User, answers: dict) -> CustomerMembership:
+    """Invite a person from answers given all at once (the integration API), checked by the same
+    form as "Create new users"; raises AnswersRefused or AccountProblem."""
+    form = UserForm(formdata=MultiDict({**answers, "setup": "invite"}), meta={"csrf": False},
+                    extension_length=extension_length(customer))
+    if not form.validate():
+        raise AnswersRefused({name: [str(m) for m in messages] for name, messages in form.errors.items()})
+    return add_user(customer, actor, first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
+                    email=form.email.data, extension=form.extension.data, role=form.role.data, invite=True)
 
 
 def send_invitation(customer: Customer, membership: CustomerMembership, actor: User | None) -> None:

@@ -8,7 +8,6 @@ import re
 
 from flask import Response, current_app, g, request, url_for
 from spectree import Response as Answers
-from werkzeug.datastructures import MultiDict
 
 from ..activation import service as activation
 from ..customers.queries import parse_cursor, search_customers
@@ -276,33 +275,30 @@ def invite_user(customer_id: int):
     """Invite a person into a customer account the white-label administers: they are emailed a
     link to set their password. Customers who administer their own account add their own users."""
     from ..accounts import service as accounts
-    from ..accounts.forms import UserForm
 
     body = request.context.json
 
     def change() -> Response:
         customer = get_scoped_or_404(Customer, customer_id)
-        if not option_of(customer).white_label_administers or customer.administered_by != Customer.BY_WHITE_LABEL:
+        if not option_of(customer).white_label_administers:
             raise Problem("forbidden", f"{customer.business_name} administers their own account: their Account "
                                        "Administrators add its users.")
         if customer.status not in (Customer.ACTIVE, Customer.SUSPENDED):
             raise Problem("conflict", f"{customer.business_name} is {customer.status_label.lower()}: users can be "
                                       "added to active or suspended accounts only.")
-        form = UserForm(formdata=MultiDict({**body.model_dump(), "setup": "invite"}), meta={"csrf": False},
-                        extension_length=accounts.extension_length(customer))
-        if not form.validate():
-            raise Problem("validation", errors=[{"pointer": f"/{name}", "detail": str(message)}
-                                                for name, messages in form.errors.items() for message in messages])
         try:
-            membership = accounts.add_user(
-                customer, _actor(), first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
-                email=form.email.data, extension=form.extension.data, role=form.role.data, invite=True)
+            membership = accounts.invite_from_answers(customer, _actor(), body.model_dump())
+        except accounts.AnswersRefused as refused:
+            raise Problem("validation", errors=[{"pointer": f"/{name}", "detail": message}
+                                                for name, messages in refused.errors.items() for message in messages]) from None
         except accounts.AccountProblem as problem:
             raise Problem("validation", errors=[{"pointer": f"/{problem.field or 'email'}", "detail": problem.message}]) from None
-        user = User.get_by_id(membership.user_id)
-        return _json({"id": membership.id, "first_name": user.first_name, "last_name": user.last_name,
-                      "email": user.email, "role": membership.role, "extension": membership.extension,
-                      "invited": True}, 201)
+        # Only what the shop sent, and the membership's own state: never anything of an account
+        # the email may already have (the same rule as the console, issue 12).
+        return _json({"id": membership.id, "first_name": membership.invited_first_name,
+                      "last_name": membership.invited_last_name, "email": membership.user.email,
+                      "role": membership.role, "extension": membership.extension, "status": membership.status,
+                      "invited": membership.status == membership.INVITED}, 201)
 
     return idempotency.run(change)
 

@@ -295,11 +295,13 @@ class NumberList(Out):
 
 class UserOut(Out):
     id: int = Field(description="The person's membership of this customer account.")
-    first_name: str
+    first_name: str = Field(description="As sent: the name is the person's own only once they accept.")
     last_name: str
     email: str
     role: Literal[CustomerMembership.USER, CustomerMembership.ACCOUNT_ADMINISTRATOR]
     extension: str
+    status: Literal[CustomerMembership.INVITED, CustomerMembership.ACTIVE, CustomerMembership.DEACTIVATED] = Field(
+        description="invited until the person accepts the emailed invitation")
     invited: bool
 
 
