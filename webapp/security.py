@@ -82,6 +82,11 @@ def _signed_in() -> bool:
     return "_login_user" in g and current_user.is_authenticated
 
 
+def acting_user():
+    """The signed-in person as a User row (not Flask-Login's proxy), to record as who acted."""
+    return current_user._get_current_object()
+
+
 def current_membership() -> WhiteLabelMembership | None:
     """The signed-in user's white-label membership (cached for the request)."""
     if not has_request_context() or not current_user.is_authenticated:

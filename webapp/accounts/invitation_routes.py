@@ -1,7 +1,7 @@
 """The invitation link (/invite/<token>): the invited person joins the account. A new person
 chooses a password; someone who already has an account enters its current password; white-label
 staff and administrators cannot join customer accounts."""
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, url_for
 
 from ..auth.sessions import start_session
 from ..extensions import limiter
@@ -10,6 +10,7 @@ from ..models import ActivationToken, User
 from ..passwords import CurrentPasswordForm, NewPasswordForm
 from ..templating import render
 from ..tokens import VALID, look_up
+from ..forms import form_status
 from . import invitations_bp as bp
 from .service import STAFF_CANNOT_JOIN, AccountProblem, InvitationRefused, accept_invitation, check_invitation
 
@@ -57,6 +58,5 @@ def accept(token: str):
             start_session(joined)
             flash(f"Welcome to {found.customer.business_name}.", "success")
             return redirect(url_for("accounts.home"), code=303)
-    status = 422 if request.method == "POST" else 200
-    return private(render("accounts/invite.html", status=status, form=form, existing=existing,
+    return private(render("accounts/invite.html", status=form_status(form), form=form, existing=existing,
                           customer=found.customer, brand=found.customer.white_label, user=user))

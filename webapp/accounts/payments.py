@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
 from peewee import IntegrityError
 
+from ..audit import audit
 from ..database import locked
 from ..extensions import db
-from ..models import AuditEvent, Customer, Payment, StripeIntent, User, utcnow
+from ..models import Customer, Payment, StripeIntent, User, utcnow
 from ..payments import Card, GatewayUnavailable, gateway_for
 from ..payments.charges import PaidCard, record_card_payment
 from ..payments.intents import purpose, remember, settle
@@ -65,8 +65,7 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
             reference=result.reference, idempotency_key=key, reason="Top-up", created_by=actor,
             card=PaidCard(result.brand, result.last4, result.exp_month, result.exp_year),
         )
-        AuditEvent.create(white_label=white_label, customer=customer, actor=actor, action="topped_up",
-                          detail=json.dumps({"amount": amount, "payment": payment.reference}))
+        audit(white_label, "topped_up", customer=customer, actor=actor, amount=amount, payment=payment.reference)
         return payment
 
 
@@ -128,8 +127,8 @@ def record_top_up(customer: Customer, info, record: StripeIntent) -> Payment:
                     reference=info.id, idempotency_key=key, reason="Top-up", created_by=record.created_by_id,
                     card=PaidCard(info.brand, info.last4, info.exp_month, info.exp_year),
                 )
-                AuditEvent.create(white_label=white_label, customer=customer, actor=record.created_by_id, action="topped_up",
-                                  detail=json.dumps({"amount": info.amount, "payment": info.id}))
+                audit(white_label, "topped_up", customer=customer, actor=record.created_by_id, amount=info.amount,
+                      payment=info.id)
             StripeIntent.update(status=StripeIntent.RECORDED, payment=payment, settled_at=utcnow()).where(
                 (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)).execute()
             return payment

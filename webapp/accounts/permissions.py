@@ -19,7 +19,7 @@ from ..errors import Refusal
 from ..models import Customer, CustomerMembership, User, WhiteLabelMembership
 from ..onboarding.options import option_of
 from ..phones import display_phone
-from ..security import current_membership
+from ..security import acting_user, current_membership
 from ..tenancy import get_scoped_or_404
 
 WHITE_LABEL, CUSTOMER = "white_label", "customer"
@@ -116,7 +116,7 @@ def white_label_access(customer_id: int) -> Access:
     """The signed-in white-label member's access to one of their white-label's customers (another
     white-label's customer is a 404)."""
     customer = get_scoped_or_404(Customer, customer_id)
-    return Access(customer, current_user._get_current_object(), WHITE_LABEL, current_membership().role)
+    return Access(customer, acting_user(), WHITE_LABEL, current_membership().role)
 
 
 def customer_access(customer_id: int) -> Access:
@@ -128,5 +128,5 @@ def customer_access(customer_id: int) -> Access:
     )
     if membership is None:
         abort(404)
-    return Access(Customer.get_by_id(customer_id), current_user._get_current_object(), CUSTOMER, membership.role,
+    return Access(Customer.get_by_id(customer_id), acting_user(), CUSTOMER, membership.role,
                   membership)

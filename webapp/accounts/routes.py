@@ -10,6 +10,8 @@ from ..ledger import customer_balance
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..phones import display_phone
 from ..templating import render
+from ..security import acting_user
+from ..forms import form_status
 from . import bp, service, views
 from .forms import TopUpForm
 from .panels import customer_ledger
@@ -52,7 +54,7 @@ def home():
         abort(403)
     accounts = []
     for m in memberships:
-        access = Access(m.customer, current_user._get_current_object(), CUSTOMER, m.role, m)
+        access = Access(m.customer, acting_user(), CUSTOMER, m.role, m)
         account = {"membership": m, "customer": m.customer, "access": access, "balance": customer_balance(m.customer)}
         if m.customer.status == Customer.SUSPENDED:
             brand = m.customer.white_label
@@ -180,7 +182,7 @@ def top_up(access: Access):
         form = _payment_form(gateway)
         form.attempt.data = secrets.token_hex(16)
         return _pay_step(customer, gateway, amount, form, push_url=url)
-    return _top_up_page(customer, gateway, "amount", form=form, status=422 if form.is_submitted() else 200)
+    return _top_up_page(customer, gateway, "amount", form=form, status=form_status(form))
 
 
 @bp.route("/<int:customer_id>/top-up/pay", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from ..database import locked
 from ..extensions import db
 from ..ledger import available_credit, customer_balance
 from .. import emails
+from ..audit import audit as audit_event
 from ..models import (
     ActivationToken,
     AuditEvent,
@@ -49,8 +50,7 @@ class AccountProblem(Exception):
 
 
 def audit(customer: Customer, actor: User | None, action: str, **detail) -> None:
-    AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
-                      action=action, detail=json.dumps(detail) if detail else "")
+    audit_event(customer.white_label_id, action, customer=customer, actor=actor, **detail)
 
 
 def extension_length(customer: Customer) -> int:

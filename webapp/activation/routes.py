@@ -2,16 +2,16 @@ import json
 import re
 import secrets
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
-from flask_login import current_user
+from flask import abort, current_app, flash, make_response, redirect, url_for
 from htmx_flask import request
 
 from ..auth.sessions import start_session
 from ..extensions import limiter
+from ..http import see_other
 from ..ratelimits import count_or_refuse
 from ..links import gone, private, signed_in_white_label_member, white_label_member_refused
 from ..models import Customer
-from ..security import admin_required
+from ..security import acting_user, admin_required
 from ..templating import render
 from ..tenancy import get_scoped_or_404
 from ..tokens import USED, VALID
@@ -167,9 +167,7 @@ def start_payment(token: str):
         abort(404)
     if received_activation_payment(customer) is not None:
         # Paid already (in another tab, say): never a second payment. Reload the page, which says so.
-        response = private(make_response("", 204))
-        response.headers["HX-Redirect"] = url_for("activation.activate_account", token=token)
-        return response
+        return private(see_other(url_for("activation.activate_account", token=token)))
     form, valid = _checked_form(customer, gateway)
     if not valid:
         return _page(customer, gateway, form, 422, partial="activation/_fields.html")
@@ -192,7 +190,7 @@ def resend_activation(customer_id: int):
         abort(409)
     # Counted only now: another white-label's requests (404 above) cannot use up this customer's resends.
     count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
-    resend(customer, current_user._get_current_object())
+    resend(customer, acting_user())
     flash(f"A new activation email is on its way to {customer.contact_email}. Older links no longer work.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
 
@@ -205,7 +203,7 @@ def cancel_activation(customer_id: int):
     if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
         abort(409)
     if request.method != "POST":
-        return render_template("activation/cancel.html", customer=customer)
-    cancel(customer, current_user._get_current_object())
+        return render("activation/cancel.html", customer=customer)
+    cancel(customer, acting_user())
     flash(f"{customer.business_name} has been cancelled. The activation link no longer works.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 
 from flask import current_app
 from werkzeug.security import check_password_hash
 
+from ..audit import audit
 from ..auth.service import hash_password
 from ..extensions import db
 from .. import emails
 from ..database import locked
 from ..models import (
     ActivationToken,
-    AuditEvent,
     Customer,
     CustomerMembership,
     LedgerEntry,
@@ -282,8 +281,7 @@ def receive_activation_payment(customer: Customer, info, record: StripeIntent, g
             )
             StripeIntent.update(status=StripeIntent.RECEIVED, payment=payment, settled_at=utcnow()).where(
                 StripeIntent.id == record.id).execute()
-            AuditEvent.create(white_label=white_label, customer=customer, action="activation_payment_received",
-                              detail=json.dumps({"amount": info.amount, "payment": info.id}))
+            audit(white_label, "activation_payment_received", customer=customer, amount=info.amount, payment=info.id)
             return StripeIntent.RECEIVED
         # Nothing to pay for: claimed for refunding inside the lock, so nothing can use it meanwhile.
         StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
@@ -358,8 +356,8 @@ def refund_unfinished_activation_payments(customer: Customer | None = None, now:
                 reason=f"Opening balance refunded to {payment.card_brand} ending {payment.card_last4}: {why}",
                 reference=f"refund:{payment.id}",
             )
-            AuditEvent.create(white_label=white_label, customer=customer_row, action="activation_payment_refunded",
-                              detail=json.dumps({"amount": payment.amount, "payment": payment.reference, "why": why}))
+            audit(white_label, "activation_payment_refunded", customer=customer_row, amount=payment.amount,
+                  payment=payment.reference, why=why)
         refunded += 1
     return refunded
 
@@ -424,10 +422,8 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
     Customer.update(
         status=Customer.ACTIVE, activated_at=now, administered_by=Customer.BY_CUSTOMER
     ).where(Customer.id == customer.id).execute()
-    AuditEvent.create(
-        white_label=white_label, customer=customer, actor=user, action="customer_activated",
-        detail=json.dumps({"opening_balance": amount, "payment": payment.reference}),
-    )
+    audit(white_label, "customer_activated", customer=customer, actor=user, opening_balance=amount,
+          payment=payment.reference)
     emit_customer_event(CUSTOMER_ACTIVATED, customer)
     emails.send_welcome_email(user, customer, payment)
     creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
@@ -455,8 +451,7 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
                 (Customer.id == customer.id) & (Customer.status == Customer.EXPIRED)).execute()
             if revived:
                 emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=Customer.EXPIRED)
-        AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
-                          action="activation_resent", detail="")
+        audit(customer.white_label_id, "activation_resent", customer=customer, actor=actor)
         return token
 
 
@@ -475,8 +470,7 @@ def cancel(customer: Customer, actor: User) -> None:
             (ActivationToken.customer == customer.id) & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
         ).execute()
-        AuditEvent.create(white_label=customer.white_label_id, customer=customer, actor=actor,
-                          action="activation_cancelled", detail="")
+        audit(customer.white_label_id, "activation_cancelled", customer=customer, actor=actor)
     refund_unfinished_activation_payments(customer)
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
 
 from peewee import JOIN, Case
 
+from ..audit import audit
 from ..extensions import db
-from ..models import ApiKey, AuditEvent, User, WhiteLabel, WhiteLabelMembership, utcnow
+from ..models import ApiKey, User, WhiteLabel, WhiteLabelMembership, utcnow
 
 KEY_PATTERN = re.compile(r"pbx_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 # last_used_at is written at most once a minute per key: not a write on every request.
@@ -48,8 +48,7 @@ def create_key(white_label: WhiteLabel, actor: User, *, name: str, scope: str) -
         raw = f"pbx_{prefix}_{secrets.token_urlsafe(32)}"
         row = ApiKey.create(white_label=white_label, name=name.strip(), prefix=prefix, secret_hash=hash_key(raw),
                             scope=scope, created_by=actor)
-        AuditEvent.create(white_label=white_label, actor=actor, action="api_key_created",
-                          detail=json.dumps({"name": row.name, "prefix": prefix, "scope": scope}))
+        audit(white_label, "api_key_created", actor=actor, name=row.name, prefix=prefix, scope=scope)
     return NewKey(row, raw)
 
 
@@ -62,8 +61,7 @@ def revoke_key(key: ApiKey, actor: User) -> bool:
             .execute()
         )
         if revoked:
-            AuditEvent.create(white_label=key.white_label_id, actor=actor, action="api_key_revoked",
-                              detail=json.dumps({"name": key.name, "prefix": key.prefix}))
+            audit(key.white_label_id, "api_key_revoked", actor=actor, name=key.name, prefix=key.prefix)
     return bool(revoked)
 
 

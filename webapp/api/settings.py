@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
-from flask_login import current_user
 from wtforms import RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..forms import AppForm
 from ..models import ApiKey
-from ..security import admin_required, is_admin, white_label_required
+from ..security import acting_user, admin_required, is_admin, white_label_required
 from ..templating import render
 from ..tenancy import current_white_label, get_scoped_or_404
 from . import keys_bp as bp
@@ -43,7 +42,7 @@ def index():
         abort(403)
     if not form.validate():
         return _page(form, status=422)
-    new_key = create_key(current_white_label(), current_user._get_current_object(), name=form.name.data,
+    new_key = create_key(current_white_label(), acting_user(), name=form.name.data,
                          scope=form.scope.data)
     # The secret is in this response and nowhere else (not in the session, not in the database),
     # so this POST answers with the page rather than redirecting.
@@ -55,7 +54,7 @@ def index():
 def revoke(key_id: int):
     """Revoke a key: the next request that uses it is refused."""
     key = get_scoped_or_404(ApiKey, key_id)
-    if revoke_key(key, current_user._get_current_object()):
+    if revoke_key(key, acting_user()):
         flash(f"The key “{key.name}” (pbx_{key.prefix}_…) is revoked. Requests using it are refused from now on.",
               "success")
     return redirect(url_for("api_keys.index"), code=303)

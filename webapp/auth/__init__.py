@@ -1,7 +1,7 @@
 """Sign-in and sign-out."""
 import hmac
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, url_for
 from flask_login import LoginManager
 from htmx_flask import request
 
@@ -48,16 +48,12 @@ def login_manager_setup(manager: LoginManager) -> None:
 
     @manager.unauthorized_handler
     def _unauthorized():
+        from ..http import see_other
         from .service import safe_next
 
-        target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
-        if request.htmx:
-            # A fragment swap would put the sign-in page inside the current page.
-            response = redirect(target)
-            response.status_code = 204
-            response.headers["HX-Redirect"] = target
-            return response
-        return redirect(target)
+        # 302, as Flask-Login answers; for htmx a whole page load (a fragment swap would put the
+        # sign-in page inside this one).
+        return see_other(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))), code=302)
 
 
 from . import profile_routes, routes  # noqa: E402,F401  (registers the views on the blueprints)

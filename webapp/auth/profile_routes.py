@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from ..accounts import service as accounts
 from ..extensions import db, limiter
-from ..security import home_url
+from ..security import acting_user, home_url
 from ..templating import render
 from . import profile_bp as bp
 from .forms import ChangePasswordForm
@@ -48,7 +48,7 @@ def change_password():
             form.current_password.errors.append("Your current password is not right. Enter the password you signed in with.")
         else:
             forced = bool(current_user.must_change_password)
-            user = current_user._get_current_object()
+            user = acting_user()
             accounts.change_password(user, form.password.data)
             keep_this_session(user)
             flash("Your password has been changed. You have been signed out everywhere else.", "success")
@@ -60,7 +60,7 @@ def change_password():
 @login_required
 def sign_out_others():
     """End every other session of the person (other browsers, copied cookies); this one stays."""
-    user = current_user._get_current_object()
+    user = acting_user()
     with db.atomic():
         end_all_sessions(user.id)
     keep_this_session(user)

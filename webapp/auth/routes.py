@@ -1,12 +1,12 @@
 import hashlib
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from htmx_flask import request
 
 from ..extensions import limiter
-from ..security import home_url
+from ..security import acting_user, home_url
 from ..templating import render
 from . import bp
 from .forms import LoginForm
@@ -71,7 +71,7 @@ def login():
             form.password.errors.append("The email or password is incorrect.")
             status = 422
         elif not user.is_active:
-            return render_template("auth/disabled.html"), 403
+            return render("auth/disabled.html", status=403)
         else:
             start_session(user)  # next_url was read from the query string before this
             return redirect(next_url or home_url(), code=303)
@@ -84,6 +84,6 @@ def login():
 @login_required
 def logout():
     """Sign out, here and in every other session of the person, and return to the sign-in page."""
-    sign_out_everywhere(current_user._get_current_object())
+    sign_out_everywhere(acting_user())
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -5,8 +5,9 @@ from flask_login import current_user
 from htmx_flask import request
 
 from ..extensions import db
+from ..http import see_other
 from ..models import ActivationToken, CustomerDraft
-from ..security import admin_required
+from ..security import acting_user, admin_required
 from ..templating import render, wants_partial
 from ..tenancy import current_white_label
 from . import bp
@@ -88,7 +89,7 @@ def create_draft():
     if not form.validate():
         chosen = form.chosen()
         return _render_step(Wizard(wizard.white_label, option=chosen) if chosen else wizard, WHO, form, status=422)
-    wizard = Wizard.begin(wizard.white_label, current_user._get_current_object(), form.chosen())
+    wizard = Wizard.begin(wizard.white_label, acting_user(), form.chosen())
     return _go_to(wizard, wizard.steps[1])
 
 
@@ -119,7 +120,7 @@ def step(key: str, slug: str):
 
 def _submit(wizard: Wizard):
     try:
-        customer = submit(wizard, current_user._get_current_object())
+        customer = submit(wizard, acting_user())
     except StepProblem as problem:
         form = wizard.form(problem.step, stored=True)
         form.validate()
@@ -198,7 +199,4 @@ def discard(key: str):
     if not wizard.submitted:
         wizard.draft.delete_instance()
         flash("Draft discarded.", "info")
-    target = url_for("customers.index")
-    if wants_partial():  # the button confirmed through htmx; a 204 lets htmx load the page whole
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
+    return see_other(url_for("customers.index"))

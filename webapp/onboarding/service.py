@@ -1,12 +1,11 @@
 """Creating the customer from a finished draft: one transaction, idempotent."""
 from __future__ import annotations
 
-import json
 
+from ..audit import audit
 from ..database import locked
 from ..extensions import db
 from ..models import (
-    AuditEvent,
     Customer,
     CustomerDraft,
     CustomerMembership,
@@ -93,13 +92,8 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
         _save_pbx_settings(customer, forms["pbx"], forms.get("numbers"))
     if option.activates_by_email:
         _send_activation(customer)
-    AuditEvent.create(
-        white_label=white_label,
-        customer=customer,
-        actor=actor,
-        action="customer_created",
-        detail=json.dumps({"administered_by": option.key, "plan": customer.plan.name, **({"via": via} if via else {})}),
-    )
+    audit(white_label, "customer_created", customer=customer, actor=actor, administered_by=option.key,
+          plan=customer.plan.name, **({"via": via} if via else {}))
     emit_customer_event(CUSTOMER_CREATED, customer)
     return customer
 

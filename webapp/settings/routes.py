@@ -1,12 +1,14 @@
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, url_for
 from flask_login import current_user
-from htmx_flask import request
 
+from ..audit import audit
 from ..extensions import db
-from ..models import AuditEvent, WhiteLabel
+from ..http import page_number, see_other
+from ..models import WhiteLabel
 from ..security import admin_required
 from ..templating import render
 from ..tenancy import current_white_label
+from ..forms import form_status
 from . import bp
 from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_secret
 
@@ -41,7 +43,7 @@ def payment_gateway():
             webhook_secret=form.webhook_secret_to_store,
         )
         flash("Payment gateway saved.", "success")
-        return _see_other(url_for("settings.payment_gateway"))
+        return see_other(url_for("settings.payment_gateway"))
     return render(
         "settings/payment_gateway.html",
         form=form,
@@ -53,7 +55,7 @@ def payment_gateway():
         webhook_secret_discarded=form.is_submitted() and bool(form.stripe_webhook_secret.data),
         # What to paste into Stripe: built from APP_BASE_URL, never from the request's Host.
         webhook_url=current_app.config["APP_BASE_URL"].rstrip("/") + url_for("payments.stripe_webhook", white_label_id=white_label.id),
-        status=422 if form.is_submitted() else 200,
+        status=form_status(form),
     )
 
 
@@ -75,19 +77,7 @@ def save_payment_gateway(
     detail = f"stripe ({key_mode(publishable_key)} mode)" if gateway == "stripe" else gateway
     with db.atomic():
         white_label.save(only=changed)
-        AuditEvent.create(
-            white_label=white_label, actor=actor_id, action="payment_gateway_changed", detail=detail
-        )
-
-
-def _see_other(url: str):
-    """303 to `url`; for an htmx request, HX-Redirect so the whole page loads."""
-    if request.htmx:
-        response = redirect(url)
-        response.status_code = 204
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, code=303)
+        audit(white_label, "payment_gateway_changed", actor=actor_id, note=detail)
 
 
 BILLING_PAGE_SIZE = 25
@@ -117,10 +107,7 @@ def billing():
     from ..ledger import available_credit, white_label_balance
 
     white_label = current_white_label()
-    try:
-        page = max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        page = 1
+    page = page_number()
     rows, has_next = _ledger_page(white_label, page)
     return render("settings/billing.html", rows=rows, page=page, has_next=has_next,
                   balance=white_label_balance(white_label), available=available_credit(white_label))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import json
 import logging
 import random
 import socket
@@ -22,9 +21,10 @@ import time
 from flask import current_app
 from standardwebhooks import Webhook
 
+from ..audit import audit
 from ..extensions import db
 from .. import emails
-from ..models import AuditEvent, User, WebhookDelivery, WebhookEndpoint, WhiteLabel, WhiteLabelMembership, utcnow
+from ..models import User, WebhookDelivery, WebhookEndpoint, WhiteLabel, WhiteLabelMembership, utcnow
 from .addresses import AddressRefused, Target, check
 
 log = logging.getLogger(__name__)
@@ -265,11 +265,8 @@ def _disable_failing(endpoint: WebhookEndpoint, failing_since: dt.datetime, erro
     ).where((WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.enabled).execute()
     if not disabled:
         return  # another worker got here first
-    AuditEvent.create(
-        white_label=endpoint.white_label_id, customer=None, actor=None, action="webhook_endpoint_disabled",
-        detail=json.dumps({"endpoint": endpoint.id, "url": endpoint.url, "reason": "failing",
-                           "failing_since": failing_since.isoformat()}),
-    )
+    audit(endpoint.white_label_id, "webhook_endpoint_disabled", endpoint=endpoint.id, url=endpoint.url,
+          reason="failing", failing_since=failing_since.isoformat())
     white_label = WhiteLabel.get_by_id(endpoint.white_label_id)
     administrators = (
         User.select().join(WhiteLabelMembership)

@@ -1,15 +1,16 @@
 """Settings > Webhooks: administrators add and run endpoints; staff see them and their logs."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, session, url_for
-from flask_login import current_user
+from flask import abort, current_app, flash, session, url_for
 from htmx_flask import request
 
 from .. import crypto
 from ..models import WebhookDelivery, WebhookEndpoint, utcnow
-from ..security import admin_required, is_admin, white_label_required
+from ..security import acting_user, admin_required, is_admin, white_label_required
 from ..templating import render
 from ..tenancy import current_white_label, get_scoped_or_404, scoped
+from ..http import page_number, see_other
+from ..forms import form_status
 from . import bp, service
 from .events import EVENT_TYPES
 from .forms import EndpointForm, RotateSecretForm
@@ -17,19 +18,6 @@ from .forms import EndpointForm, RotateSecretForm
 LOG_PAGE_SIZE = 25
 # The session key holding a new secret until the endpoint page has shown it (once).
 SECRET_ONCE = "webhook_secret_once"
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _see_other(url: str):
-    """303 to `url`; for an htmx request, HX-Redirect so the whole page loads."""
-    response = redirect(url, code=303)
-    if request.htmx:
-        response.status_code = 204
-        response.headers["HX-Redirect"] = url
-    return response
 
 
 def _show_secret_once(endpoint_id: int, secret: str) -> None:
@@ -54,13 +42,6 @@ def window(hours: float) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
-
 @bp.get("/")
 @white_label_required
 def index():
@@ -77,14 +58,14 @@ def new():
     form = EndpointForm(data={"events": list(EVENT_TYPES)} if request.method == "GET" else None)
     if form.validate_on_submit():
         endpoint, secret = service.create_endpoint(
-            current_white_label(), _actor(), url=form.url.data, description=form.description.data or "",
+            current_white_label(), acting_user(), url=form.url.data, description=form.description.data or "",
             events=[e for e in EVENT_TYPES if e in form.events.data],
         )
         _show_secret_once(endpoint.id, secret)
         flash("Endpoint added. Copy its signing secret now: it is shown only this once.", "success")
-        return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
+        return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
     return render("webhooks/form.html", form=form, endpoint=None, event_types=EVENT_TYPES,
-                  status=422 if form.is_submitted() else 200)
+                  status=form_status(form))
 
 
 @bp.get("/<int:endpoint_id>")
@@ -92,7 +73,7 @@ def new():
 def show(endpoint_id: int):
     """One endpoint: its settings, its secret (once, after it is made) and its delivery log."""
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
-    page = _page_number()
+    page = page_number()
     rows = list(
         WebhookDelivery.select()
         .where(WebhookDelivery.endpoint == endpoint.id)
@@ -113,12 +94,12 @@ def edit(endpoint_id: int):
     form = EndpointForm(data={"url": endpoint.url, "description": endpoint.description, "events": endpoint.event_types}
                         if request.method == "GET" else None)
     if form.validate_on_submit():
-        service.update_endpoint(endpoint, _actor(), url=form.url.data, description=form.description.data or "",
+        service.update_endpoint(endpoint, acting_user(), url=form.url.data, description=form.description.data or "",
                                 events=[e for e in EVENT_TYPES if e in form.events.data])
         flash("Endpoint saved.", "success")
-        return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
+        return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
     return render("webhooks/form.html", form=form, endpoint=endpoint, event_types=EVENT_TYPES,
-                  status=422 if form.is_submitted() else 200)
+                  status=form_status(form))
 
 
 @bp.post("/<int:endpoint_id>/disable")
@@ -126,9 +107,9 @@ def edit(endpoint_id: int):
 def disable(endpoint_id: int):
     """Stop sending to the endpoint: no new events are queued for it; waiting ones wait."""
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
-    service.set_enabled(endpoint, _actor(), False)
+    service.set_enabled(endpoint, acting_user(), False)
     flash("Endpoint disabled. No new events are queued for it until you enable it.", "success")
-    return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
+    return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
 
 
 @bp.post("/<int:endpoint_id>/enable")
@@ -136,9 +117,9 @@ def disable(endpoint_id: int):
 def enable(endpoint_id: int):
     """Send to the endpoint again, starting with the events still waiting."""
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
-    service.set_enabled(endpoint, _actor(), True)
+    service.set_enabled(endpoint, acting_user(), True)
     flash("Endpoint enabled. Events still waiting are sent now.", "success")
-    return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
+    return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
 
 
 @bp.route("/<int:endpoint_id>/delete", methods=["GET", "POST"])
@@ -148,9 +129,9 @@ def delete(endpoint_id: int):
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
     if request.method != "POST":
         return render("webhooks/delete.html", endpoint=endpoint)
-    service.delete_endpoint(endpoint, _actor())
+    service.delete_endpoint(endpoint, acting_user())
     flash(f"Endpoint {endpoint.url} deleted. Nothing more is sent to it.", "success")
-    return _see_other(url_for("webhooks.index"))
+    return see_other(url_for("webhooks.index"))
 
 
 @bp.route("/<int:endpoint_id>/rotate", methods=["GET", "POST"])
@@ -161,13 +142,13 @@ def rotate(endpoint_id: int):
     form = RotateSecretForm()
     if form.validate_on_submit():
         hours = int(form.overlap_hours.data)
-        secret = service.rotate_secret(endpoint, _actor(), overlap_hours=hours)
+        secret = service.rotate_secret(endpoint, acting_user(), overlap_hours=hours)
         _show_secret_once(endpoint.id, secret)
         flash("New signing secret made. Copy it now: it is shown only this once."
               + (f" Webhooks carry both signatures for {hours} hour{'s' if hours != 1 else ''}." if hours else ""),
               "success")
-        return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
-    return render("webhooks/rotate.html", endpoint=endpoint, form=form, status=422 if form.is_submitted() else 200)
+        return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
+    return render("webhooks/rotate.html", endpoint=endpoint, form=form, status=form_status(form))
 
 
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/send-again")
@@ -179,8 +160,8 @@ def send_again(endpoint_id: int, delivery_id: int):
     if delivery is None:
         abort(404)
     try:
-        service.send_again(delivery, _actor())
+        service.send_again(delivery, acting_user())
         flash(f"{delivery.event_type} is queued to be sent again.", "success")
     except service.WebhookProblem as problem:
         flash(problem.message, "error")
-    return _see_other(url_for("webhooks.show", endpoint_id=endpoint.id) + "#log")
+    return see_other(url_for("webhooks.show", endpoint_id=endpoint.id) + "#log")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import secrets
 
 from flask import current_app
 
+from ..audit import audit
 from ..extensions import db
-from ..models import AuditEvent, User, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
+from ..models import User, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
 
 
 class WebhookProblem(Exception):
@@ -28,10 +28,7 @@ def new_secret() -> str:
 
 
 def _audit(white_label_id: int, actor: User | None, action: str, endpoint: WebhookEndpoint, **detail) -> None:
-    AuditEvent.create(
-        white_label=white_label_id, customer=None, actor=actor, action=action,
-        detail=json.dumps({"endpoint": endpoint.id, "url": endpoint.url, **detail}),
-    )
+    audit(white_label_id, action, actor=actor, endpoint=endpoint.id, url=endpoint.url, **detail)
 
 
 def create_endpoint(white_label: WhiteLabel, actor: User, *, url: str, description: str,
