@@ -38,6 +38,7 @@ def activation_page(app, client) -> str:
 
     from webapp.extensions import db
     from webapp.models import Customer, Plan, WhiteLabel
+    from webapp.onboarding.options import CUSTOMER
     from webapp.tokens import issue_token
 
     with app.app_context(), db.connection_context(), db.atomic():
@@ -46,7 +47,7 @@ def activation_page(app, client) -> str:
             white_label=label, business_name="Bench Activation Ltd", contact_first_name="Bea",
             contact_email=f"bench-{secrets.token_hex(4)}@example.com",
             plan=Plan.get((Plan.white_label == label) & (Plan.name == "Business")),
-            administered_by=Customer.BY_CUSTOMER, status=Customer.PENDING,
+            administered_by=CUSTOMER.key, status=Customer.PENDING,
         )
         raw, _ = issue_token(customer, "activation", 3600)
     return f"/activate/{raw}"

@@ -18,6 +18,7 @@ import time
 from webapp.database import is_sqlite
 from webapp.extensions import db
 from webapp.models import Customer, Plan, WhiteLabel, WhiteLabelMembership, utcnow
+from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 
 PLACES = ["harbour", "kauri", "rimu", "tui", "pohutukawa", "kea", "totara", "matai", "kowhai", "manuka", "ponga", "nikau", "rata", "miro", "puriri", "tawa", "karaka", "titoki", "horoeka", "kahikatea", "southern", "northern", "coastal", "summit", "valley", "river", "ridge", "island", "lakeside", "city", "metro", "capital", "central", "eastern", "western", "alpine", "pacific", "tasman", "coral", "golden", "silver", "copper", "iron", "stone", "cedar", "maple", "willow", "oak", "pine", "birch", "ash", "elm", "hazel", "juniper", "laurel", "myrtle", "olive"]
 TRADES = ["plumbing", "dental", "accounting", "cafe", "motors", "couriers", "joinery", "legal", "electrical", "roofing", "painting", "bakery", "florist", "fitness", "physio", "optometry", "veterinary", "pharmacy", "bookkeeping", "consulting", "design", "architecture", "engineering", "landscaping", "cleaning", "security", "catering", "brewing", "printing", "signage", "glazing", "tiling", "flooring", "plastering", "scaffolding", "surveying", "valuation", "insurance", "mortgages", "realty", "storage", "logistics", "freight", "towing", "marine", "aviation", "media", "recruitment", "tutoring", "childcare"]
@@ -66,7 +67,7 @@ def customer_rows(white_label: WhiteLabel, count: int, *, start: int = 0, seed: 
             "country": white_label.country,
             "service_country": white_label.country,
             "plan": rng.choice(plans) if plans else None,
-            "administered_by": Customer.BY_CUSTOMER if rng.random() < 0.6 else Customer.BY_WHITE_LABEL,
+            "administered_by": CUSTOMER.key if rng.random() < 0.6 else WHITE_LABEL.key,
             "status": status,
             "created_by": creator,
             "created_at": created,

@@ -9,7 +9,6 @@ from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_white_label_option, plan_id, post
 from webapp.models import (
     ALL_MODELS,
-    ActivationToken,
     AuditEvent,
     Customer,
     CustomerMembership,
@@ -18,7 +17,6 @@ from webapp.models import (
     PbxSettings,
     PhoneNumber,
     User,
-    WhiteLabel,
 )
 
 INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@matai-joinery.example.com",

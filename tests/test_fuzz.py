@@ -8,7 +8,6 @@ first step succeeds, and what a step stores is still a page that opens.
 """
 from __future__ import annotations
 
-import json
 import random
 import unicodedata
 from urllib.parse import urlencode

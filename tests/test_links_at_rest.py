@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN, csrf_token, live_links_in_database
+from conftest import live_links_in_database
 from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_customer_option, complete_white_label_option, post
 from webapp.extensions import db
@@ -25,6 +25,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.tokens import issue_token
+from webapp.onboarding.options import CUSTOMER
 
 CONTACT_EMAIL = "hana@matai-joinery.example.com"
 INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@matai-joinery.example.com",
@@ -335,7 +336,7 @@ def test_the_live_link_scan_finds_a_stored_link(app):
             customer = Customer.create(
                 white_label=WhiteLabel.get(WhiteLabel.slug == "demo-telecom"), business_name="Scan Test Ltd",
                 contact_first_name="Sam", contact_email="sam@scan.example.com",
-                administered_by=Customer.BY_CUSTOMER, status=Customer.PENDING)
+                administered_by=CUSTOMER.key, status=Customer.PENDING)
             activation, _ = issue_token(customer, ActivationToken.ACTIVATION, 3600)
             invitation, row = issue_token(customer, ActivationToken.INVITATION, 3600, revoke_others=False)
             user = User.create(email="tui@scan.example.com", first_name="Tui", password_hash="")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal
 
 import pytest
 from babel import Locale

@@ -31,7 +31,6 @@ from webapp.models import (
     AuditEvent,
     Customer,
     LedgerEntry,
-    OutboxEmail,
     Payment,
     StripeEvent,
     StripeIntent,

@@ -1,6 +1,5 @@
 import datetime as dt
 import hashlib
-import json
 import re
 
 import pytest

@@ -5,6 +5,8 @@ import datetime as dt
 
 from .auth.service import hash_password
 from .extensions import db
+from .onboarding.options import CUSTOMER, WHITE_LABEL
+from .tenancy import scoped
 from .models import Customer, Plan, PhoneNumber, User, WhiteLabel, WhiteLabelMembership
 
 DEMO_LOGINS = [
@@ -63,15 +65,15 @@ USERS = [
 # (business, first, last, email, plan, administered_by, status, days ago)
 CUSTOMERS = {
     "demo-telecom": [
-        ("Harbour Plumbing Ltd", "Aroha", "Ngata", "aroha@harbourplumbing.example.com", "Business", "white_label", "active", 40),
-        ("Kauri Dental", "Ben", "Walsh", "ben@kauridental.example.com", "Starter", "customer", "active", 30),
-        ("Rimu Accounting", "Chloe", "Tan", "chloe@rimuaccounting.example.com", "Business", "customer", "pending_activation", 3),
-        ("Tui Cafe", "Dev", "Patel", "dev@tuicafe.example.com", "Starter", "customer", "expired", 20),
-        ("Pohutukawa Motors", "Emma", "Reid", "emma@pohutukawamotors.example.com", "Call Centre", "white_label", "active", 12),
-        ("Kea Couriers", "Finn", "Roberts", "finn@keacouriers.example.com", "Starter", "customer", "cancelled", 8),
+        ("Harbour Plumbing Ltd", "Aroha", "Ngata", "aroha@harbourplumbing.example.com", "Business", WHITE_LABEL.key, "active", 40),
+        ("Kauri Dental", "Ben", "Walsh", "ben@kauridental.example.com", "Starter", CUSTOMER.key, "active", 30),
+        ("Rimu Accounting", "Chloe", "Tan", "chloe@rimuaccounting.example.com", "Business", CUSTOMER.key, "pending_activation", 3),
+        ("Tui Cafe", "Dev", "Patel", "dev@tuicafe.example.com", "Starter", CUSTOMER.key, "expired", 20),
+        ("Pohutukawa Motors", "Emma", "Reid", "emma@pohutukawamotors.example.com", "Call Centre", WHITE_LABEL.key, "active", 12),
+        ("Kea Couriers", "Finn", "Roberts", "finn@keacouriers.example.com", "Starter", CUSTOMER.key, "cancelled", 8),
     ],
     "other-voice": [
-        ("Wattle Legal", "Grace", "Kelly", "grace@wattlelegal.example.com", "Team", "white_label", "active", 15),
+        ("Wattle Legal", "Grace", "Kelly", "grace@wattlelegal.example.com", "Team", WHITE_LABEL.key, "active", 15),
     ],
 }
 
@@ -128,9 +130,7 @@ def seed_demo(now: dt.datetime | None = None) -> None:
         for slug, rows in CUSTOMERS.items():
             label = labels[slug]
             for business, first, last, email, plan_name, by, status, days in rows:
-                exists = Customer.select().where(
-                    (Customer.white_label == label) & (Customer.contact_email == email)
-                ).exists()
+                exists = scoped(Customer, of=label).where(Customer.contact_email == email).exists()
                 if exists:
                     continue
                 created = now - dt.timedelta(days=days)

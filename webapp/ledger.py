@@ -4,6 +4,7 @@ from __future__ import annotations
 from peewee import Case, fn
 
 from .models import LedgerEntry, WhiteLabel
+from .tenancy import belongs_to
 
 
 def _balance(condition) -> int:
@@ -14,7 +15,7 @@ def _balance(condition) -> int:
 
 def white_label_balance(white_label: WhiteLabel) -> int:
     """The white-label account's balance in minor units (negative when it owes)."""
-    return _balance((LedgerEntry.white_label == white_label.id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+    return _balance(belongs_to(LedgerEntry, of=white_label) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
 
 
 def customer_balance(customer) -> int:

@@ -162,8 +162,6 @@ class Customer(BaseModel):
         CANCELLED: "Cancelled",
         EXPIRED: "Expired",
     }
-    BY_CUSTOMER = "customer"
-    BY_WHITE_LABEL = "white_label"
 
     white_label = ForeignKeyField(WhiteLabel, backref="customers", on_delete="CASCADE")
     business_name = CharField(max_length=200)
@@ -187,7 +185,7 @@ class Customer(BaseModel):
     service_postcode = CharField(max_length=20, default="")
     service_country = CharField(max_length=2, default="")
     plan = ForeignKeyField(Plan, null=True, backref="customers", on_delete="SET NULL")
-    administered_by = CharField(max_length=20)
+    administered_by = CharField(max_length=20)  # the key of its option (onboarding/options.py)
     status = CharField(max_length=24)
     created_by = ForeignKeyField(User, null=True, backref="created_customers", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)

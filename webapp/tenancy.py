@@ -1,7 +1,9 @@
-"""Tenant scoping in one place: every white-label query goes through these helpers.
+"""Tenant scoping in one place: every query for a white-label's rows goes through these helpers.
 
 The white-label is the signed-in user's, or on the integration API the key's (set in
 `g.api_white_label` by webapp/api/auth.py before any view runs; no user is signed in there).
+Code that works for a white-label it was handed (a form checking a draft's answers, the worker,
+an import) names it: `scoped(Plan, of=white_label)`.
 """
 from __future__ import annotations
 
@@ -24,9 +26,16 @@ def current_white_label() -> WhiteLabel:
     return membership.white_label
 
 
-def scoped(model, *fields) -> ModelSelect:
-    """`model.select()` limited to the current white-label's rows."""
-    return model.select(*fields).where(model.white_label == current_white_label().id)
+def belongs_to(model, *, of: WhiteLabel | int | None = None):
+    """The condition that a row of `model` is one white-label's: `of`'s, else the current one's
+    (for an UPDATE or DELETE, or a join; a select is `scoped`)."""
+    white_label = of if of is not None else current_white_label()
+    return model.white_label == getattr(white_label, "id", white_label)
+
+
+def scoped(model, *fields, of: WhiteLabel | int | None = None) -> ModelSelect:
+    """`model.select()` limited to one white-label's rows: `of`'s, else the current one's."""
+    return model.select(*fields).where(belongs_to(model, of=of))
 
 
 def get_scoped_or_404(model, pk):

@@ -35,6 +35,7 @@ from ..models import (
 from ..templating import format_money
 from ..tokens import issue_token
 from ..webhooks.events import CUSTOMER_STATUS_CHANGED, emit_customer_event
+from ..tenancy import belongs_to
 from .forms import UserForm
 
 INVITATION_TTL_SECONDS = 72 * 3600
@@ -107,7 +108,7 @@ def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str
     with db.atomic():
         user = User.get_or_none(User.email == email)
         if user is not None and WhiteLabelMembership.select().where(
-            (WhiteLabelMembership.user == user.id) & (WhiteLabelMembership.white_label == customer.white_label_id)
+            (WhiteLabelMembership.user == user.id) & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
         ).exists():
             raise AccountProblem(STAFF_CANNOT_BE_USERS, "email")
         if user and CustomerMembership.select().where(
@@ -286,7 +287,7 @@ def reactivate_user(customer: Customer, membership: CustomerMembership, actor: U
     with db.atomic():
         own_white_label = WhiteLabelMembership.select().where(
             (WhiteLabelMembership.user == membership.user_id)
-            & (WhiteLabelMembership.white_label == customer.white_label_id)
+            & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
         ).exists()
         status = CustomerMembership.ACTIVE if own_white_label else CustomerMembership.INVITED
         changed = _set_status((CustomerMembership.id == membership.id)
@@ -327,7 +328,7 @@ def assign_number(customer: Customer, number_id: int, actor: User) -> PhoneNumbe
                 f"{'s' if plan.included_numbers != 1 else ''}. Release one or change the plan first."
             )
         assigned = PhoneNumber.update(customer=customer, assigned_at=utcnow()).where(
-            (PhoneNumber.id == number_id) & (PhoneNumber.white_label == customer.white_label_id)
+            (PhoneNumber.id == number_id) & belongs_to(PhoneNumber, of=customer.white_label_id)
             & PhoneNumber.customer.is_null()
         ).execute()
         if not assigned:

@@ -18,7 +18,7 @@ from ..security import white_label_required
 from ..templating import render
 from . import service
 from .forms import PbxSettingsForm, UserForm
-from .permissions import Access, Action, customer_access, white_label_access
+from .permissions import WHITE_LABEL, Access, Action, customer_access, white_label_access
 
 
 def customer_page(action: Action):
@@ -61,7 +61,7 @@ def white_label_page(action: Action):
 
 def account_url(access: Access, anchor: str = "") -> str:
     """The account's page on this side, at one of its sections."""
-    if access.side == "white_label":
+    if access.side == WHITE_LABEL:
         return url_for("customers.show", customer_id=access.customer.id) + (f"#{anchor}" if anchor else "")
     return url_for("accounts.home") + (f"#{anchor}-{access.customer.id}" if anchor else "")
 

@@ -22,6 +22,7 @@ from .service import (
     ActivationRefused,
     AlreadyActivated,
     activate,
+    awaiting_activation,
     cancel,
     existing_user_problem,
     look_up_activation,
@@ -186,7 +187,7 @@ def start_payment(token: str):
 def resend_activation(customer_id: int):
     """Send a new activation link; every older link stops working."""
     customer = get_scoped_or_404(Customer, customer_id)
-    if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
+    if not awaiting_activation(customer):
         abort(409)
     # Counted only now: another white-label's requests (404 above) cannot use up this customer's resends.
     count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
@@ -200,7 +201,7 @@ def resend_activation(customer_id: int):
 def cancel_activation(customer_id: int):
     """Cancel a customer who has not activated, after a confirmation page."""
     customer = get_scoped_or_404(Customer, customer_id)
-    if customer.administered_by != Customer.BY_CUSTOMER or customer.status not in (Customer.PENDING, Customer.EXPIRED):
+    if not awaiting_activation(customer):
         abort(409)
     if request.method != "POST":
         return render("activation/cancel.html", customer=customer)

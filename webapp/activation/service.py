@@ -29,7 +29,8 @@ from ..models import (
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..payments.charges import PaidCard, record_card_payment
 from ..payments.intents import purpose, refund_intent, remember, settle, stripe_for
-from ..onboarding.options import option_of
+from ..onboarding.options import CUSTOMER as CUSTOMER_RUNS_IT  # the option of an account its customer activated
+from ..onboarding.options import OPTIONS, option_of
 from ..tokens import EXPIRED, REVOKED, USED, VALID, Lookup, issue_token, look_up, look_up_row
 from ..webhooks.events import (
     CUSTOMER_ACTIVATED,
@@ -48,8 +49,7 @@ def look_up_activation(raw_token: str) -> Lookup:
 def _as_activation(found: Lookup) -> Lookup:
     # An account the customer already runs is activated, whatever became of this link.
     customer = found.customer
-    if (found.state in (VALID, REVOKED, EXPIRED) and customer.status == Customer.ACTIVE
-            and not option_of(customer).white_label_administers):
+    if found.state in (VALID, REVOKED, EXPIRED) and activated(customer):
         return Lookup(USED, found.token, customer)
     return found
 
@@ -226,13 +226,24 @@ def link_is_live(token_hash: str | None, now: dt.datetime | None = None) -> bool
     return _as_activation(look_up_row(found, now)).state == VALID
 
 
+def awaiting_activation(customer: Customer) -> bool:
+    """A customer who activates by email and has not (pending, or expired and so resendable):
+    what Resend and Cancel are for, in the console and the API."""
+    return option_of(customer).activates_by_email and customer.status in (Customer.PENDING, Customer.EXPIRED)
+
+
+def activated(customer: Customer) -> bool:
+    """The customer has activated and runs their own account."""
+    return customer.status == Customer.ACTIVE and not option_of(customer).white_label_administers
+
+
 def activation_open(customer: Customer, now: dt.datetime | None = None) -> bool:
     """Whether the customer can still finish activating: not cancelled, not activated yet, and a
     link of theirs still works (a resend's new link counts)."""
     now = now or utcnow()
     if customer.status == Customer.CANCELLED:
         return False
-    if customer.status == Customer.ACTIVE and customer.administered_by == Customer.BY_CUSTOMER:
+    if activated(customer):
         return False
     return ActivationToken.select().where(
         (ActivationToken.customer == customer.id) & (ActivationToken.purpose == ActivationToken.ACTIVATION)
@@ -413,14 +424,14 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
         membership.status = CustomerMembership.ACTIVE
         membership.accepted_at = membership.accepted_at or now
         membership.save()
-    if customer.administered_by == Customer.BY_WHITE_LABEL:
+    if option_of(customer).white_label_administers:
         # Hand-over: the white-label's administrators stop administering this account.
         CustomerMembership.delete().where(
             (CustomerMembership.customer == customer.id) & (CustomerMembership.user != user.id)
             & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
         ).execute()
     Customer.update(
-        status=Customer.ACTIVE, activated_at=now, administered_by=Customer.BY_CUSTOMER
+        status=Customer.ACTIVE, activated_at=now, administered_by=CUSTOMER_RUNS_IT.key
     ).where(Customer.id == customer.id).execute()
     audit(white_label, "customer_activated", customer=customer, actor=user, opening_balance=amount,
           payment=payment.reference)
@@ -519,7 +530,7 @@ def expire_activations(now: dt.datetime | None = None) -> int:
     )
     expiring = (
         (Customer.status == Customer.PENDING)
-        & (Customer.administered_by == Customer.BY_CUSTOMER)
+        & Customer.administered_by.in_([o.key for o in OPTIONS if o.activates_by_email])
         & Customer.id.in_(ActivationToken.select(ActivationToken.customer))
         & Customer.id.not_in(live)
     )

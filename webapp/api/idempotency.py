@@ -24,6 +24,7 @@ from peewee import IntegrityError
 
 from ..extensions import db
 from ..models import ApiIdempotencyKey, utcnow
+from ..tenancy import belongs_to
 from .problems import Problem
 
 REPLAY_WINDOW = dt.timedelta(hours=24)
@@ -39,7 +40,7 @@ def fingerprint() -> str:
 
 def _stored(key: str) -> ApiIdempotencyKey | None:
     row = ApiIdempotencyKey.get_or_none(
-        (ApiIdempotencyKey.white_label == g.api_white_label.id) & (ApiIdempotencyKey.key == key)
+        belongs_to(ApiIdempotencyKey, of=g.api_white_label) & (ApiIdempotencyKey.key == key)
     )
     if row is not None and row.created_at < utcnow() - REPLAY_WINDOW:
         # Older than 24 hours: forgotten, so the key may name a new request.

@@ -20,6 +20,7 @@ from peewee import JOIN, Case
 from ..audit import audit
 from ..extensions import db
 from ..models import ApiKey, User, WhiteLabel, WhiteLabelMembership, utcnow
+from ..tenancy import belongs_to
 
 KEY_PATTERN = re.compile(r"pbx_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 # last_used_at is written at most once a minute per key: not a write on every request.
@@ -98,6 +99,6 @@ def keys_of(white_label: WhiteLabel) -> list[ApiKey]:
     return list(
         ApiKey.select(ApiKey, User)
         .join(User, on=(ApiKey.created_by == User.id), join_type=JOIN.LEFT_OUTER)
-        .where(ApiKey.white_label == white_label.id)
+        .where(belongs_to(ApiKey, of=white_label))
         .order_by(Case(None, [(ApiKey.revoked_at.is_null(), 0)], 1), ApiKey.created_at.desc(), ApiKey.id.desc())
     )

@@ -66,7 +66,7 @@ def _activation(customer: Customer) -> dict | None:
     latest = found["latest"]
     if customer.status == Customer.CANCELLED:
         state = "cancelled"
-    elif latest.used_at is not None or (customer.status == Customer.ACTIVE and customer.administered_by == Customer.BY_CUSTOMER):
+    elif latest.used_at is not None or activation.activated(customer):
         state = "activated"
     elif customer.status == Customer.EXPIRED or latest.expires_at <= utcnow():
         state = "expired"
@@ -222,8 +222,7 @@ def get_customer(customer_id: int):
 def _awaiting_activation(customer_id: int) -> Customer:
     """The console's rule for Resend and Cancel: a customer who activates by email and has not."""
     customer = get_scoped_or_404(Customer, customer_id)
-    if not option_of(customer).activates_by_email or customer.administered_by != Customer.BY_CUSTOMER \
-            or customer.status not in (Customer.PENDING, Customer.EXPIRED):
+    if not activation.awaiting_activation(customer):
         raise Problem("conflict", f"{customer.business_name} is {customer.status_label.lower()}: only a customer "
                                   "waiting for activation (pending or expired) can be sent a new link or cancelled.")
     return customer

@@ -3,7 +3,7 @@ from htmx_flask import request
 
 from ..accounts.panels import customer_panels
 from ..accounts.permissions import white_label_access
-from ..activation.service import tracker
+from ..activation.service import awaiting_activation, tracker
 from ..http import page_number
 from ..security import is_admin, white_label_required
 from ..templating import render, wants_partial
@@ -33,4 +33,4 @@ def show(customer_id: int):
     access = white_label_access(customer_id)
     customer = access.customer
     return render("customers/show.html", customer=customer, access=access, p=customer_panels(access),
-                  track=tracker(customer), **customer_detail(customer))
+                  track=tracker(customer), awaiting=awaiting_activation(customer), **customer_detail(customer))

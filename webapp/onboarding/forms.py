@@ -15,6 +15,7 @@ from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
 from ..phones import CountrySelect, country_choices, display_phone, normalise_phone, time_zone_choices
 from ..templating import format_money
+from ..tenancy import scoped
 
 # Words that mark an address as a post-office box or similar rather than a place.
 PO_BOX = re.compile(
@@ -115,10 +116,8 @@ class ContactForm(WizardForm):
         except EmailNotValidError:
             raise ValidationError("Enter an email address in the right format, like name@example.com.") from None
         self.normalised["email"] = email
-        taken = Customer.select().where(
-            (Customer.white_label == self.white_label.id)
-            & (Customer.contact_email == email)
-            & (Customer.status != Customer.CANCELLED)
+        taken = scoped(Customer, of=self.white_label).where(
+            (Customer.contact_email == email) & (Customer.status != Customer.CANCELLED)
         ).exists()
         if taken:
             raise ValidationError("This email is already the contact of another of your customers. Use a different email.")
@@ -208,11 +207,7 @@ class PlanForm(WizardForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.plans = list(
-            Plan.select()
-            .where((Plan.white_label == self.white_label.id) & (Plan.active == True))  # noqa: E712
-            .order_by(Plan.sort_order, Plan.id)
-        )
+        self.plans = list(scoped(Plan, of=self.white_label).where(Plan.active).order_by(Plan.sort_order, Plan.id))
         self.plan.choices = [SelectChoice(str(p.id), p.name) for p in self.plans]
 
     def chosen_plan(self) -> Plan | None:
@@ -251,14 +246,12 @@ class NumbersForm(WizardForm):
 
     def plan(self) -> Plan | None:
         plan_id = self.answers.get("plan")
-        return Plan.get_or_none((Plan.id == plan_id) & (Plan.white_label == self.white_label.id)) if plan_id else None
+        return scoped(Plan, of=self.white_label).where(Plan.id == plan_id).first() if plan_id else None
 
     def available_numbers(self) -> list[str]:
         """Unassigned numbers matching the filter, plus every number already chosen."""
         digits = re.sub(r"\D", "", (self.filter.data or "")[:30])  # never a pattern longer than a number
-        query = PhoneNumber.select(PhoneNumber.number).where(
-            (PhoneNumber.white_label == self.white_label.id) & (PhoneNumber.customer.is_null())
-        )
+        query = scoped(PhoneNumber, PhoneNumber.number, of=self.white_label).where(PhoneNumber.customer.is_null())
         if digits:
             query = query.where(PhoneNumber.number.contains(digits))
         shown = [row.number for row in query.order_by(PhoneNumber.number).limit(self.LIST_LIMIT)]
@@ -276,10 +269,8 @@ class NumbersForm(WizardForm):
         if field.data:
             free = {
                 row.number
-                for row in PhoneNumber.select(PhoneNumber.number).where(
-                    (PhoneNumber.white_label == self.white_label.id)
-                    & (PhoneNumber.customer.is_null())
-                    & (PhoneNumber.number.in_(field.data))
+                for row in scoped(PhoneNumber, PhoneNumber.number, of=self.white_label).where(
+                    PhoneNumber.customer.is_null() & PhoneNumber.number.in_(field.data)
                 )
             }
             gone = [n for n in field.data if n not in free]

@@ -9,7 +9,7 @@ from ..http import see_other
 from ..models import ActivationToken, CustomerDraft
 from ..security import acting_user, admin_required
 from ..templating import render, wants_partial
-from ..tenancy import current_white_label
+from ..tenancy import current_white_label, scoped
 from . import bp
 from .options import option_of
 from .service import StepProblem, submit
@@ -20,11 +20,8 @@ from .wizard import Wizard
 def _wizard_or_404(key: str) -> Wizard:
     """The signed-in administrator's own draft in their white-label; anything else is a 404."""
     white_label = current_white_label()
-    draft = CustomerDraft.get_or_none(
-        (CustomerDraft.key == key)
-        & (CustomerDraft.white_label == white_label.id)
-        & (CustomerDraft.created_by == current_user.id)
-    )
+    draft = scoped(CustomerDraft, of=white_label).where(
+        (CustomerDraft.key == key) & (CustomerDraft.created_by == current_user.id)).first()
     if draft is None:
         abort(404)
     return Wizard(white_label, draft)

@@ -18,6 +18,7 @@ from ..models import (
     utcnow,
 )
 from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
+from ..tenancy import belongs_to
 from .steps import NUMBERS, REVIEW, Step
 from .wizard import Wizard
 
@@ -156,11 +157,7 @@ def _assign_numbers(customer: Customer, white_label: WhiteLabel, numbers: list[s
         return
     assigned = (
         PhoneNumber.update(customer=customer, assigned_at=utcnow())
-        .where(
-            (PhoneNumber.white_label == white_label.id)
-            & PhoneNumber.customer.is_null()
-            & PhoneNumber.number.in_(numbers)
-        )
+        .where(belongs_to(PhoneNumber, of=white_label) & PhoneNumber.customer.is_null() & PhoneNumber.number.in_(numbers))
         .execute()
     )
     if assigned != len(numbers):  # taken between the check and now

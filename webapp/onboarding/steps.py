@@ -9,6 +9,7 @@ from typing import Protocol
 from ..models import Plan, WhiteLabel
 from ..phones import country_name, display_phone
 from ..templating import format_money
+from ..tenancy import scoped
 from .forms import (
     AddressForm,
     AuthorizedContactForm,
@@ -82,7 +83,7 @@ def _address_rows(v: dict, wizard: Wizard) -> Rows:
 
 def _plan_rows(v: dict, wizard: Wizard) -> Rows:
     white_label = wizard.white_label
-    plan = Plan.get_or_none((Plan.id == v.get("plan")) & (Plan.white_label == white_label.id))
+    plan = scoped(Plan, of=white_label).where(Plan.id == v.get("plan")).first()
     if plan is None:
         return [("Plan", "—")]
     price = format_money(plan.monthly_price, white_label.currency)

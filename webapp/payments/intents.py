@@ -18,6 +18,7 @@ from peewee import IntegrityError
 
 from ..extensions import db
 from ..models import Customer, StripeEvent, StripeIntent, WhiteLabel, utcnow
+from ..tenancy import scoped
 from . import GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _customer_of(white_label: WhiteLabel, metadata: dict) -> Customer | None:
     raw = metadata.get("customer_id") or ""
     if not raw.isdigit() or len(raw) > 18:
         return None
-    return Customer.get_or_none((Customer.id == int(raw)) & (Customer.white_label == white_label.id))
+    return scoped(Customer, of=white_label).where(Customer.id == int(raw)).first()
 
 
 def _record_of(info, white_label: WhiteLabel, customer: Customer) -> StripeIntent:

@@ -7,7 +7,7 @@ from ..http import page_number, see_other
 from ..models import WhiteLabel
 from ..security import admin_required
 from ..templating import render
-from ..tenancy import current_white_label
+from ..tenancy import belongs_to, current_white_label
 from ..forms import form_status
 from . import bp
 from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_secret
@@ -92,7 +92,7 @@ def _ledger_page(white_label, page: int):
     rows = list(
         LedgerEntry.select(LedgerEntry, Customer)
         .join(Customer, JOIN.LEFT_OUTER, on=(LedgerEntry.customer == Customer.id))
-        .where((LedgerEntry.white_label == white_label.id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+        .where(belongs_to(LedgerEntry, of=white_label) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
         .offset((page - 1) * BILLING_PAGE_SIZE)
         .limit(BILLING_PAGE_SIZE + 1)
@@ -130,7 +130,7 @@ def billing_csv():
         LedgerEntry.select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.currency,
                            LedgerEntry.reason, Customer.id, Customer.business_name)
         .join(Customer, JOIN.LEFT_OUTER, on=(LedgerEntry.customer == Customer.id))
-        .where((LedgerEntry.white_label == white_label.id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+        .where(belongs_to(LedgerEntry, of=white_label) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
         .tuples()
     )

@@ -25,6 +25,7 @@ from ..audit import audit
 from ..extensions import db
 from .. import emails
 from ..models import User, WebhookDelivery, WebhookEndpoint, WhiteLabel, WhiteLabelMembership, utcnow
+from ..tenancy import belongs_to
 from .addresses import AddressRefused, Target, check
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,7 @@ def _disable_failing(endpoint: WebhookEndpoint, failing_since: dt.datetime, erro
     white_label = WhiteLabel.get_by_id(endpoint.white_label_id)
     administrators = (
         User.select().join(WhiteLabelMembership)
-        .where((WhiteLabelMembership.white_label == white_label.id)
+        .where(belongs_to(WhiteLabelMembership, of=white_label)
                & (WhiteLabelMembership.role == WhiteLabelMembership.ADMINISTRATOR) & User.active)
         .order_by(User.id)
     )

@@ -17,6 +17,7 @@ from peewee import JOIN
 
 from ..extensions import db
 from ..models import Customer, Payment, Plan, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
+from ..tenancy import belongs_to
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_ACTIVATED = "customer.activated"
@@ -54,7 +55,7 @@ def emit(white_label: WhiteLabel | int, event_type: str, data: dict | Callable[[
     endpoints = [
         endpoint.id
         for endpoint in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
-        .where((WebhookEndpoint.white_label == white_label_id) & WebhookEndpoint.enabled)
+        .where(belongs_to(WebhookEndpoint, of=white_label_id) & WebhookEndpoint.enabled)
         if event_type in endpoint.event_types
     ]
     if not endpoints:
