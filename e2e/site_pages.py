@@ -43,6 +43,9 @@ NOT_PAGES = {
     "static": "the app's CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour as a stylesheet",
     "settings.billing_csv": "a CSV download",
+    "health.healthz": "JSON for load balancers",
+    "health.readyz": "JSON for load balancers and deploys",
+    "metrics.metrics": "Prometheus's text format for the monitoring system",
 }
 
 
