@@ -1,4 +1,5 @@
 """gunicorn's settings for production: `gunicorn -c gunicorn.conf.py wsgi:app` (Procfile, docs/deploy/).
+gunicorn also reads this file by itself when started in this folder; options on its command line win.
 
 Everything can be set from the environment, so one file serves every instance on a machine:
 
@@ -8,6 +9,7 @@ Everything can be set from the environment, so one file serves every instance on
 | `WEB_CONCURRENCY` | `2` | worker processes (one request at a time each): about one per CPU core |
 | `GUNICORN_TIMEOUT` | `30` | a worker silent this long (a request stuck that long) is killed and replaced |
 | `GUNICORN_GRACEFUL_TIMEOUT` | `30` | on SIGTERM or a reload, requests in flight get this long to finish |
+| `GUNICORN_ACCESS_LOG` | `-` (stdout) | where the access log goes; empty: none |
 | `GUNICORN_CONTROL_SOCKET` | none | a `gunicornc` control socket for this instance (gunicorn 25.1+); each instance needs its own path, or two share `~/.gunicorn/gunicorn.ctl` and one takes the other's |
 | `PROMETHEUS_MULTIPROC_DIR` | a new temporary directory | where this instance's workers keep their metrics for /metrics to add up; one per instance, emptied when the instance starts |
 """
@@ -17,7 +19,8 @@ import tempfile
 
 # Before anything imports prometheus_client: its multiprocess mode is chosen at import time, and
 # the workers, forked from this process, inherit the setting.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_made_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _made_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="onboarding-metrics-")
 _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
@@ -44,7 +47,7 @@ else:
 
 # Access log on stdout: the request line with emailed tokens taken out, status, bytes, time in
 # ms, and the request id the app answered with (X-Request-ID), which its own log lines carry.
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" turns it off (the benchmarks do)
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 
@@ -79,3 +82,9 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """A metrics directory this file made for the instance goes with it."""
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -339,6 +339,7 @@ def gunicorn(url: str, workers: int, log_path: str) -> Iterator[tuple[int, subpr
         "SECRET_KEY": SERVER_SECRET,
         "DATABASE_URL": url,
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "GUNICORN_ACCESS_LOG": "",  # gunicorn.conf.py logs every request by default: not while measuring
     }
     env.pop("FLASK_ENV", None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
