@@ -74,16 +74,29 @@ def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
             add(_run(f"6 throughput ({label})", throughput.run, kind, label))
     if "7" in only:
         add(_run("7 memory", memory.run))
+    # Targets 8 (API create and list) and 9 (CSV import) arrive with the integration API and import
+    # issues: each adds a module here (bench/api.py, bench/imports.py) with a run() returning rows,
+    # measured like the others against a floor in the same run, p50 beside p95.
     if not have_postgres and only & {"1", "2", "6"}:
         rows.append(Row("PostgreSQL rows", "not run: PostgreSQL not reachable on 127.0.0.1:5432", None, "—", None))
     return rows, notes
 
 
 def machine() -> str:
+    """The machine and versions the figures belong to, and how busy it was: the README quotes this line."""
+    import sqlite3
+    from importlib.metadata import version
+
     memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.split("\n")[1]
     total = memory.split()[1] if memory else "?"
+    postgres = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtc",
+                               "SHOW server_version"], capture_output=True, text=True, check=False).stdout.strip()
+    load = os.getloadavg()
     return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total} memory, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres.split()[0] if postgres else 'not reachable'}, "
+            f"Flask {version('flask')}, peewee {version('peewee')}, WTForms {version('wtforms')}, "
+            f"gunicorn {version('gunicorn')}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 def table(rows: list[Row]) -> str:
