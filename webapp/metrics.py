@@ -28,10 +28,11 @@ import threading
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from peewee import Case, fn
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from .extensions import db, limiter
+from .extensions import limiter
 
 bp = Blueprint("metrics", __name__)
 
@@ -59,6 +60,8 @@ WEBHOOK_LEASE_RESENDS = Counter(
     "Webhook deliveries taken over after the sending worker's lease ran out (same webhook-id).")
 
 UNMATCHED = "<unmatched>"
+# Methods get their own label value; anything else is "other" (a client cannot add label values).
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class DatabaseCollector:
@@ -83,49 +86,45 @@ def _database_families() -> list:
 
     now = utcnow()
     families = []
-    with db.connection_context():
-        for model, name, waiting in ((OutboxEmail, "outbox_emails", (OutboxEmail.QUEUED, OutboxEmail.SENDING)),
-                                     (WebhookDelivery, "webhook_deliveries",
-                                      (WebhookDelivery.PENDING, WebhookDelivery.SENDING))):
-            from peewee import fn
-
-            rows = (model.select(model.status, fn.COUNT(model.id), fn.MIN(model.created_at), fn.SUM(model.lease_resends))
-                    .group_by(model.status).tuples())
-            by_status = GaugeMetricFamily(f"onboarding_{name}", f"Rows of {model._meta.table_name} by status.",
-                                          labels=["status"])
-            depth, oldest, resends = 0, None, 0
-            for status, count, first, resent in rows:
-                by_status.add_metric([status], count)
-                resends += resent or 0
-                if status in waiting:
-                    depth += count
-                    oldest = first if oldest is None or (first is not None and first < oldest) else oldest
-            families.append(by_status)
-            families.append(GaugeMetricFamily(
-                f"onboarding_{name}_waiting", "Not yet sent: waiting, retrying or being sent now.", value=depth))
-            families.append(GaugeMetricFamily(
-                f"onboarding_{name}_oldest_waiting_seconds", "Age of the oldest one not yet sent (0: none waiting).",
-                value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0))
-            families.append(GaugeMetricFamily(
-                f"onboarding_{name}_lease_resends", "Take-overs after a worker's lease ran out, over every row.",
-                value=resends))
-        from peewee import Case, fn
-
-        activation = ActivationToken.purpose == ActivationToken.ACTIVATION
-        created, opened, activated = (
-            ActivationToken.select(
-                fn.COUNT(ActivationToken.customer.distinct()),
-                fn.COUNT(Case(None, [(ActivationToken.opened_at.is_null(False), ActivationToken.customer)]).distinct()),
-                fn.COUNT(Case(None, [(ActivationToken.used_at.is_null(False), ActivationToken.customer)]).distinct()),
-            ).where(activation).tuples().get())
-        expired = Customer.select().where(Customer.status == Customer.EXPIRED).count()
-        funnel = GaugeMetricFamily(
-            "onboarding_activation_funnel_customers",
-            "Customers at each stage of activation: sent a link (created), opened it, activated, expired.",
-            labels=["stage"])
-        for stage, count in (("created", created), ("opened", opened), ("activated", activated), ("expired", expired)):
-            funnel.add_metric([stage], count)
-        families.append(funnel)
+    # On the request's connection (a connection_context here would close it on the way out).
+    for model, name, waiting in ((OutboxEmail, "outbox_emails", (OutboxEmail.QUEUED, OutboxEmail.SENDING)),
+                                 (WebhookDelivery, "webhook_deliveries",
+                                  (WebhookDelivery.PENDING, WebhookDelivery.SENDING))):
+        rows = (model.select(model.status, fn.COUNT(model.id), fn.MIN(model.created_at), fn.SUM(model.lease_resends))
+                .group_by(model.status).tuples())
+        by_status = GaugeMetricFamily(f"onboarding_{name}", f"Rows of {model._meta.table_name} by status.",
+                                      labels=["status"])
+        depth, oldest, resends = 0, None, 0
+        for status, count, first, resent in rows:
+            by_status.add_metric([status], count)
+            resends += resent or 0
+            if status in waiting:
+                depth += count
+                oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+        families.append(by_status)
+        families.append(GaugeMetricFamily(
+            f"onboarding_{name}_waiting", "Not yet sent: waiting, retrying or being sent now.", value=depth))
+        families.append(GaugeMetricFamily(
+            f"onboarding_{name}_oldest_waiting_seconds", "Age of the oldest one not yet sent (0: none waiting).",
+            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0))
+        families.append(GaugeMetricFamily(
+            f"onboarding_{name}_lease_resends", "Take-overs after a worker's lease ran out, over every row.",
+            value=resends))
+    activation = ActivationToken.purpose == ActivationToken.ACTIVATION
+    created, opened, activated = (
+        ActivationToken.select(
+            fn.COUNT(ActivationToken.customer.distinct()),
+            fn.COUNT(Case(None, [(ActivationToken.opened_at.is_null(False), ActivationToken.customer)]).distinct()),
+            fn.COUNT(Case(None, [(ActivationToken.used_at.is_null(False), ActivationToken.customer)]).distinct()),
+        ).where(activation).tuples().get())
+    expired = Customer.select().where(Customer.status == Customer.EXPIRED).count()
+    funnel = GaugeMetricFamily(
+        "onboarding_activation_funnel_customers",
+        "Customers at each stage of activation: sent a link (created), opened it, activated, expired.",
+        labels=["stage"])
+    for stage, count in (("created", created), ("opened", opened), ("activated", activated), ("expired", expired)):
+        funnel.add_metric([stage], count)
+    families.append(funnel)
     return families
 
 
@@ -200,6 +199,7 @@ def init_app(app: Flask) -> None:
             rule = request.url_rule
             route = rule.rule if rule is not None else UNMATCHED
             method = request.environ.get("REQUEST_METHOD", request.method)
+            method = method if method in METHODS else "other"
             REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)
             RESPONSES.labels(route, method, str(response.status_code)).inc()
         return response
