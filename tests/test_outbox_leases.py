@@ -260,3 +260,48 @@ def test_a_slow_webhook_receiver_keeps_its_delivery_and_a_dead_workers_is_taken_
     record_figure("webhooks (lease)", f"a receiver slower (2.5 s) than the lease ({LEASE} s), a second worker "
                   "polling: delivered once; a dead worker's claim taken over after the lease, same webhook-id, "
                   "lease_resends 1")
+
+
+# --- The scheduled jobs: two workers at once do each thing once ------------------------------------
+
+
+def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_once(app, admin_client, smtp, record_figure):
+    """Every worker runs the schedule; two running it together must still queue one reminder per
+    link and expire each customer once (each item is claimed by a conditional UPDATE)."""
+    import datetime as dt
+
+    from activation_helpers import create_pending_customer
+    from race_helpers import Overlap
+
+    from webapp import mail
+    from webapp.models import ActivationToken, Customer
+
+    reminded, _ = create_pending_customer(app, admin_client, smtp, email="remind-me@matai.example.com")
+    expiring, _ = create_pending_customer(app, admin_client, smtp, email="expire-me@matai.example.com")
+    with app.app_context():
+        ActivationToken.update(expires_at=utcnow() + dt.timedelta(hours=20)).where(ActivationToken.customer == reminded).execute()
+        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(ActivationToken.customer == expiring).execute()
+    overlap = Overlap("run_schedule")
+    schedule = overlap.wrap(mail.run_schedule)
+    errors = []
+
+    def worker():
+        try:
+            with app.app_context(), db.connection_context():
+                schedule()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    overlap.assert_overlapped()
+    assert not errors, errors
+    with app.app_context():
+        reminders = OutboxEmail.select().where(OutboxEmail.kind == "activation_reminder").count()
+        tokens = ActivationToken.select().where(ActivationToken.customer == reminded).count()
+        status = Customer.get_by_id(expiring).status
+    assert (reminders, tokens, status) == (1, 2, Customer.EXPIRED)
+    record_figure("scheduled jobs (two workers)", "two workers running the schedule together: 1 reminder, 1 expiry")
