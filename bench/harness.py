@@ -375,7 +375,8 @@ def children(pid: int) -> list[int]:
 
 def _session_cookie(response) -> str | None:
     for header in response.headers.get_all("Set-Cookie") or []:
-        if header.startswith("session="):
+        # Production names it __Host-session (Secure, so a browser would send it back over https only).
+        if header.startswith(("session=", "__Host-session=")):
             return header.split(";", 1)[0]
     return None
 
