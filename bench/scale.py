@@ -542,8 +542,8 @@ def column(figures: dict) -> list[str]:
     cells.append(p50_p95(samples.get("page", [])))
     cells.append(p50_p95(samples.get("submit", [])))
     cells.append(f"{mail.exactly_one} of {mail.customers} exactly 1; {mail.lost} lost, {mail.duplicates} duplicates")
-    cells.append(f"{mail.resent_copies} copies (lease_resends {resends}; a worker killed with "
-                 f"{figures['faults']['killed_while_sending']} being sent)")
+    cells.append(f"{mail.resent_copies} copies; {resends} taken over after the lease (a worker killed just after "
+                 f"{figures['faults']['killed_while_sending']} email(s) were seen being sent)")
     cells.append(f"{figures['accepted']} accepted, {figures['dropped']} dropped after accepting")
     cells.append(", ".join(f"{count} {status}" for status, (count, _) in sorted(outbox.items()))
                  + f" ({figures['drained_after']:.0f} s after the mail server came back)")
@@ -561,7 +561,7 @@ ROW_NAMES = [
     "customers created", "creations per second (load time)", "requests and errors",
     "step: choose option, p50 / p95", "step: contact, p50 / p95", "step: address, p50 / p95", "step: plan, p50 / p95",
     "page loads (GET after each redirect), p50 / p95", "final submit (create customer), p50 / p95",
-    "activation emails per customer (distinct Message-IDs)", "re-sent copies, same Message-ID (at least once)",
+    "activation emails per customer (distinct Message-IDs)", "re-sent copies of a received email, same Message-ID (at least once)",
     "mail server: down, then dropping every 7th after accepting", "outbox after draining",
     "sign-in limit across instances, database:// (limit 10)", "sign-in limit across instances, Redis (limit 10)",
     "/healthz, /readyz, /metrics per instance after the run",
