@@ -526,6 +526,17 @@ class TokensAndSecretsInLogs(logging.Handler):
         self.found.extend(tokens_and_secrets_in_log_record(record))
 
 
+@pytest.fixture
+def quiet_sql_log():
+    """For a test that writes a live token or card data on purpose (to show a scan finds it): its
+    SQL stays out of the debug log, which the session-wide log scans would (rightly) flag."""
+    peewee_log = logging.getLogger("peewee")
+    level = peewee_log.level
+    peewee_log.setLevel(logging.INFO)
+    yield
+    peewee_log.setLevel(level)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _scan_logs_for_tokens_and_secrets(record_figure_session, _scan_logs_for_card_data):
     """Every log record of the run scanned for issued tokens and secrets (see above)."""
