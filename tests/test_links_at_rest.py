@@ -365,13 +365,15 @@ def _scrub_stored_links():
 
 
 def _legacy_email(kind, recipient, status, link):
+    # Emails as stored before issue 12, working link and all: the tests that write them ask for
+    # quiet_sql_log, so the session's log scan for tokens does not (rightly) flag their SQL.
     return OutboxEmail.create(
         kind=kind, recipient=recipient, subject="s", status=status, sent_at=utcnow() if status == "sent" else None,
         text_body=f"Hello,\n\n{link}\n\nThis link works once.\n",
         html_body=f'<p><a href="{link}">Open</a></p><p>{link}</p>', message_id=f"<{recipient}>")
 
 
-def test_the_upgrade_takes_links_out_of_emails_stored_before_it(app, smtp):
+def test_the_upgrade_takes_links_out_of_emails_stored_before_it(app, smtp, quiet_sql_log):
     import secrets
 
     sent_token, waiting_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -392,7 +394,7 @@ def test_the_upgrade_takes_links_out_of_emails_stored_before_it(app, smtp):
     assert emailed_link(app, smtp, "b@example.com", "/invite/") == f"https://onboarding.example.com/invite/{waiting_token}"
 
 
-def test_an_upgrade_without_the_keys_fails_waiting_emails_that_held_links(app, monkeypatch):
+def test_an_upgrade_without_the_keys_fails_waiting_emails_that_held_links(app, monkeypatch, quiet_sql_log):
     import secrets
 
     from webapp import crypto
@@ -408,7 +410,7 @@ def test_an_upgrade_without_the_keys_fails_waiting_emails_that_held_links(app, m
     assert "Send a new link" in waiting.last_error and "/activate/" not in waiting.text_body + waiting.html_body
 
 
-def test_upgrading_a_database_rewrites_its_stored_links(config, tmp_path, smtp):
+def test_upgrading_a_database_rewrites_its_stored_links(config, tmp_path, smtp, quiet_sql_log):
     """The real upgrade path (`flask db-upgrade`) on a database with mail queued and sent before."""
     import secrets
 

@@ -231,6 +231,9 @@ def test_a_slow_webhook_receiver_keeps_its_delivery_and_a_dead_workers_is_taken_
 
         thread = threading.Thread(target=first_worker)
         thread.start()
+        deadline = time.monotonic() + 20
+        while receiver.in_flight == 0 and time.monotonic() < deadline:  # the first worker has it
+            time.sleep(0.01)
         second = 0
         while thread.is_alive():
             with app.app_context(), db.connection_context():
