@@ -1,6 +1,6 @@
 """`make scale-test`: the production topology on this machine, under load and faults, as one table.
 
-    python -m bench.scale                    # 8 clients, 160 customers per topology (about 3 minutes)
+    python -m bench.scale                    # 8 clients, 160 customers per topology (about 2 minutes)
     python -m bench.scale --customers 40     # a quicker look
 
 Twice in one run, each on a fresh PostgreSQL database: the production topology (two gunicorn
