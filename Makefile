@@ -6,7 +6,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast chromium install install-dev bench screenshots clean
+.PHONY: run test test-fast chromium install install-dev bench scale-test screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test-fast: install-dev
 bench: install-dev
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m bench
+
+## make scale-test: the production topology (2 gunicorn instances x 2 workers, 2 outbox workers) and the
+## smallest one, on fresh PostgreSQL databases, under load and faults, as one table (a few minutes; loopback only)
+scale-test: install-dev
+	$(PY) -m bench.scale
 
 ## make screenshots: retake the README's pictures of the key screens into docs/screenshots/
 screenshots: install-dev chromium

@@ -452,6 +452,122 @@ def _scan_logs_for_card_data(record_figure_session):
     assert not handler.found, handler.found[:5]
 
 
+# --- Tokens and secrets in the logs (issue 18) --------------------------------------------------
+#
+# Beside card data, no log line may hold a working token or a secret. Every token the run issues
+# through secrets.token_urlsafe (activation and invitation links, anything else the app makes
+# with it) is remembered and looked for, as are strings shaped like a Stripe secret key or a
+# webhook signing secret, and the suite's own passwords and keys. SQL statements are checked
+# parameter by parameter (a stored hash or ciphertext is not a token); every other message and
+# exception text whole.
+
+ISSUED_TOKENS: set[str] = set()
+STRIPE_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])[sr]k_(?:test|live)_[A-Za-z0-9]{8,}")
+WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]{16,}")
+METRICS_TOKEN_IN_TESTS = "metrics-token-for-the-tests-5f0c1e"
+KNOWN_SECRETS = (
+    "test-secret-key",  # the suite's SECRET_KEY
+    METRICS_TOKEN_IN_TESTS,
+    "demo-admin-password", "demo-staff-password", "other-admin-password",
+    "kowhai-harbour-lantern-88", "lantern-kereru-pohutukawa-19",  # activation_helpers, test_sessions
+)
+TOKEN_WINDOW = 43  # secrets.token_urlsafe(32)
+
+
+def token_or_secret_in_text(text: str) -> str | None:
+    """What `text` holds that it must not ("an issued token", "a Stripe secret key", ...), or None."""
+    if not text:
+        return None
+    for run in TOKEN_RUN.findall(text):
+        if run in ISSUED_TOKENS:
+            return "an issued token"
+        if len(run) <= 100 and any(run[i:i + TOKEN_WINDOW] in ISSUED_TOKENS for i in range(len(run) - TOKEN_WINDOW + 1)):
+            return "an issued token"
+    if STRIPE_SECRET_KEY.search(text):
+        return "a Stripe secret key"
+    if WEBHOOK_SECRET.search(text):
+        return "a webhook signing secret"
+    for secret in KNOWN_SECRETS:
+        if secret in text:
+            return f"a secret of the suite ({secret[:4]}...)"
+    return None
+
+
+def tokens_and_secrets_in_log_record(record: logging.LogRecord) -> list[str]:
+    found = []
+    if is_sql_record(record):
+        sql, params = record.msg
+        for value in [sql, *_parameter_values(params or ())]:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                value = bytes(value).decode("latin-1")
+            what = token_or_secret_in_text(value) if isinstance(value, str) else None
+            if what:
+                found.append(f"{what} in SQL {str(sql)[:80]!r}: {str(value)[:60]!r}")
+        return found
+    try:
+        message = record.getMessage()
+    except Exception:
+        message = str(record.msg)
+    what = token_or_secret_in_text(message)
+    if what:
+        found.append(f"{what} in a {record.name} log message: {message[:120]}")
+    if record.exc_info:
+        what = token_or_secret_in_text(logging.Formatter().formatException(record.exc_info))
+        if what:
+            found.append(f"{what} in the exception logged by {record.name}")
+    return found
+
+
+class TokensAndSecretsInLogs(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records = 0
+        self.found: list[str] = []
+
+    def emit(self, record):
+        if record.name.startswith("mail.log"):  # the test SMTP server's dump of the mail it received
+            return
+        self.records += 1
+        self.found.extend(tokens_and_secrets_in_log_record(record))
+
+
+@pytest.fixture
+def quiet_sql_log():
+    """For a test that writes a live token or card data on purpose (to show a scan finds it): its
+    SQL stays out of the debug log, which the session-wide log scans would (rightly) flag."""
+    peewee_log = logging.getLogger("peewee")
+    level = peewee_log.level
+    peewee_log.setLevel(logging.INFO)
+    yield
+    peewee_log.setLevel(level)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_logs_for_tokens_and_secrets(record_figure_session, _scan_logs_for_card_data):
+    """Every log record of the run scanned for issued tokens and secrets (see above)."""
+    import secrets as secrets_module
+
+    original = secrets_module.token_urlsafe
+
+    def recording(nbytes=None):
+        value = original(nbytes)
+        if nbytes is None or nbytes >= 16:
+            ISSUED_TOKENS.add(value)
+        return value
+
+    secrets_module.token_urlsafe = recording
+    handler = TokensAndSecretsInLogs()
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+    secrets_module.token_urlsafe = original
+    record_figure_session(
+        "6 tokens and secrets in logs",
+        f"{handler.records:,} log records scanned for the {len(ISSUED_TOKENS):,} tokens the run issued, Stripe "
+        f"secret keys, webhook signing secrets and the suite's passwords and keys: {len(handler.found)} found")
+    assert not handler.found, handler.found[:5]
+
+
 @pytest.fixture(scope="session")
 def record_figure_session(pytestconfig):
     def record(check: str, text: str) -> None:

@@ -87,10 +87,20 @@ def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
 
 
 def machine() -> str:
+    """The machine and versions the figures belong to, and how busy it was: the README quotes this line."""
+    import sqlite3
+    from importlib.metadata import version
+
     memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.split("\n")[1]
     total = memory.split()[1] if memory else "?"
+    postgres = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtc",
+                               "SHOW server_version"], capture_output=True, text=True, check=False).stdout.strip()
+    load = os.getloadavg()
     return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total} memory, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+            f"SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres.split()[0] if postgres else 'not reachable'}, "
+            f"Flask {version('flask')}, peewee {version('peewee')}, WTForms {version('wtforms')}, "
+            f"gunicorn {version('gunicorn')}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 def table(rows: list[Row]) -> str:

@@ -363,6 +363,7 @@ def gunicorn(url: str, workers: int, log_path: str, **extra_env: str) -> Iterato
         "SECRET_KEY": SERVER_SECRET,
         "DATABASE_URL": url,
         "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "GUNICORN_ACCESS_LOG": "",  # gunicorn.conf.py logs every request by default: not while measuring
     }
     env.pop("FLASK_ENV", None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -398,7 +399,8 @@ def children(pid: int) -> list[int]:
 
 def _session_cookie(response) -> str | None:
     for header in response.headers.get_all("Set-Cookie") or []:
-        if header.startswith("session="):
+        # Production names it __Host-session (Secure, so a browser would send it back over https only).
+        if header.startswith(("session=", "__Host-session=")):
             return header.split(";", 1)[0]
     return None
 

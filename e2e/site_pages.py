@@ -49,6 +49,9 @@ NOT_PAGES = {
     "api.get_customer": "API: JSON",
     "api.list_plans": "API: JSON",
     "api.available_numbers": "API: JSON",
+    "health.healthz": "JSON for load balancers",
+    "health.readyz": "JSON for load balancers and deploys",
+    "metrics.metrics": "Prometheus's text format for the monitoring system",
 }
 
 

@@ -69,6 +69,11 @@ PUBLIC_ROUTES = {
     "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
     "payments.stripe_webhook": "Stripe posts payment events here; each is verified by the white-label's signing "
                                "secret (HMAC over the body and a timestamp), not by a session",
+    "health.healthz": "load balancers poll it without signing in; it says only that the process answers",
+    "health.readyz": "load balancers and deploys poll it without signing in; it says which check failed, nothing "
+                     "secret (no addresses, counts or error text)",
+    "metrics.metrics": "Prometheus scrapes it without a session: it answers only METRICS_ALLOWED_ADDRESSES (direct "
+                       "connections) or the METRICS_TOKEN, and holds figures, never people or secrets",
 }
 
 # POST routes that take no CSRF token, and what proves the sender instead. The CSRF walk checks

@@ -1,12 +1,11 @@
 """Customer-onboarding console for white-label resellers of a hosted PBX."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 
-from . import crypto, database, widgets
+from . import crypto, database, logs, widgets
 from . import extensions as ext
 from .config import PROJECT_ROOT, check_production, from_environment
 
@@ -27,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     check_production(app.config)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config)  # ids on every log record; JSON lines with LOG_FORMAT=json
     widgets.install()  # WTForms' widgets render attributes through a faster html_params
     crypto.init_app(app)  # before anything reads a stored secret; a malformed key stops here
 
@@ -37,6 +36,10 @@ def create_app(config: dict | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
+    logs.init_app(app)  # first: every request gets its id before any other hook can fail
+    from . import metrics
+
+    metrics.init_app(app)
     database.init_app(app)
     # Extensions are reached through their module: `webapp.mail` (the outbox) is a submodule
     # whose name would shadow a bare `mail` here.
@@ -83,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts import white_label_bp as manage_bp
     from .activation import bp as activation_bp
     from .auth import bp as auth_bp
+    from .health import bp as health_bp
     from .branding import bp as branding_bp
     from .customers import bp as customers_bp
     from .dev import bp as dev_bp
@@ -104,6 +108,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(payments_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(health_bp)  # /healthz, /readyz
+    app.register_blueprint(metrics.bp)  # /metrics
     if app.config["APP_ENV"] == "development":
         app.register_blueprint(dev_bp)
 

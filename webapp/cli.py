@@ -50,8 +50,12 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-    def outbox_worker(once: bool):
-        """Deliver queued emails and webhooks with retries (run it as its own process in production)."""
+    @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+                  help="Serve this worker's metrics on 127.0.0.1:PORT (when no web instance shares its "
+                       "PROMETHEUS_MULTIPROC_DIR).")
+    def outbox_worker(once: bool, metrics_port: int | None):
+        """Deliver queued emails and webhooks with retries (run it as its own process in production).
+        SIGTERM or Ctrl-C: the send in progress finishes, then the worker exits."""
         from .mail import deliver_due
         from .schedule import run_worker
         from .webhooks.delivery import deliver_due_webhooks
@@ -61,13 +65,22 @@ def register_commands(app: Flask) -> None:
                 click.echo(f"Sent {deliver_due()} email(s).")
                 click.echo(f"Delivered {deliver_due_webhooks()} webhook(s).")
             return
+        if metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr="127.0.0.1")
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        click.echo("Outbox worker running; Ctrl-C to stop.")
-        try:
-            run_worker(current_app._get_current_object(), stop)
-        except KeyboardInterrupt:
+
+        def graceful(signum, _frame):
+            click.echo(f"{signal.Signals(signum).name}: finishing the send in progress, then stopping.")
             stop.set()
+
+        signal.signal(signal.SIGTERM, graceful)
+        signal.signal(signal.SIGINT, graceful)
+        click.echo("Outbox worker running; Ctrl-C to stop.")
+        sys.stdout.flush()
+        run_worker(current_app._get_current_object(), stop)
+        click.echo("Outbox worker stopped.")
 
     @app.cli.command("reencrypt-secrets")
     @_connected

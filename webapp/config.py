@@ -157,6 +157,19 @@ def from_environment(instance_path: Path) -> dict:
         "STRIPE_RECONCILE_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_AFTER_SECONDS", "900")),
         "STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS", "86400")),
         "STRIPE_WEBHOOK_RATE_LIMIT": os.environ.get("STRIPE_WEBHOOK_RATE_LIMIT", "30 per minute"),
+        # Operations (issue 18). A worker holds an email or webhook it is sending for
+        # OUTBOX_LEASE_SECONDS, renewed every third of it while the send lasts; a worker that dies
+        # loses it that long after, and another takes it over (webapp/leases.py).
+        "OUTBOX_LEASE_SECONDS": float(os.environ.get("OUTBOX_LEASE_SECONDS", "30")),
+        # /readyz says the outbox is stalled when an email has been due this long, untried.
+        "OUTBOX_STALLED_SECONDS": float(os.environ.get("OUTBOX_STALLED_SECONDS", "120")),
+        # /metrics: direct connections from these addresses (comma-separated, CIDR allowed), or
+        # any request with "Authorization: Bearer <METRICS_TOKEN>".
+        "METRICS_ALLOWED_ADDRESSES": os.environ.get("METRICS_ALLOWED_ADDRESSES", "127.0.0.0/8,::1"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "METRICS_CACHE_SECONDS": float(os.environ.get("METRICS_CACHE_SECONDS", "10")),
+        # text (the default) or json: one JSON object per log line (webapp/logs.py).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
     }
 
 

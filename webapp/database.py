@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from peewee import Database, SqliteDatabase
 from peewee_migrate import Router
 from playhouse.db_url import connect
@@ -55,7 +55,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _connect() -> None:
-        db.connect(reuse_if_open=True)
+        # A view marked `needs_database = False` (/healthz, /readyz) must answer, or say what
+        # failed, when the database is down: it connects on its first query, if it has one.
+        if getattr(app.view_functions.get(request.endpoint), "needs_database", True):
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(_exc) -> None:

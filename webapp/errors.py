@@ -83,6 +83,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
+        from .security import HTTPS_EXPECTED, https_expected
+
+        if https_expected():  # the Secure session cookie never came back over plain HTTP
+            return render_error(400, "This server expects HTTPS", HTTPS_EXPECTED)
         return render_error(
             400,
             "Your session expired or the form was out of date",

@@ -17,19 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import threading
 import uuid
 
 from flask import current_app, render_template
 from flask_mail import Connection, Message
 from markupsafe import escape
 
-from . import crypto
+from . import crypto, leases, logs, metrics
 from .models import Customer, OutboxEmail, WhiteLabel, utcnow
 
 log = logging.getLogger(__name__)
 
-# A claimed row whose worker died mid-send becomes due again after this long.
-LEASE = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
 # What the stored bodies hold where the secret link goes; the sender replaces it.
 LINK_PLACEHOLDER = "[link added when sent]"
@@ -115,23 +114,21 @@ def queue_email(
         html_body=html_body,
         message_id=f"<{uuid.uuid4().hex}@pbx-onboarding>",
         secret_link=crypto.encrypt(secret_link) if secret_link is not None else "",
+        request_id=logs.current_request_id(),
     )
 
 
-def _claim(email_id: int, now: dt.datetime) -> bool:
-    """Take the row for this worker; False when another worker has it or it is not due."""
-    due = (OutboxEmail.status == OutboxEmail.QUEUED) & (OutboxEmail.next_attempt_at <= now)
-    abandoned = (OutboxEmail.status == OutboxEmail.SENDING) & (OutboxEmail.locked_until < now)
-    claimed = (
-        OutboxEmail.update(
-            status=OutboxEmail.SENDING,
-            locked_until=now + LEASE,
-            attempts=OutboxEmail.attempts + 1,
-        )
-        .where((OutboxEmail.id == email_id) & (due | abandoned))
-        .execute()
-    )
-    return claimed == 1
+def lease() -> dt.timedelta:
+    """How long a worker holds an email it is sending before another may take it over; the
+    heartbeat renews it while the send lasts (webapp/leases.py)."""
+    return dt.timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def _claim(email_id: int, now: dt.datetime) -> str | None:
+    """Take the row for this worker (leases.DUE or leases.TAKEN_OVER); None when another worker
+    has it or it is not due."""
+    return leases.claim(OutboxEmail, email_id, now=now, lease=lease(), waiting=OutboxEmail.QUEUED,
+                        sending=OutboxEmail.SENDING)
 
 
 def _with_link(row: OutboxEmail) -> tuple[str, str]:
@@ -167,8 +164,9 @@ def _backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=base * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
-def deliver_due(limit: int = 50) -> int:
-    """Send up to `limit` due emails; returns how many were sent."""
+def deliver_due(limit: int = 50, stop: threading.Event | None = None) -> int:
+    """Send up to `limit` due emails; returns how many were sent. With `stop` set (SIGTERM), the
+    send in progress finishes and no new one starts."""
     now = utcnow()
     due = (OutboxEmail.status == OutboxEmail.QUEUED) & (OutboxEmail.next_attempt_at <= now)
     abandoned = (OutboxEmail.status == OutboxEmail.SENDING) & (OutboxEmail.locked_until < now)
@@ -181,22 +179,47 @@ def deliver_due(limit: int = 50) -> int:
     ]
     sent = 0
     for email_id in candidates:
-        if not _claim(email_id, now):
+        if stop is not None and stop.is_set():
+            break
+        claimed = _claim(email_id, now)
+        if claimed is None:
             continue
         row = OutboxEmail.get_by_id(email_id)
-        try:
-            message = _message(row)
-        except UnreadableLink as error:
-            # Retrying cannot help (the key is gone): the email fails now, and says why.
-            OutboxEmail.update(
-                status=OutboxEmail.FAILED, locked_until=None, secret_link="", last_error=f"Not sent: {error}"[:500]
-            ).where(OutboxEmail.id == email_id).execute()
-            log.error("Email %s (%s) to %s not sent: %s", row.id, row.kind, row.recipient, error)
-            continue
-        try:
-            with _TimeoutConnection(current_app.extensions["mail"]) as connection:
-                connection.send(message)
-        except Exception as error:  # any failure to hand over the message: retry later
+        with logs.bound(request_id=row.request_id, email_id=row.id, white_label_id=row.white_label_id):
+            sent += _send(row, taken_over=claimed == leases.TAKEN_OVER)
+    return sent
+
+
+def _send(row: OutboxEmail, *, taken_over: bool) -> int:
+    """One attempt at one claimed email; 1 when the SMTP server accepted it."""
+    mine = leases.still_mine(OutboxEmail, row)
+    if taken_over:
+        metrics.EMAIL_LEASE_RESENDS.inc()
+        log.warning("Email %s (%s) taken over after its worker's lease ran out (attempt %s): it may "
+                    "already have been sent; sending again with the same Message-ID", row.id, row.kind, row.attempts)
+    try:
+        message = _message(row)
+    except UnreadableLink as error:
+        # Retrying cannot help (the key is gone): the email fails now, and says why.
+        OutboxEmail.update(
+            status=OutboxEmail.FAILED, locked_until=None, secret_link="", last_error=f"Not sent: {error}"[:500]
+        ).where(mine).execute()
+        metrics.EMAIL_ATTEMPTS.labels("failed").inc()
+        log.error("Email %s (%s) to %s not sent: %s", row.id, row.kind, row.recipient, error)
+        return 0
+    accepted = False
+    try:
+        with leases.Heartbeat(OutboxEmail, row, lease()), _TimeoutConnection(current_app.extensions["mail"]) as connection:
+            connection.send(message)
+            # The server answered 250 to the message: it has it. Whatever happens after this
+            # (QUIT stalling past MAIL_TIMEOUT, the line dropping before QUIT's reply) is a
+            # success, or the message would go again.
+            accepted = True
+    except Exception as error:  # noqa: BLE001 - any failure to hand over the message: retry later
+        if accepted:
+            log.info("Email %s (%s): the server accepted it, then the connection ended badly (%s: %s)",
+                     row.id, row.kind, type(error).__name__, error)
+        else:
             gave_up = row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
             changes = dict(
                 status=OutboxEmail.FAILED if gave_up else OutboxEmail.QUEUED,
@@ -206,14 +229,18 @@ def deliver_due(limit: int = 50) -> int:
             )
             if gave_up:
                 changes["secret_link"] = ""  # never to be sent: the link is forgotten
-            OutboxEmail.update(**changes).where(OutboxEmail.id == email_id).execute()
+            # Only while the row is still this attempt's: a worker that took it over owns it now.
+            OutboxEmail.update(**changes).where(mine).execute()
+            metrics.EMAIL_ATTEMPTS.labels("failed" if gave_up else "retry").inc()
             log.warning("Email %s to %s not sent (attempt %s): %s", row.id, row.recipient, row.attempts, error)
-            continue
-        OutboxEmail.update(
-            status=OutboxEmail.SENT, sent_at=utcnow(), locked_until=None, last_error="", secret_link=""
-        ).where(OutboxEmail.id == email_id).execute()
-        sent += 1
-    return sent
+            return 0
+    # Sent is true whoever holds the row now, so this is not conditional on the claim.
+    OutboxEmail.update(
+        status=OutboxEmail.SENT, sent_at=utcnow(), locked_until=None, last_error="", secret_link=""
+    ).where(OutboxEmail.id == row.id).execute()
+    metrics.EMAIL_ATTEMPTS.labels("sent").inc()
+    log.info("Email %s (%s) sent (attempt %s)", row.id, row.kind, row.attempts)
+    return 1
 
 
 def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> int:

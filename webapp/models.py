@@ -274,6 +274,10 @@ class OutboxEmail(BaseModel):
     # (crypto.encrypt), while the email waits. The bodies hold mail.LINK_PLACEHOLDER instead; the
     # sender puts the link in and empties this once the email is sent or has failed for good.
     secret_link = TextField(default="")
+    # Take-overs of this row after a sending worker's lease ran out (webapp/leases.py): each a
+    # possible second copy, with the same Message-ID. And the request that queued it (logs.py).
+    lease_resends = IntegerField(default=0)
+    request_id = CharField(max_length=64, default="")
 
     class Meta:
         indexes = ((("status", "next_attempt_at"), False),)
@@ -537,6 +541,8 @@ class WebhookDelivery(BaseModel):
     last_error = CharField(max_length=300, default="")
     delivered_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    lease_resends = IntegerField(default=0)  # as OutboxEmail's: possible second copies, same webhook-id
+    request_id = CharField(max_length=64, default="")
 
     class Meta:
         indexes = (

@@ -52,10 +52,10 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
                     if time.monotonic() - last_schedule >= app.config["SCHEDULE_INTERVAL_SECONDS"]:
                         run_schedule()
                         last_schedule = time.monotonic()
-                    deliver_due()
+                    deliver_due(stop=stop)
                     # Webhooks after the emails, and for a bounded time, so slow receivers
                     # cannot hold up the mail.
-                    deliver_due_webhooks(budget_seconds=app.config["WEBHOOK_TIMEOUT"] * 3)
+                    deliver_due_webhooks(budget_seconds=app.config["WEBHOOK_TIMEOUT"] * 3, stop=stop)
             except Exception:  # keep the worker alive through database hiccups
                 log.exception("Outbox worker pass failed")
             stop.wait(interval)

@@ -26,8 +26,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+HTTPS_EXPECTED = (
+    "This server expects HTTPS: over plain HTTP your browser does not send the secure session cookie "
+    "back, so signing in cannot work. Open this page with https:// instead. If you run this server, see "
+    "\"Production\" in the README (a TLS proxy, PROXY_COUNT and X-Forwarded-Proto)."
+)
+
+
+def https_expected() -> bool:
+    """Whether this request came over plain HTTP to a server whose cookies are Secure (production):
+    the browser will not send the session back, so forms and sign-in cannot work from here."""
+    from flask import current_app
+
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) and not request.is_secure
+
+
 def init_app(app: Flask) -> None:
     """Answer HEAD exactly as GET, refuse NUL characters, and add the security headers to every response."""
+    app.jinja_env.globals.update(https_expected=https_expected, HTTPS_EXPECTED=HTTPS_EXPECTED)
 
     @app.before_request
     def _head_is_get():

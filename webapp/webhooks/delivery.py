@@ -2,7 +2,7 @@
 
 `deliver_due_webhooks()` runs in the outbox worker beside `mail.deliver_due()`. Each due row is
 claimed with a conditional UPDATE (as outbox emails are), so two workers never send one attempt;
-a worker that dies mid-send leaves a lease that runs out after LEASE. Any 2xx answer within
+a worker that dies mid-send leaves a lease that runs out after OUTBOX_LEASE_SECONDS. Any 2xx answer within
 WEBHOOK_TIMEOUT is delivered; anything else is retried with exponential back-off and jitter until
 the delivery's `retry_until` (WEBHOOK_RETRY_HOURS after the event). An endpoint whose attempts
 have all failed for WEBHOOK_DISABLE_AFTER_HOURS is disabled and its white-label's administrators
@@ -21,18 +21,19 @@ import time
 from flask import current_app
 from standardwebhooks import Webhook
 
+from .. import emails, leases, logs, metrics
 from ..audit import audit
 from ..extensions import db
-from .. import emails
+from ..mail import lease
 from ..models import User, WebhookDelivery, WebhookEndpoint, WhiteLabel, WhiteLabelMembership, utcnow
 from ..tenancy import belongs_to
 from .addresses import AddressRefused, Target, check
 
 log = logging.getLogger(__name__)
 
-# A claimed row whose worker died mid-send becomes due again after this long (far longer than
-# one attempt can take, so a live worker's attempt is never sent a second time meanwhile).
-LEASE = dt.timedelta(minutes=5)
+# A claimed row is held for OUTBOX_LEASE_SECONDS, renewed by a heartbeat while the attempt lasts
+# (webapp/leases.py), so a live worker's attempt is never sent a second time meanwhile, and a dead
+# worker's row is taken over (and counted) that long after it stopped.
 # The most of a response body read (and then thrown away): a receiver cannot make us read forever.
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "PBX-Onboarding-Webhooks/1 (Standard Webhooks)"
@@ -155,17 +156,18 @@ def _due(now: dt.datetime):
 
 
 def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
-    """Take the row for this worker (one attempt); None when another worker has it or it is not due."""
-    claimed = (
-        WebhookDelivery.update(
-            status=WebhookDelivery.SENDING,
-            locked_until=now + LEASE,
-            attempts=WebhookDelivery.attempts + 1,
-        )
-        .where((WebhookDelivery.id == delivery_id) & _due(now))
-        .execute()
-    )
-    return WebhookDelivery.get_by_id(delivery_id) if claimed == 1 else None
+    """Take the row for this worker (one attempt); None when another worker has it or it is not due.
+    A row taken over after its worker's lease ran out is counted (it may have gone already)."""
+    claimed = leases.claim(WebhookDelivery, delivery_id, now=now, lease=lease(),
+                           waiting=WebhookDelivery.PENDING, sending=WebhookDelivery.SENDING)
+    if claimed is None:
+        return None
+    row = WebhookDelivery.get_by_id(delivery_id)
+    if claimed == leases.TAKEN_OVER:
+        metrics.WEBHOOK_LEASE_RESENDS.inc()
+        log.warning("Webhook %s (%s) taken over after its worker's lease ran out (attempt %s): it may already "
+                    "have been delivered; sending again with the same webhook-id", row.id, row.event_type, row.attempts)
+    return row
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -177,11 +179,13 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-def deliver_due_webhooks(limit: int = 50, *, now: dt.datetime | None = None, budget_seconds: float | None = None) -> int:
+def deliver_due_webhooks(limit: int = 50, *, now: dt.datetime | None = None, budget_seconds: float | None = None,
+                         stop=None) -> int:
     """Attempt up to `limit` due deliveries of enabled endpoints; returns how many were delivered.
 
     `now` stands in for the clock (tests move it days ahead); `budget_seconds` stops the pass
-    from starting new attempts after that long, so slow receivers do not hold up the emails."""
+    from starting new attempts after that long, so slow receivers do not hold up the emails;
+    `stop` (a threading.Event, set on SIGTERM) lets the attempt in progress finish and starts no other."""
     clock = (lambda: now) if now is not None else utcnow
     started_at = clock()
     candidates = [
@@ -197,9 +201,12 @@ def deliver_due_webhooks(limit: int = 50, *, now: dt.datetime | None = None, bud
     for delivery_id in candidates:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break
+        if stop is not None and stop.is_set():
+            break
         row = _claim(delivery_id, clock())
         if row is not None:
-            delivered += _attempt(row, clock)
+            with logs.bound(request_id=row.request_id, delivery_id=row.id, white_label_id=row.white_label_id):
+                delivered += _attempt(row, clock)
     return delivered
 
 
@@ -219,7 +226,8 @@ def _attempt(row: WebhookDelivery, clock) -> int:
     try:
         target = check(endpoint.url, production=config["APP_ENV"] == "production")
         headers = signed_headers(endpoint, row.message_id, row.payload, clock())
-        status = post(target, row.payload.encode(), headers, timeout)
+        with leases.Heartbeat(WebhookDelivery, row, lease(), clock):
+            status = post(target, row.payload.encode(), headers, timeout)
         if not 200 <= status < 300:
             error = f"HTTP {status}: not a 2xx answer."
     except (AddressRefused, CannotSign, OSError, http.client.HTTPException, ValueError) as failure:
@@ -235,8 +243,12 @@ def _attempt(row: WebhookDelivery, clock) -> int:
             WebhookEndpoint.update(failing_since=None).where(
                 (WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.failing_since.is_null(False)
             ).execute()
+            metrics.WEBHOOK_ATTEMPTS.labels("delivered").inc()
+            log.info("Webhook %s (%s) delivered to endpoint %s (attempt %s, HTTP %s)",
+                     row.id, row.event_type, endpoint.id, row.attempts, status)
             return 1
         gave_up = now >= row.retry_until
+        metrics.WEBHOOK_ATTEMPTS.labels("failed" if gave_up else "retry").inc()
         WebhookDelivery.update(
             status=WebhookDelivery.FAILED if gave_up else WebhookDelivery.PENDING,
             next_attempt_at=min(now + backoff(row.attempts), row.retry_until),

@@ -16,6 +16,7 @@ from flask import current_app
 from peewee import JOIN
 
 from ..extensions import db
+from ..logs import current_request_id
 from ..models import Customer, Payment, Plan, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
 from ..tenancy import belongs_to
 
@@ -79,6 +80,7 @@ def emit(white_label: WhiteLabel | int, event_type: str, data: dict | Callable[[
             "next_attempt_at": now,
             "retry_until": retry_until,
             "created_at": now,
+            "request_id": current_request_id(),
         }
         for endpoint_id in endpoints
     ]).execute()

@@ -1,0 +1,53 @@
+"""The cheap pieces of `make scale-test` (bench/scale.py), tested without running the topology."""
+from __future__ import annotations
+
+import pytest
+
+from bench.scale import MailServer, count_mail, first_429, p50_p95, percentile, table
+from conftest import free_port
+from webapp.extensions import db
+from webapp.mail import deliver_due, queue_email
+from webapp.models import OutboxEmail, WhiteLabel
+
+
+def test_percentiles_are_nearest_rank():
+    samples = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    assert percentile(samples, 0.5) == 0.050 and percentile(samples, 0.95) == 0.095
+    assert p50_p95(samples) == "50 / 95 ms" and p50_p95([]) == "—"
+
+
+def test_emails_per_customer_tell_lost_duplicates_and_resent_copies_apart():
+    customers = ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]
+    received = [("a@example.com", "<1>"),  # exactly one
+                ("B@example.com", "<2>"), ("b@example.com", "<2>"),  # one email, a re-sent copy
+                ("c@example.com", "<3>"), ("c@example.com", "<4>")]  # two different emails: a duplicate
+    counted = count_mail(customers, received)
+    assert (counted.customers, counted.exactly_one, counted.lost, counted.duplicates, counted.resent_copies) == (4, 2, 1, 1, 1)
+
+
+def test_the_first_refusal_and_the_table():
+    assert first_429([422] * 10 + [429] * 5) == 11 and first_429([422] * 3) is None
+    assert table(["A", "B"], [("x", ["1", "2"])]) == "| figure | A | B |\n|---|---|---|\n| x | 1 | 2 |"
+
+
+@pytest.fixture
+def dropping_server(config):
+    server = MailServer(free_port())
+    server.drop_every = 2  # every 2nd connection dropped right after the message was accepted
+    config.update(MAIL_PORT=server.port)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_the_scale_tests_mail_server_drops_after_accepting_and_the_outbox_counts_it_sent(dropping_server, app):
+    with app.test_request_context(), db.atomic():
+        label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        for n in range(6):
+            queue_email(kind="test", recipient=f"p{n}@example.com", subject="s", template="test_message",
+                        white_label=label, body="b")
+    with app.app_context():
+        assert deliver_due() == 6
+        assert OutboxEmail.select().where(OutboxEmail.status == OutboxEmail.SENT).count() == 6
+        assert deliver_due() == 0
+    assert dropping_server.dropped == 3 and len({mid for _, mid in dropping_server.received}) == 6
