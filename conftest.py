@@ -13,13 +13,13 @@ import os
 import re
 import socket
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
-from jinja2 import ChoiceLoader, FileSystemLoader
 from hypothesis import HealthCheck, settings
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from webapp import create_app
 from webapp.database import is_sqlite, open_database, upgrade
@@ -210,11 +210,11 @@ def card_data_in_database() -> list[str]:
     for model in ALL_MODELS:
         text_columns = _text_columns(model)
         for row in model.select(*text_columns).tuples():
-            for field, value in zip(text_columns, row):
+            for column, value in zip(text_columns, row, strict=True):
                 if value is not None and not isinstance(value, str):  # a JSON field: the text it holds
                     value = json.dumps(value)
                 if value and card_data_in_text(value):
-                    found.append(f"{model._meta.table_name}.{field.name}: {value[:80]}")
+                    found.append(f"{model._meta.table_name}.{column.name}: {value[:80]}")
     return found
 
 
@@ -619,7 +619,7 @@ def _fresh_rate_limits():
 
 # Our emailed tokens are secrets.token_urlsafe(32): 43 URL-safe base64 characters.
 TOKEN_LENGTH = 43
-TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{%d,}" % TOKEN_LENGTH)
+TOKEN_RUN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH},}}")
 # Whatever follows /activate/ or /invite/ in a stored string, however short or odd.
 LINK_SEGMENT = re.compile(r"/(?:activate|invite)/([^/\s\"'<>?#&]+)")
 LINK_ROUTES = ("/activate/", "/invite/")

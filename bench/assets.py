@@ -128,7 +128,7 @@ def _page_rows(app, client, label: str, url: str, vary: str) -> list[Row]:
 
     # Compression: every text response big enough to be worth it, for a brotli and a gzip client.
     uncompressed = []
-    for url_, response in text:
+    for url_, _response in text:
         for accept, wanted in (("gzip, deflate, br, zstd", "br"), ("gzip", "gzip")):
             again = client.get(url_, headers={"Accept-Encoding": accept})
             if len(again.get_data()) >= 500 and again.headers.get("Content-Encoding") != wanted:

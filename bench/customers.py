@@ -95,7 +95,7 @@ def run(kind: str, label: str) -> tuple[list[Row], list[str]]:
         big_p95 = _measure.p95
 
         rows = []
-        for (name, _), big_url in zip(small_urls.items(), big_urls.values()):
+        for (name, _), _big_url in zip(small_urls.items(), big_urls.values(), strict=True):
             ratio = (big[name] / big["floor"]) / (small[name] / small["floor"])
             rows.append(Row(
                 f"2 customers {name} ({label})",

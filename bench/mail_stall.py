@@ -15,8 +15,8 @@ import time
 from aiosmtpd.controller import Controller
 
 from webapp.extensions import db
-from webapp.schedule import start_worker_thread
 from webapp.models import Plan
+from webapp.schedule import start_worker_thread
 
 from .harness import (
     ADDRESS,

@@ -33,7 +33,6 @@ import platform
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -332,7 +331,7 @@ class Cluster:
 
     def start_web(self, topology: Topology, **extra) -> list[int]:
         ports = []
-        for number in range(topology.instances):
+        for _number in range(topology.instances):
             port = free_port()
             metrics = self.folder / f"metrics-{port}"
             metrics.mkdir()

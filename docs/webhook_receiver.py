@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError

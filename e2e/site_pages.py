@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from playwright.sync_api import Page, expect
 
-from conftest import ADMIN, STAFF, sign_in as client_sign_in
+from conftest import ADMIN, STAFF
+from conftest import sign_in as client_sign_in
 from e2e.conftest import sign_in as browser_sign_in
 
 # The Flask-test-client helpers the unit tests use to drive the wizard and the activation.

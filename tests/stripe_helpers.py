@@ -8,7 +8,6 @@ import re
 import secrets
 
 import pytest
-
 from activation_helpers import PASSWORD
 from stripe_stub import FakeStripeHTTP
 

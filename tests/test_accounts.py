@@ -2,11 +2,11 @@ import re
 import threading
 
 import pytest
-
 from activation_helpers import PASSWORD, create_pending_customer, submit_activation
-from conftest import ADMIN, OTHER_ADMIN, STAFF, csrf_token, sign_in
 from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_white_label_option, plan_id, post
+
+from conftest import ADMIN, OTHER_ADMIN, STAFF, csrf_token, sign_in
 from webapp.models import (
     ALL_MODELS,
     AuditEvent,

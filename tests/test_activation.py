@@ -4,7 +4,6 @@ import re
 import threading
 
 import pytest
-
 from activation_helpers import (
     PASSWORD,
     activation_data,
@@ -12,8 +11,9 @@ from activation_helpers import (
     create_pending_customer,
     submit_activation,
 )
-from conftest import csrf_token, sign_in
 from mail_helpers import emailed_link, token_of
+
+from conftest import csrf_token, sign_in
 from webapp.mail import deliver_due
 from webapp.models import (
     ALL_MODELS,
@@ -29,7 +29,6 @@ from webapp.models import (
 )
 from webapp.payments import GatewayUnavailable
 from webapp.payments.sandbox import SandboxGateway, was_refunded
-
 
 CONTACT_EMAIL = "hana@matai-joinery.example.com"
 

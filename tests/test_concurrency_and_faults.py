@@ -19,7 +19,6 @@ from wizard_helpers import complete_customer_option, complete_white_label_option
 
 import webapp.mail
 import webapp.onboarding.routes
-
 from conftest import CaughtMail, csrf_token
 from webapp.extensions import db
 from webapp.mail import deliver_due

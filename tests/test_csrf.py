@@ -11,9 +11,9 @@ from quick_connections import quick_connections
 from url_map_walk import (
     CSRF_EXEMPT,
     build_targets,
-    is_api,
     call,
     changed_tables,
+    is_api,
     post_data,
     routes,
     snapshot,
@@ -47,7 +47,7 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(app, a
     client = admin_client if who == "administrator" else app.test_client()
     before = snapshot(app)
     problems, checked = [], 0
-    for rule, method, url, values in routes(app, targets, method="POST"):
+    for rule, _method, url, values in routes(app, targets, method="POST"):
         for htmx in (False, True):
             response = call(client, "POST", url, post_data(rule, values), htmx=htmx)
             checked += 1
@@ -72,7 +72,7 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(app, a
 def test_every_post_with_the_token_in_the_htmx_header_is_accepted(app, admin_client, record_figure):
     targets = build_targets(app, admin_client)
     problems, checked = [], 0
-    for rule, method, url, values in routes(app, targets, method="POST"):
+    for rule, _method, url, values in routes(app, targets, method="POST"):
         if rule.endpoint in CSRF_EXEMPT:
             continue  # takes no CSRF token; refused without its own proof (checked above)
         client = _signed_in_admin(app)  # a fresh session each time: one of these routes signs out

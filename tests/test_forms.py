@@ -27,8 +27,8 @@ import pytest
 from activation_helpers import create_pending_customer
 from flask_wtf import FlaskForm
 from url_map_walk import build_targets, routes
-from wizard_helpers import complete_white_label_option
 from werkzeug.datastructures import MultiDict
+from wizard_helpers import complete_white_label_option
 
 import webapp
 from conftest import csrf_token

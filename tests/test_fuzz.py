@@ -134,7 +134,7 @@ STATE_NAMES, STATE_SQL = _state_sql()
 def state(app) -> dict:
     """The rows a form may not add to, counted in one query."""
     with app.app_context():
-        return dict(zip(STATE_NAMES, db.execute_sql(STATE_SQL).fetchone()))
+        return dict(zip(STATE_NAMES, db.execute_sql(STATE_SQL).fetchone(), strict=True))
 
 
 class Driver:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
+from activation_helpers import PASSWORD, create_pending_customer
 from hypothesis import given
 from hypothesis import strategies as st
-from werkzeug.datastructures import MultiDict
-
-from activation_helpers import PASSWORD, create_pending_customer
-from conftest import SECURITY_CODES_IN_TESTS, csrf_token
 from test_fuzz import EXAMPLES, FUZZ, TOTALS, form_data, htmx
-from webapp.models import ActivationToken, CustomerMembership, LedgerEntry, OutboxEmail, Payment, User
+from werkzeug.datastructures import MultiDict
 from wizard_helpers import complete_white_label_option, post
+
+from conftest import SECURITY_CODES_IN_TESTS, csrf_token
+from webapp.models import ActivationToken, CustomerMembership, LedgerEntry, OutboxEmail, Payment, User
 
 
 def _counts(app) -> dict:

@@ -108,7 +108,7 @@ def test_the_objects_used_are_real_for_their_owner(app, admin_client):
     for that page still shows it is reachable)."""
     targets = build_targets(app, admin_client)
     problems, opened = [], 0
-    for rule, method, url, _ in routes(app, targets, with_variables_only=True, method="GET"):
+    for rule, _method, url, _ in routes(app, targets, with_variables_only=True, method="GET"):
         if is_public(rule) or opened_by_secret(rule) or is_api(rule):  # the API's owner is a key: test_api_isolation.py
             continue
         response = admin_client.get(url)

@@ -7,13 +7,12 @@ import logging
 import re
 
 import pytest
-
-from conftest import live_links_in_database
 from mail_helpers import emailed_link, path_of, token_of
 from wizard_helpers import complete_customer_option, complete_white_label_option, post
+
+from conftest import live_links_in_database
 from webapp.extensions import db
 from webapp.mail import LINK_PLACEHOLDER, deliver_due, purge_sent_emails, queue_email
-from webapp.schedule import run_schedule
 from webapp.models import (
     ALL_MODELS,
     ActivationToken,
@@ -24,8 +23,9 @@ from webapp.models import (
     WhiteLabel,
     utcnow,
 )
-from webapp.tokens import issue_token
 from webapp.onboarding.options import CUSTOMER
+from webapp.schedule import run_schedule
+from webapp.tokens import issue_token
 
 CONTACT_EMAIL = "hana@matai-joinery.example.com"
 INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@matai-joinery.example.com",

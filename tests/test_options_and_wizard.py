@@ -91,7 +91,7 @@ def test_changing_the_option_keeps_shared_answers_rechecked_and_drops_the_rest(a
 def test_the_draft_answers_are_one_json_object_parsed_once(app):
     with app.app_context(), db.connection_context():
         wizard = _wizard(app)
-        raw = db.execute_sql("SELECT data FROM customer_draft WHERE id = %s" % int(wizard.draft.id)).fetchone()[0]
+        raw = db.execute_sql(f"SELECT data FROM customer_draft WHERE id = {int(wizard.draft.id)}").fetchone()[0]
         assert raw.startswith("{") and '"who"' in raw  # text in the database
         assert isinstance(CustomerDraft.get_by_id(wizard.draft.id).data, dict)  # a dict in Python
 

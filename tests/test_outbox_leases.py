@@ -276,8 +276,8 @@ def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_o
     from activation_helpers import create_pending_customer
     from race_helpers import Overlap
 
-    from webapp.schedule import run_schedule
     from webapp.models import ActivationToken, Customer
+    from webapp.schedule import run_schedule
 
     reminded, _ = create_pending_customer(app, admin_client, smtp, email="remind-me@matai.example.com")
     expiring, _ = create_pending_customer(app, admin_client, smtp, email="expire-me@matai.example.com")

@@ -10,9 +10,9 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wizard_helpers import complete_white_label_option, plan_id, post
 
 from conftest import ADMIN, csrf_token, sign_in
-from wizard_helpers import complete_white_label_option, plan_id, post
 from webapp.ledger import white_label_balance
 from webapp.models import AuditEvent, Customer, LedgerEntry, WhiteLabel
 
@@ -312,9 +312,9 @@ def test_any_run_of_changes_on_one_day_costs_the_single_change(prices, path, day
     start = dt.date(2026, 1, 1)
     period = BillingPeriod(start, start + dt.timedelta(days=days), start + dt.timedelta(days=data.draw(st.integers(0, days - 1))))
     chain = [prices[i % len(prices)] for i in [0, *path]]
-    charges = [prorate(new, period) - prorate(old, period) for old, new in zip(chain, chain[1:])]
+    charges = [prorate(new, period) - prorate(old, period) for old, new in zip(chain, chain[1:], strict=False)]
     assert sum(charges) == prorate(chain[-1], period) - prorate(chain[0], period)
-    for (old, new), charge in zip(zip(chain, chain[1:]), charges):
+    for (old, new), charge in zip(zip(chain, chain[1:], strict=False), charges, strict=True):
         assert charge == -(prorate(old, period) - prorate(new, period))
         assert abs(charge) <= abs(new - old)  # never more than the whole month's difference
     if period.days_left == period.days:
@@ -325,9 +325,9 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
     """Arbitrary plan-change posts (other white-labels' plans, stale or broken quotes, htmx or
     not): never a 500, and however many go through at one moment, the white-label has paid
     the first month plus prorate(current plan) - prorate(Starter), to the cent."""
+    from test_fuzz import FUZZ, TOTALS, form_data, htmx
     from werkzeug.datastructures import MultiDict
 
-    from test_fuzz import FUZZ, TOTALS, form_data, htmx
     from webapp.models import Plan
 
     clock(MID_MONTH)
@@ -370,6 +370,7 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
 def test_the_same_proration_can_charge_the_customers_own_balance(smtp, app, admin_client, clock):
     """For customers who run their own account (issue 15): the payer is the customer's ledger."""
     from activation_helpers import create_pending_customer, submit_activation
+
     from webapp.accounts import service
     from webapp.ledger import customer_balance
     from webapp.models import Plan, User

@@ -12,7 +12,6 @@ import itertools
 import pytest
 
 from webapp.extensions import db
-from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 from webapp.models import (
     AuditEvent,
     Customer,
@@ -22,6 +21,7 @@ from webapp.models import (
     User,
     WhiteLabel,
 )
+from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 
 _serial = itertools.count(1)
 
@@ -74,7 +74,7 @@ def customers_list(app, rows: int) -> tuple[str, int]:
         Customer.delete().where(Customer.white_label == label.id).execute()
         plans = list(Plan.select().where(Plan.white_label == label.id))
         creator = User.get(User.email == "admin@demo.example.com")
-        for index in range(rows):
+        for _ in range(rows):
             _customer(label, plans, creator, next(_serial))
     return "/customers/", rows
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from activation_helpers import PASSWORD
+
 from conftest import ADMIN, STAFF, csrf_token, sign_in
 from webapp.models import User
 

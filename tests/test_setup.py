@@ -1,10 +1,10 @@
 import pytest
 
+from conftest import free_port
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.mailcatcher import read_messages, start_mail_catcher
 from webapp.models import ALL_MODELS, Customer, PhoneNumber, Plan, User, WhiteLabel
-from conftest import free_port
 
 
 def _snapshot():

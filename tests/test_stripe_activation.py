@@ -2,7 +2,6 @@ import hashlib
 import json
 
 import pytest
-
 from activation_helpers import create_pending_customer
 from stripe_helpers import (  # noqa: F401 (fixtures)
     FIELDS,
@@ -15,6 +14,7 @@ from stripe_helpers import (  # noqa: F401 (fixtures)
     stripe_keys,
     token_hash,
 )
+
 from webapp.models import ActivationToken, Customer, LedgerEntry, Payment, User, WhiteLabel
 
 
@@ -28,7 +28,7 @@ def test_stripe_page_uses_elements_and_never_asks_for_the_card_itself(client, pe
     response = client.get(f"/activate/{token}")
     html = response.get_data(as_text=True)
     assert '<script src="https://js.stripe.com/v3/"' in html
-    assert 'data-publishable-key="%s"' % stripe_keys["publishable"] in html
+    assert 'data-publishable-key="{}"'.format(stripe_keys["publishable"]) in html
     assert 'name="card_number"' not in html and 'name="security_code"' not in html
     assert stripe_keys["secret"] not in html
     csp = response.headers["Content-Security-Policy"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from activation_helpers import create_pending_customer
 from stripe_helpers import pay_in_browser, stripe_http, stripe_keys  # noqa: F401 (fixtures)
 from test_stripe_webhooks import finish, money_state
+
 from webapp.models import ActivationToken, Payment, StripeIntent, WhiteLabel, utcnow
 
 

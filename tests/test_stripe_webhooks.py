@@ -12,10 +12,8 @@ import secrets
 import time
 
 import pytest
-
 from activation_helpers import PASSWORD, create_pending_customer
 from mail_helpers import emailed_link, token_of
-from conftest import csrf_token
 from stripe_helpers import (  # noqa: F401 (fixtures)
     FIELDS,
     hidden,
@@ -25,6 +23,8 @@ from stripe_helpers import (  # noqa: F401 (fixtures)
     stripe_keys,
 )
 from stripe_stub import sign
+
+from conftest import csrf_token
 from webapp.ledger import customer_balance
 from webapp.models import (
     ActivationToken,
@@ -397,11 +397,12 @@ def test_the_event_and_the_post_back_at_the_same_moment_record_once(smtp, app, a
         barrier = threading.Barrier(2)
         results = {}
 
-        def event():
+        # (This round's objects bound as defaults: each thread is started and joined in this round.)
+        def event(barrier=barrier, results=results, payload=payload):
             barrier.wait()
             results["event"] = deliver(app, stripe_http, webhook_secret, None, None, payload=payload).status_code
 
-        def post():
+        def post(barrier=barrier, results=results, browser=browser, token=token, fields=fields, intent_id=intent_id):
             barrier.wait()
             results["post"] = post_back(browser, token, fields, intent_id).status_code
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from top_up_helpers import top_up
 from activation_helpers import create_pending_customer, submit_activation
+from top_up_helpers import top_up
 from url_map_walk import call, snapshot
 from wizard_helpers import post
 

@@ -10,10 +10,10 @@ import re
 import secrets
 
 import pytest
-
 from activation_helpers import create_pending_customer, submit_activation
 from stripe_helpers import stripe_http, stripe_keys  # noqa: F401 (fixtures)
 from stripe_stub import sign
+
 from webapp.models import Customer, LedgerEntry, Payment, StripeIntent, User, WhiteLabel, utcnow
 
 CARD = {"card_name": "Hana Kereama", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "security_code": "737"}
@@ -323,13 +323,14 @@ def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, o
         barrier = threading.Barrier(2)
         results = {}
 
-        def event():
+        # (This round's objects bound as defaults: each thread is started and joined in this round.)
+        def event(barrier=barrier, results=results, payload=payload):
             barrier.wait()
             results["event"] = app.test_client().post(
                 f"/stripe/webhook/{white_label.id}", data=payload, content_type="application/json",
                 headers={"Stripe-Signature": sign(payload, secret)}).status_code
 
-        def post():
+        def post(barrier=barrier, results=results, pay_url=pay_url, page=page, intent_id=intent_id):
             barrier.wait()
             results["post"] = contact.post(pay_url, data={**page, "payment_intent": intent_id}).status_code
 

@@ -10,15 +10,14 @@ import threading
 import time
 
 import pytest
-from top_up_helpers import CARD, choose_amount, hidden_fields
 from activation_helpers import create_pending_customer, submit_activation
+from top_up_helpers import CARD, choose_amount, hidden_fields
 from webhook_receiver import Receiver
 from wizard_helpers import complete_white_label_option, post
 
 from conftest import OTHER_ADMIN, has_card_number, sign_in
 from webapp.activation.service import expire_activations
 from webapp.extensions import db
-from webapp.schedule import run_worker
 from webapp.models import (
     ActivationToken,
     AuditEvent,
@@ -29,6 +28,7 @@ from webapp.models import (
     WhiteLabel,
     utcnow,
 )
+from webapp.schedule import run_worker
 from webapp.webhooks import addresses
 from webapp.webhooks.delivery import deliver_due_webhooks
 from webapp.webhooks.events import EVENT_TYPES, emit
@@ -95,7 +95,7 @@ def test_administrator_adds_an_endpoint_and_sees_its_secret_once(app, admin_clie
     assert "whsec_" not in again  # shown once
     assert receiver.url in again and "customer.activated" in again
     with app.app_context():
-        raw = db.execute_sql("SELECT secret FROM webhook_endpoint WHERE id = %s" % endpoint_id).fetchone()[0]
+        raw = db.execute_sql(f"SELECT secret FROM webhook_endpoint WHERE id = {int(endpoint_id)}").fetchone()[0]
         assert raw.startswith("fernet:") and secret not in raw  # stored encrypted
         assert WebhookEndpoint.get_by_id(endpoint_id).secret == secret
         event = AuditEvent.get(AuditEvent.action == "webhook_endpoint_created")

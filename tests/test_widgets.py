@@ -31,9 +31,8 @@ def test_examples_from_the_wtforms_docs():
 
 def test_widgets_render_through_it(app):
     """A form field rendered by WTForms' own widget goes through the fast function."""
-    from wtforms import Form, StringField
-
     import wtforms.widgets.core
+    from wtforms import Form, StringField
 
     assert wtforms.widgets.core.html_params is widgets.html_params
     assert wtforms.widgets.TextInput.html_params is widgets.html_params

@@ -3,8 +3,6 @@ import hashlib
 import re
 
 import pytest
-
-from conftest import csrf_token
 from wizard_helpers import (
     ADDRESS,
     CONTACT,
@@ -15,6 +13,8 @@ from wizard_helpers import (
     post,
     start,
 )
+
+from conftest import csrf_token
 from webapp.mail import deliver_due
 from webapp.models import (
     ActivationToken,

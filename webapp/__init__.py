@@ -86,13 +86,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts import white_label_bp as manage_bp
     from .activation import bp as activation_bp
     from .auth import bp as auth_bp
-    from .health import bp as health_bp
+    from .auth import profile_bp
     from .branding import bp as branding_bp
     from .customers import bp as customers_bp
     from .dev import bp as dev_bp
+    from .health import bp as health_bp
     from .onboarding import bp as onboarding_bp
     from .payments.routes import bp as payments_bp
-    from .auth import profile_bp
     from .settings import bp as settings_bp
     from .webhooks import bp as webhooks_bp
 

@@ -244,8 +244,8 @@ def register_commands(app: Flask) -> None:
     def serve_dev(port: int, mail_port: int):
         """Development server with the local mail catcher and the outbox worker in-process."""
         from .demo import DEMO_LOGINS
-        from .schedule import start_worker_thread
         from .mailcatcher import start_mail_catcher
+        from .schedule import start_worker_thread
 
         app_obj = current_app._get_current_object()
         if app_obj.config["APP_ENV"] != "development":

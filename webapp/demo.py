@@ -5,9 +5,9 @@ import datetime as dt
 
 from .auth.service import hash_password
 from .extensions import db
+from .models import Customer, PhoneNumber, Plan, User, WhiteLabel, WhiteLabelMembership
 from .onboarding.options import CUSTOMER, WHITE_LABEL
 from .tenancy import scoped
-from .models import Customer, Plan, PhoneNumber, User, WhiteLabel, WhiteLabelMembership
 
 DEMO_LOGINS = [
     ("Demo Telecom administrator", "admin@demo.example.com", "demo-admin-password"),

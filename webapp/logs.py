@@ -21,8 +21,9 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 
 from flask import Flask, g, has_request_context, request
 
@@ -32,7 +33,7 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 SECRET_PATH = re.compile(r"(/(?:activate|invite)/)[^/\s\"'?#&]+")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
 
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})
+_context: contextvars.ContextVar[Mapping] = contextvars.ContextVar("log_context", default=MappingProxyType({}))
 
 
 def current_request_id() -> str:

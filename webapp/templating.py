@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency

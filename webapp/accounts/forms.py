@@ -5,7 +5,16 @@ import datetime as dt
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..forms import AppForm

@@ -5,12 +5,12 @@ from flask import current_app, flash, redirect, url_for
 
 from ..auth.sessions import start_session
 from ..extensions import limiter
+from ..forms import form_status
 from ..links import gone, private, signed_in_white_label_member, white_label_member_refused
 from ..models import ActivationToken, User
 from ..passwords import CurrentPasswordForm, NewPasswordForm
 from ..templating import render
 from ..tokens import VALID, look_up
-from ..forms import form_status
 from . import invitations_bp as bp
 from .service import STAFF_CANNOT_JOIN, AccountProblem, InvitationRefused, accept_invitation, check_invitation
 

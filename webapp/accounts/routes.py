@@ -5,13 +5,13 @@ import secrets
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from ..forms import form_status
 from ..http import see_other
 from ..ledger import customer_balance
 from ..models import Customer, CustomerMembership, PbxSettings, PhoneNumber
 from ..phones import display_phone
-from ..templating import render
 from ..security import acting_user
-from ..forms import form_status
+from ..templating import render
 from . import bp, service, views
 from .forms import TopUpForm
 from .panels import customer_ledger
@@ -191,7 +191,8 @@ def top_up_pay(access: Access):
     """The payment step: the card, and a button that says exactly what will be charged."""
     from ..payments import gateway_for
     from ..templating import format_money
-    from .payments import TopUpRefused, confirm_stripe_top_up, top_up as take_payment
+    from .payments import TopUpRefused, confirm_stripe_top_up
+    from .payments import top_up as take_payment
 
     customer = access.customer
     gateway = gateway_for(customer.white_label)

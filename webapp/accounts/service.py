@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
 from flask import abort
 from peewee import Case
 from werkzeug.datastructures import MultiDict
 
+from .. import emails
+from ..audit import audit as audit_event
 from ..auth.service import hash_password, normalise_email, password_matches
 from ..auth.sessions import end_all_sessions
 from ..billing import PlanChangeQuote, quote_plan_change
 from ..database import locked
 from ..extensions import db
 from ..ledger import available_credit, customer_balance
-from .. import emails
-from ..audit import audit as audit_event
 from ..models import (
     ActivationToken,
     AuditEvent,
@@ -33,9 +32,9 @@ from ..models import (
     utcnow,
 )
 from ..templating import format_money
+from ..tenancy import belongs_to
 from ..tokens import issue_token
 from ..webhooks.events import CUSTOMER_STATUS_CHANGED, emit_customer_event
-from ..tenancy import belongs_to
 from .forms import UserForm
 
 INVITATION_TTL_SECONDS = 72 * 3600

@@ -1,7 +1,6 @@
 """The activation form: password, opening balance, card (sandbox) and terms."""
 from __future__ import annotations
 
-
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from wtforms.widgets import PasswordInput

@@ -8,15 +8,15 @@ from htmx_flask import request
 from ..auth.sessions import start_session
 from ..extensions import limiter
 from ..http import see_other
-from ..ratelimits import count_or_refuse
 from ..links import gone, private, signed_in_white_label_member, white_label_member_refused
 from ..models import Customer
+from ..payments import gateway_for
+from ..ratelimits import count_or_refuse
 from ..security import acting_user, admin_required
 from ..templating import render
 from ..tenancy import get_scoped_or_404
 from ..tokens import USED, VALID
 from . import bp
-from ..payments import gateway_for
 from .forms import ActivationForm, PaidActivationForm, StripeActivationForm
 from .service import (
     ActivationRefused,

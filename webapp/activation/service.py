@@ -9,11 +9,11 @@ import logging
 from flask import current_app
 from werkzeug.security import check_password_hash
 
+from .. import emails
 from ..audit import audit
 from ..auth.service import hash_password
-from ..extensions import db
-from .. import emails
 from ..database import locked
+from ..extensions import db
 from ..models import (
     ActivationToken,
     Customer,
@@ -26,11 +26,11 @@ from ..models import (
     WhiteLabel,
     utcnow,
 )
+from ..onboarding.options import CUSTOMER as CUSTOMER_RUNS_IT  # the option of an account its customer activated
+from ..onboarding.options import OPTIONS, option_of
 from ..payments import Card, ChargeResult, GatewayUnavailable, gateway_for
 from ..payments.charges import PaidCard, record_card_payment
 from ..payments.intents import purpose, refund_intent, remember, settle, stripe_for
-from ..onboarding.options import CUSTOMER as CUSTOMER_RUNS_IT  # the option of an account its customer activated
-from ..onboarding.options import OPTIONS, option_of
 from ..tokens import EXPIRED, REVOKED, USED, VALID, Lookup, issue_token, look_up, look_up_row
 from ..webhooks.events import (
     CUSTOMER_ACTIVATED,

@@ -12,12 +12,12 @@ from spectree import Response as Answers
 from ..activation import service as activation
 from ..customers.queries import parse_cursor, search_customers
 from ..ledger import customer_balance
-from ..ratelimits import count_or_refuse
-from ..phones import display_phone
 from ..models import Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
 from ..onboarding import service as onboarding
 from ..onboarding.options import option_for, option_of
 from ..onboarding.wizard import Wizard
+from ..phones import display_phone
+from ..ratelimits import count_or_refuse
 from ..tenancy import get_scoped_or_404, scoped
 from . import bp, idempotency, schemas
 from .openapi import document, spec

@@ -9,7 +9,7 @@ words. `FORM_FIELDS` maps each step's form fields to where they sit in the JSON 
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
@@ -104,7 +104,7 @@ class CreateWhiteLabelOption(Body):
 class CreateCustomer(RootModel):
     """Who will administer the account (`option`), and the wizard's answers."""
 
-    root: Annotated[Union[CreateCustomerOption, CreateWhiteLabelOption], Field(discriminator="option")]
+    root: Annotated[CreateCustomerOption | CreateWhiteLabelOption, Field(discriminator="option")]
 
 
 def answers(body: CreateCustomerOption | CreateWhiteLabelOption) -> dict[str, dict]:

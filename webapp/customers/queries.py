@@ -4,9 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import JOIN, Tuple
-
 from flask_login import current_user
+from peewee import JOIN, Tuple
 
 from ..models import Customer, CustomerDraft, Plan, User
 from ..onboarding.wizard import Wizard

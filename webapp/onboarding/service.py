@@ -1,7 +1,6 @@
 """Creating the customer from a finished draft: one transaction, idempotent."""
 from __future__ import annotations
 
-
 from ..audit import audit
 from ..database import locked
 from ..extensions import db
@@ -17,8 +16,8 @@ from ..models import (
     WhiteLabel,
     utcnow,
 )
-from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
 from ..tenancy import belongs_to
+from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
 from .steps import NUMBERS, REVIEW, Step
 from .wizard import Wizard
 

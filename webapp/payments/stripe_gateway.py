@@ -58,7 +58,7 @@ class IntentInfo:
     error: str = ""
 
     @classmethod
-    def from_stripe(cls, intent) -> "IntentInfo":
+    def from_stripe(cls, intent) -> IntentInfo:
         data = intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
         card = None
         charge = data.get("latest_charge")
@@ -120,7 +120,7 @@ class StripeGateway:
             raise _unavailable(error) from error
         return intent.id, intent.client_secret
 
-    def retrieve_intent(self, intent_id: str) -> "IntentInfo | None":
+    def retrieve_intent(self, intent_id: str) -> IntentInfo | None:
         """The intent as Stripe has it now, with its latest charge expanded (card brand, last
         four, expiry); None when this white-label's Stripe account has no such intent."""
         try:

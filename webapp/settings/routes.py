@@ -3,12 +3,12 @@ from flask_login import current_user
 
 from ..audit import audit
 from ..extensions import db
+from ..forms import form_status
 from ..http import page_number, see_other
 from ..models import WhiteLabel
 from ..security import admin_required
 from ..templating import render
 from ..tenancy import belongs_to, current_white_label
-from ..forms import form_status
 from . import bp
 from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_secret
 

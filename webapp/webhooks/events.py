@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app
 from peewee import JOIN

@@ -5,12 +5,12 @@ from flask import abort, current_app, flash, session, url_for
 from htmx_flask import request
 
 from .. import crypto
+from ..forms import form_status
+from ..http import page_number, see_other
 from ..models import WebhookDelivery, WebhookEndpoint, utcnow
 from ..security import acting_user, admin_required, is_admin, white_label_required
 from ..templating import render
 from ..tenancy import current_white_label, get_scoped_or_404, scoped
-from ..http import page_number, see_other
-from ..forms import form_status
 from . import bp, service
 from .events import EVENT_TYPES
 from .forms import EndpointForm, RotateSecretForm
