@@ -4,6 +4,7 @@ The database is real: a temporary SQLite file by default, or the PostgreSQL data
 by DATABASE_URL. The schema is built once per session through the migrations (the same path
 production takes); every test then starts from empty tables plus the demo data.
 """
+
 from __future__ import annotations
 
 import decimal
@@ -160,7 +161,8 @@ CARD_LIKE = re.compile(r"(?<![\dA-Za-z_])\d{13,19}(?![\dA-Za-z_])")
 SECURITY_CODES_IN_TESTS = ("737", "9183")
 _TOKEN_CHARACTERS = r"A-Za-z0-9_\-"
 SECURITY_CODE_WORD = re.compile(
-    rf"(?<![{_TOKEN_CHARACTERS}])(?<!\d[.,])(?:{'|'.join(SECURITY_CODES_IN_TESTS)})(?![{_TOKEN_CHARACTERS}])(?![.,]\d)")
+    rf"(?<![{_TOKEN_CHARACTERS}])(?<!\d[.,])(?:{'|'.join(SECURITY_CODES_IN_TESTS)})(?![{_TOKEN_CHARACTERS}])(?![.,]\d)"
+)
 
 
 def looks_like_card(digits: str) -> bool:
@@ -293,7 +295,8 @@ def app(config, pytestconfig):
     application = create_app(config)
     # Templates only the tests use (an email with a body of the test's choosing) live beside them.
     application.jinja_env.loader = ChoiceLoader(
-        [application.jinja_env.loader, FileSystemLoader(str(Path(__file__).parent / "tests" / "templates"))])
+        [application.jinja_env.loader, FileSystemLoader(str(Path(__file__).parent / "tests" / "templates"))]
+    )
     with application.app_context():
         with db.connection_context():
             _empty_tables()
@@ -448,7 +451,8 @@ def _scan_logs_for_card_data(record_figure_session):
     record_figure_session(
         "6 card data in logs",
         f"{handler.records:,} log records scanned ({handler.statements:,} SQL statements, their "
-        f"{handler.parameters:,} parameters one by one), {len(handler.found)} with card data")
+        f"{handler.parameters:,} parameters one by one), {len(handler.found)} with card data",
+    )
     assert not handler.found, handler.found[:5]
 
 
@@ -468,8 +472,11 @@ METRICS_TOKEN_IN_TESTS = "metrics-token-for-the-tests-5f0c1e"
 KNOWN_SECRETS = (
     "test-secret-key",  # the suite's SECRET_KEY
     METRICS_TOKEN_IN_TESTS,
-    "demo-admin-password", "demo-staff-password", "other-admin-password",
-    "kowhai-harbour-lantern-88", "lantern-kereru-pohutukawa-19",  # activation_helpers, test_sessions
+    "demo-admin-password",
+    "demo-staff-password",
+    "other-admin-password",
+    "kowhai-harbour-lantern-88",
+    "lantern-kereru-pohutukawa-19",  # activation_helpers, test_sessions
 )
 TOKEN_WINDOW = 43  # secrets.token_urlsafe(32)
 
@@ -481,7 +488,9 @@ def token_or_secret_in_text(text: str) -> str | None:
     for run in TOKEN_RUN.findall(text):
         if run in ISSUED_TOKENS:
             return "an issued token"
-        if len(run) <= 100 and any(run[i:i + TOKEN_WINDOW] in ISSUED_TOKENS for i in range(len(run) - TOKEN_WINDOW + 1)):
+        if len(run) <= 100 and any(
+            run[i : i + TOKEN_WINDOW] in ISSUED_TOKENS for i in range(len(run) - TOKEN_WINDOW + 1)
+        ):
             return "an issued token"
     if STRIPE_SECRET_KEY.search(text):
         return "a Stripe secret key"
@@ -564,7 +573,8 @@ def _scan_logs_for_tokens_and_secrets(record_figure_session, _scan_logs_for_card
     record_figure_session(
         "6 tokens and secrets in logs",
         f"{handler.records:,} log records scanned for the {len(ISSUED_TOKENS):,} tokens the run issued, Stripe "
-        f"secret keys, webhook signing secrets and the suite's passwords and keys: {len(handler.found)} found")
+        f"secret keys, webhook signing secrets and the suite's passwords and keys: {len(handler.found)} found",
+    )
     assert not handler.found, handler.found[:5]
 
 
@@ -590,8 +600,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     figures = dict(config.stash.get(FIGURES, {}))
     scans = config.stash.get(CARD_SCANS, None)
     if scans:
-        figures["6 card data"] = (f"{scans['databases']:,} test databases scanned after each test, "
-                                  f"{scans['found']} card numbers or security codes found")
+        figures["6 card data"] = (
+            f"{scans['databases']:,} test databases scanned after each test, "
+            f"{scans['found']} card numbers or security codes found"
+        )
     if figures:
         terminalreporter.section("reliability and security figures")
         for check, text in sorted(figures.items()):
@@ -648,7 +660,7 @@ def stored_token_candidates() -> set[str]:
                 for run in TOKEN_RUN.findall(value):
                     candidates.add(run)
                     if len(run) <= 100 and not HEX.fullmatch(run):
-                        candidates.update(run[i:i + TOKEN_LENGTH] for i in range(len(run) - TOKEN_LENGTH + 1))
+                        candidates.update(run[i : i + TOKEN_LENGTH] for i in range(len(run) - TOKEN_LENGTH + 1))
                 candidates.update(LINK_SEGMENT.findall(value))
     return candidates
 
@@ -703,6 +715,6 @@ def _no_live_link_stored(app, pytestconfig) -> None:
     totals[1] += tried
     totals[2] += len(opened)
     pytestconfig.stash.setdefault(FIGURES, {})["7 links at rest"] = (
-        f"{totals[1]} stored strings tried as /activate/ and /invite/ links after {totals[0]} tests, "
-        f"{totals[2]} opened")
+        f"{totals[1]} stored strings tried as /activate/ and /invite/ links after {totals[0]} tests, {totals[2]} opened"
+    )
     assert not opened, f"a working link is stored in the database: {opened}"

@@ -13,6 +13,7 @@ Everything can be set from the environment, so one file serves every instance on
 | `GUNICORN_CONTROL_SOCKET` | none | a `gunicornc` control socket for this instance (gunicorn 25.1+); each instance needs its own path, or two share `~/.gunicorn/gunicorn.ctl` and one takes the other's |
 | `PROMETHEUS_MULTIPROC_DIR` | a new temporary directory | where this instance's workers keep their metrics for /metrics to add up; one per instance, emptied when the instance starts |
 """
+
 import os
 import shutil
 import tempfile

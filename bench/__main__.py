@@ -10,6 +10,7 @@ a static file, or for mail an SMTP server that answers at once. Load goes to loo
 and every loop is bounded in count and time. Progress goes to stderr; the table (Markdown,
 ready for the README) and the PostgreSQL query plans go to stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,14 +94,20 @@ def machine() -> str:
 
     memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.split("\n")[1]
     total = memory.split()[1] if memory else "?"
-    postgres = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtc",
-                               "SHOW server_version"], capture_output=True, text=True, check=False).stdout.strip()
+    postgres = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtc", "SHOW server_version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     load = os.getloadavg()
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total} memory, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
-            f"SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres.split()[0] if postgres else 'not reachable'}, "
-            f"Flask {version('flask')}, peewee {version('peewee')}, WTForms {version('wtforms')}, "
-            f"gunicorn {version('gunicorn')}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total} memory, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+        f"SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres.split()[0] if postgres else 'not reachable'}, "
+        f"Flask {version('flask')}, peewee {version('peewee')}, WTForms {version('wtforms')}, "
+        f"gunicorn {version('gunicorn')}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 def table(rows: list[Row]) -> str:
@@ -112,8 +119,9 @@ def table(rows: list[Row]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated target numbers")
     args = parser.parse_args()
     only = {part.strip() for part in args.only.split(",") if part.strip()}

@@ -6,6 +6,7 @@
 - 8 list: GET /api/v1/customers (first page of 20) at 100,000 customers vs at 100, each
   divided by the floor measured in the same rounds: within 2x.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,14 +79,23 @@ def _key(app) -> str:
 
 def _create_body(app) -> str:
     with app.app_context(), db.connection_context():
-        plan = Plan.select().join(WhiteLabel).where((WhiteLabel.slug == "demo-telecom") & (Plan.name == "Starter")).get()
-    return json.dumps({
-        "option": "customer",
-        "contact": {"business_name": "Bench TAG Ltd", "first_name": "Hana", "last_name": "Kereama",
-                    "email": "bench-TAG@matai.example.com", "phone": "021 123 4567"},
-        "address": {"line1": "12 Totara Street", "city": "Wellington", "postcode": "6011", "country": "NZ"},
-        "plan": {"plan_id": plan.id},
-    })
+        plan = (
+            Plan.select().join(WhiteLabel).where((WhiteLabel.slug == "demo-telecom") & (Plan.name == "Starter")).get()
+        )
+    return json.dumps(
+        {
+            "option": "customer",
+            "contact": {
+                "business_name": "Bench TAG Ltd",
+                "first_name": "Hana",
+                "last_name": "Kereama",
+                "email": "bench-TAG@matai.example.com",
+                "phone": "021 123 4567",
+            },
+            "address": {"line1": "12 Totara Street", "city": "Wellington", "postcode": "6011", "country": "NZ"},
+            "plan": {"plan_id": plan.id},
+        }
+    )
 
 
 def run_create(kind: str, label: str) -> list[Row]:
@@ -101,13 +111,21 @@ def run_create(kind: str, label: str) -> list[Row]:
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
             script = WRK_CREATE.replace("@@BODY@@", body)
             urls = {"floor": base + INSERT_FLOOR_URL, "create": base + "/api/v1/customers"}
-            log(f"target 8 create on {label}: wrk, {WORKERS} workers, {CONNECTIONS} connections, "
-                f"{SLICES * SLICE_S}s per URL")
+            log(
+                f"target 8 create on {label}: wrk, {WORKERS} workers, {CONNECTIONS} connections, "
+                f"{SLICES * SLICE_S}s per URL"
+            )
             runs = {name: [] for name in urls}
             for index in range(SLICES + 1):  # the first slice warms up and is not counted
                 for name, target in urls.items():
-                    result = wrk(target, seconds=SLICE_S if index else 1, connections=CONNECTIONS, threads=2,
-                                 headers=headers, script=script.replace("@@RUN@@", f"{index}-{name}"))
+                    result = wrk(
+                        target,
+                        seconds=SLICE_S if index else 1,
+                        connections=CONNECTIONS,
+                        threads=2,
+                        headers=headers,
+                        script=script.replace("@@RUN@@", f"{index}-{name}"),
+                    )
                     if index:
                         runs[name].append(result)
         with app.app_context(), db.connection_context():
@@ -120,12 +138,16 @@ def run_create(kind: str, label: str) -> list[Row]:
         totals[name] = (requests / seconds, requests, errors)
     ratio = totals["create"][0] / totals["floor"][0]
     errors = totals["create"][2] + totals["floor"][2]
-    return [Row(
-        f"8 API create, customer option, vs an insert-per-request floor ({label})",
-        f"create {totals['create'][0]:.0f} req/s, floor {totals['floor'][0]:.0f} req/s "
-        f"({totals['create'][1] + totals['floor'][1]:,} requests, {errors} not 201; {created:,} customers created)",
-        ratio, f">= {CREATE_LIMIT:.2f}", ratio >= CREATE_LIMIT and errors == 0,
-    )]
+    return [
+        Row(
+            f"8 API create, customer option, vs an insert-per-request floor ({label})",
+            f"create {totals['create'][0]:.0f} req/s, floor {totals['floor'][0]:.0f} req/s "
+            f"({totals['create'][1] + totals['floor'][1]:,} requests, {errors} not 201; {created:,} customers created)",
+            ratio,
+            f">= {CREATE_LIMIT:.2f}",
+            ratio >= CREATE_LIMIT and errors == 0,
+        )
+    ]
 
 
 def _measure(client, secret: str) -> dict[str, float]:
@@ -154,9 +176,13 @@ def run_list(kind: str, label: str) -> list[Row]:
         log(f"target 8 list on {label}: generated {BIG - SMALL:,} more customers in {seconds:.1f}s")
         big = _measure(client, secret)
     ratio = (big["list"] / big["floor"]) / (small["list"] / small["floor"])
-    return [Row(
-        f"8 API customer list ({label})",
-        f"{BIG // 1000}k: {big['list']:.2f} ms, {SMALL}: {small['list']:.2f} ms "
-        f"(floor {big['floor']:.2f} / {small['floor']:.2f} ms)",
-        ratio, f"<= {LIST_LIMIT:.2f}", ratio <= LIST_LIMIT,
-    )]
+    return [
+        Row(
+            f"8 API customer list ({label})",
+            f"{BIG // 1000}k: {big['list']:.2f} ms, {SMALL}: {small['list']:.2f} ms "
+            f"(floor {big['floor']:.2f} / {small['floor']:.2f} ms)",
+            ratio,
+            f"<= {LIST_LIMIT:.2f}",
+            ratio <= LIST_LIMIT,
+        )
+    ]

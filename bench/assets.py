@@ -3,6 +3,7 @@
 The activation page (sandbox mode) is the page the target names; until it exists the sign-in
 page stands in, clearly labelled. Adding a page is one entry in PAGES.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,10 +45,13 @@ def activation_page(app, client) -> str:
     with app.app_context(), db.connection_context(), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         customer = Customer.create(
-            white_label=label, business_name="Bench Activation Ltd", contact_first_name="Bea",
+            white_label=label,
+            business_name="Bench Activation Ltd",
+            contact_first_name="Bea",
             contact_email=f"bench-{secrets.token_hex(4)}@example.com",
             plan=Plan.get((Plan.white_label == label) & (Plan.name == "Business")),
-            administered_by=CUSTOMER.key, status=Customer.PENDING,
+            administered_by=CUSTOMER.key,
+            status=Customer.PENDING,
         )
         raw, _ = issue_token(customer, "activation", 3600)
     return f"/activate/{raw}"
@@ -60,8 +64,16 @@ PAGES = [
 ]
 
 
-SOURCE_ATTRIBUTES = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src",
-                     "video": "src", "embed": "src", "object": "data"}
+SOURCE_ATTRIBUTES = {
+    "script": "src",
+    "img": "src",
+    "iframe": "src",
+    "source": "src",
+    "audio": "src",
+    "video": "src",
+    "embed": "src",
+    "object": "data",
+}
 
 
 class _Resources(HTMLParser):
@@ -146,25 +158,33 @@ def _page_rows(app, client, label: str, url: str, vary: str) -> list[Row]:
             f"5 compression for HTML/CSS/JS, {label}",
             f"{len(text)} text responses, {len(uncompressed)} uncompressed for br and gzip-only clients; "
             f"Vary of a page-or-partial view: {vary}",
-            None, "br & gzip; Vary", not uncompressed and vary_ok,
+            None,
+            "br & gzip; Vary",
+            not uncompressed and vary_ok,
         ),
         Row(
             f"5 static caching + content hash, {label}",
             f"{len(resources) - len(cache_bad)}/{len(resources)} resources with max-age >= 1 year and a content "
             f"hash or version in the URL" + (f"; not: {', '.join(cache_bad)}" if cache_bad else ""),
-            None, "all", not cache_bad,
+            None,
+            "all",
+            not cache_bad,
         ),
         Row(
             f"5 requests to another origin, {label}",
             f"{len(other_origin)} of {len(parser.urls)} resources; CSP: "
             f"{page.headers.get('Content-Security-Policy', '').split(';')[0]}",
-            None, "== 0", not other_origin,
+            None,
+            "== 0",
+            not other_origin,
         ),
         Row(
             f"5 bytes HTML+CSS+JS (brotli), {label}",
             f"{total / 1000:.1f} KB = HTML {sizes['HTML'] / 1000:.1f} + CSS {sizes['CSS'] / 1000:.1f} "
             f"+ JS {sizes['JS'] / 1000:.1f} KB, of a {BUDGET_BYTES / 1000:.0f} KB budget",
-            total / BUDGET_BYTES, "<= 1.00", total <= BUDGET_BYTES,
+            total / BUDGET_BYTES,
+            "<= 1.00",
+            total <= BUDGET_BYTES,
         ),
     ]
 

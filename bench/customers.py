@@ -4,6 +4,7 @@ The same throwaway database is measured twice: with 100 customers in Demo Teleco
 the data script has grown it to 100,000 (and Other Voice to 1,000). Each figure is divided by
 the floor measured in the same rounds, so the ratio is (big / floor) / (small / floor).
 """
+
 from __future__ import annotations
 
 import re
@@ -59,9 +60,7 @@ def _plans(client, urls: dict[str, str], kind: str) -> list[str]:
     for name, url in urls.items():
         with captured_statements() as statements:
             expect(client.get(url))
-        sql, params = next(
-            (s, p) for s, p in statements if 'FROM "customer"' in s and "ORDER BY" in s
-        )
+        sql, params = next((s, p) for s, p in statements if 'FROM "customer"' in s and "ORDER BY" in s)
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if kind == "postgres" else "EXPLAIN QUERY PLAN "
         with db.connection_context():
             lines = [" | ".join(str(c) for c in row[-1:]) for row in db.execute_sql(prefix + sql, params)]
@@ -97,12 +96,16 @@ def run(kind: str, label: str) -> tuple[list[Row], list[str]]:
         rows = []
         for (name, _), _big_url in zip(small_urls.items(), big_urls.values(), strict=True):
             ratio = (big[name] / big["floor"]) / (small[name] / small["floor"])
-            rows.append(Row(
-                f"2 customers {name} ({label})",
-                f"{BIG // 1000}k: p50 {big[name]:.2f} / p95 {big_p95[name]:.2f} ms, {SMALL}: p50 {small[name]:.2f} / "
-                f"p95 {small_p95[name]:.2f} ms (floor p50 {big['floor']:.2f} / {small['floor']:.2f} ms)",
-                ratio, f"<= {LIMIT:.2f}", ratio <= LIMIT,
-            ))
+            rows.append(
+                Row(
+                    f"2 customers {name} ({label})",
+                    f"{BIG // 1000}k: p50 {big[name]:.2f} / p95 {big_p95[name]:.2f} ms, {SMALL}: p50 {small[name]:.2f} / "
+                    f"p95 {small_p95[name]:.2f} ms (floor p50 {big['floor']:.2f} / {small['floor']:.2f} ms)",
+                    ratio,
+                    f"<= {LIMIT:.2f}",
+                    ratio <= LIMIT,
+                )
+            )
         with app.app_context():
             plans = _plans(client, big_urls, kind)
     return rows, [f"## Query plans, {label}, {BIG:,} customers\n" + "\n\n".join(plans)]

@@ -6,6 +6,7 @@ The rows look like the real ones (business, contact, email, plan, status, search
 deterministic for a seed, and are written in one transaction with the driver's bulk load (executemany on SQLite, COPY
 on PostgreSQL).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,195 @@ from webapp.extensions import db
 from webapp.models import Customer, Plan, WhiteLabel, WhiteLabelMembership, utcnow
 from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 
-PLACES = ["harbour", "kauri", "rimu", "tui", "pohutukawa", "kea", "totara", "matai", "kowhai", "manuka", "ponga", "nikau", "rata", "miro", "puriri", "tawa", "karaka", "titoki", "horoeka", "kahikatea", "southern", "northern", "coastal", "summit", "valley", "river", "ridge", "island", "lakeside", "city", "metro", "capital", "central", "eastern", "western", "alpine", "pacific", "tasman", "coral", "golden", "silver", "copper", "iron", "stone", "cedar", "maple", "willow", "oak", "pine", "birch", "ash", "elm", "hazel", "juniper", "laurel", "myrtle", "olive"]
-TRADES = ["plumbing", "dental", "accounting", "cafe", "motors", "couriers", "joinery", "legal", "electrical", "roofing", "painting", "bakery", "florist", "fitness", "physio", "optometry", "veterinary", "pharmacy", "bookkeeping", "consulting", "design", "architecture", "engineering", "landscaping", "cleaning", "security", "catering", "brewing", "printing", "signage", "glazing", "tiling", "flooring", "plastering", "scaffolding", "surveying", "valuation", "insurance", "mortgages", "realty", "storage", "logistics", "freight", "towing", "marine", "aviation", "media", "recruitment", "tutoring", "childcare"]
+PLACES = [
+    "harbour",
+    "kauri",
+    "rimu",
+    "tui",
+    "pohutukawa",
+    "kea",
+    "totara",
+    "matai",
+    "kowhai",
+    "manuka",
+    "ponga",
+    "nikau",
+    "rata",
+    "miro",
+    "puriri",
+    "tawa",
+    "karaka",
+    "titoki",
+    "horoeka",
+    "kahikatea",
+    "southern",
+    "northern",
+    "coastal",
+    "summit",
+    "valley",
+    "river",
+    "ridge",
+    "island",
+    "lakeside",
+    "city",
+    "metro",
+    "capital",
+    "central",
+    "eastern",
+    "western",
+    "alpine",
+    "pacific",
+    "tasman",
+    "coral",
+    "golden",
+    "silver",
+    "copper",
+    "iron",
+    "stone",
+    "cedar",
+    "maple",
+    "willow",
+    "oak",
+    "pine",
+    "birch",
+    "ash",
+    "elm",
+    "hazel",
+    "juniper",
+    "laurel",
+    "myrtle",
+    "olive",
+]
+TRADES = [
+    "plumbing",
+    "dental",
+    "accounting",
+    "cafe",
+    "motors",
+    "couriers",
+    "joinery",
+    "legal",
+    "electrical",
+    "roofing",
+    "painting",
+    "bakery",
+    "florist",
+    "fitness",
+    "physio",
+    "optometry",
+    "veterinary",
+    "pharmacy",
+    "bookkeeping",
+    "consulting",
+    "design",
+    "architecture",
+    "engineering",
+    "landscaping",
+    "cleaning",
+    "security",
+    "catering",
+    "brewing",
+    "printing",
+    "signage",
+    "glazing",
+    "tiling",
+    "flooring",
+    "plastering",
+    "scaffolding",
+    "surveying",
+    "valuation",
+    "insurance",
+    "mortgages",
+    "realty",
+    "storage",
+    "logistics",
+    "freight",
+    "towing",
+    "marine",
+    "aviation",
+    "media",
+    "recruitment",
+    "tutoring",
+    "childcare",
+]
 KINDS = ["Ltd", "Limited", "Group", "Co", "& Sons", "Partners", "Services", "Studio"]
-FIRST = ["aroha", "ben", "chloe", "dev", "emma", "finn", "grace", "hana", "isla", "jack", "kiri", "liam", "mia", "noah", "olivia", "paora", "quinn", "ruby", "sam", "tama", "uma", "victor", "wiremu", "xavier", "yasmin", "zoe", "amelia", "charlotte", "harper", "oliver", "lucas", "mason", "leo", "hunter", "george", "arlo", "levi", "theo"]
-LAST = ["ngata", "walsh", "tan", "patel", "reid", "roberts", "kelly", "kereama", "smith", "brown", "wilson", "taylor", "anderson", "thomas", "white", "harris", "martin", "thompson", "young", "walker", "wright", "clark", "king", "scott", "green", "baker", "adams", "nelson", "hill", "campbell", "mitchell", "parata", "tane", "moana", "rangi"]
+FIRST = [
+    "aroha",
+    "ben",
+    "chloe",
+    "dev",
+    "emma",
+    "finn",
+    "grace",
+    "hana",
+    "isla",
+    "jack",
+    "kiri",
+    "liam",
+    "mia",
+    "noah",
+    "olivia",
+    "paora",
+    "quinn",
+    "ruby",
+    "sam",
+    "tama",
+    "uma",
+    "victor",
+    "wiremu",
+    "xavier",
+    "yasmin",
+    "zoe",
+    "amelia",
+    "charlotte",
+    "harper",
+    "oliver",
+    "lucas",
+    "mason",
+    "leo",
+    "hunter",
+    "george",
+    "arlo",
+    "levi",
+    "theo",
+]
+LAST = [
+    "ngata",
+    "walsh",
+    "tan",
+    "patel",
+    "reid",
+    "roberts",
+    "kelly",
+    "kereama",
+    "smith",
+    "brown",
+    "wilson",
+    "taylor",
+    "anderson",
+    "thomas",
+    "white",
+    "harris",
+    "martin",
+    "thompson",
+    "young",
+    "walker",
+    "wright",
+    "clark",
+    "king",
+    "scott",
+    "green",
+    "baker",
+    "adams",
+    "nelson",
+    "hill",
+    "campbell",
+    "mitchell",
+    "parata",
+    "tane",
+    "moana",
+    "rangi",
+]
 STATUSES = [Customer.ACTIVE] * 6 + [Customer.PENDING] * 2 + [Customer.CANCELLED, Customer.EXPIRED]
 
 # Every column but the id: the database has no defaults of its own (peewee fills them in).
@@ -37,8 +222,9 @@ def email_token(index: int) -> str:
     return f"{LAST[(index * 7919) % len(LAST)]}{index:06d}"
 
 
-def customer_rows(white_label: WhiteLabel, count: int, *, start: int = 0, seed: int = 0,
-                  newest: dt.datetime | None = None) -> list[tuple]:
+def customer_rows(
+    white_label: WhiteLabel, count: int, *, start: int = 0, seed: int = 0, newest: dt.datetime | None = None
+) -> list[tuple]:
     """`count` customer rows for `white_label`, one a minute going back from `newest`."""
     plans = [p.id for p in Plan.select(Plan.id).where(Plan.white_label == white_label.id)]
     creator = (
@@ -93,7 +279,7 @@ def _insert(rows: list[tuple]) -> None:
         writer = csv.writer(buffer)
         writer.writerows([r"\N" if v is None else v for v in row] for row in rows)
         buffer.seek(0)
-        cursor.copy_expert(f'COPY "customer" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')', buffer)
+        cursor.copy_expert(f"COPY \"customer\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
 
 
 def generate(white_label: WhiteLabel, count: int, *, start: int = 0, seed: int = 0) -> float:
@@ -128,4 +314,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -2,6 +2,7 @@
 
 Nothing here is a product route: the floor is registered on an app instance the bench builds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -150,9 +151,7 @@ def pg_url(name: str) -> str:
 
 
 def postgres_available() -> bool:
-    result = subprocess.run(
-        ["pg_isready", "-q", "-h", PG_HOST, "-p", PG_PORT], capture_output=True, check=False
-    )
+    result = subprocess.run(["pg_isready", "-q", "-h", PG_HOST, "-p", PG_PORT], capture_output=True, check=False)
     return result.returncode == 0
 
 
@@ -171,9 +170,21 @@ def throwaway_database(kind: str) -> Iterator[str]:
         close_database()
         # FORCE: a gunicorn worker that has not exited yet must not keep the database alive.
         subprocess.run(
-            ["psql", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", "postgres", "-qAtc",
-             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
-            check=False, capture_output=True,
+            [
+                "psql",
+                "-h",
+                PG_HOST,
+                "-p",
+                PG_PORT,
+                "-U",
+                PG_USER,
+                "-d",
+                "postgres",
+                "-qAtc",
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            ],
+            check=False,
+            capture_output=True,
         )
 
 
@@ -204,9 +215,7 @@ def register_floor(app: Flask) -> None:
     processors, security headers, compression), and nothing else, so it is the least any page
     of this app can cost. It answers GET and POST so a form post can be compared with a post.
     """
-    app.jinja_env.loader = ChoiceLoader(
-        [DictLoader({"_bench/floor.html": FLOOR_TEMPLATE}), app.jinja_env.loader]
-    )
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"_bench/floor.html": FLOOR_TEMPLATE}), app.jinja_env.loader])
 
     def floor():
         return render_template("_bench/floor.html", message="ok")
@@ -369,9 +378,24 @@ def gunicorn(url: str, workers: int, log_path: str, **extra_env: str) -> Iterato
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "--graceful-timeout", "5", "bench.wsgi:app"],
-            cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--graceful-timeout",
+                "5",
+                "bench.wsgi:app",
+            ],
+            cwd=root,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for_port(port)
@@ -405,8 +429,9 @@ def _session_cookie(response) -> str | None:
     return None
 
 
-def http_request(port: int, method: str, path: str, *, cookie: str = "", body: str | None = None,
-                 headers: dict | None = None):
+def http_request(
+    port: int, method: str, path: str, *, cookie: str = "", body: str | None = None, headers: dict | None = None
+):
     """One request over a fresh loopback connection; returns (response, body text, session cookie)."""
     import http.client
 
@@ -464,19 +489,30 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def wrk(url: str, *, seconds: int, connections: int, threads: int, headers: dict,
-        script: str = WRK_COUNTER) -> WrkResult:
+def wrk(
+    url: str, *, seconds: int, connections: int, threads: int, headers: dict, script: str = WRK_COUNTER
+) -> WrkResult:
     """wrk against a loopback URL for a fixed time; counts every answer that is not a 200."""
     assert url.startswith("http://127.0.0.1:"), "load goes to loopback only"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     try:
-        command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-                   "--timeout", "5s", "-s", lua.name]
+        command = [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            lua.name,
+        ]
         for name, value in headers.items():
             command += ["-H", f"{name}: {value}"]
-        result = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 60,
-                                check=False)
+        result = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 60, check=False)
     finally:
         os.unlink(lua.name)
     out = result.stdout

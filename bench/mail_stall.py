@@ -7,6 +7,7 @@ round, the order alternating), each followed by a floor request; eight worker th
 sends stalled at once, and the row fails if no more than one ever was. The figure is each kind's
 p95 divided by the floor's p95, stalled over instant.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,26 +88,36 @@ def run() -> list[Row]:
     try:
         with throwaway_database("sqlite") as url:
             app = build_app(
-                url, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=10.0,
-                OUTBOX_POLL_SECONDS=0.05, OUTBOX_BACKOFF_SECONDS=0.0,
+                url,
+                MAIL_SERVER="127.0.0.1",
+                MAIL_PORT=port,
+                MAIL_TIMEOUT=10.0,
+                OUTBOX_POLL_SECONDS=0.05,
+                OUTBOX_BACKOFF_SECONDS=0.0,
             )
             client = app.test_client()
             token = sign_in(client)
             with app.app_context(), db.connection_context():
                 plan_id = Plan.get(Plan.name == "Starter").id
             log(f"target 4: preparing {2 * PER_KIND} drafts")
-            bases = {"instant": _ready_drafts(client, token, plan_id, PER_KIND, "instant"),
-                     "stalled": _ready_drafts(client, token, plan_id, PER_KIND, "stall")}
+            bases = {
+                "instant": _ready_drafts(client, token, plan_id, PER_KIND, "instant"),
+                "stalled": _ready_drafts(client, token, plan_id, PER_KIND, "stall"),
+            }
             workers = [start_worker_thread(app) for _ in range(WORKERS)]
             samples: dict[str, list[float]] = {"instant": [], "stalled": [], "floor": []}
             try:
-                log(f"target 4: {2 * PER_KIND} submits, instant and stalled ({STALL_S:.0f} s) SMTP interleaved, "
-                    f"{WORKERS} outbox worker threads")
+                log(
+                    f"target 4: {2 * PER_KIND} submits, instant and stalled ({STALL_S:.0f} s) SMTP interleaved, "
+                    f"{WORKERS} outbox worker threads"
+                )
                 for index in range(PER_KIND):
                     order = ("instant", "stalled") if index % 2 == 0 else ("stalled", "instant")
                     for kind in order:
                         start = time.perf_counter()
-                        response = expect(client.post(f"{bases[kind][index]}/review", data={"csrf_token": token}, headers=HTMX))
+                        response = expect(
+                            client.post(f"{bases[kind][index]}/review", data={"csrf_token": token}, headers=HTMX)
+                        )
                         samples[kind].append(time.perf_counter() - start)
                         assert "successfully created" in decoded(response)
                         start = time.perf_counter()
@@ -126,12 +137,17 @@ def run() -> list[Row]:
     ratio = (stalled / floor_p95) / (instant / floor_p95)
     enough = smtp.most_stalled >= MIN_STALLED_AT_ONCE
     log(f"target 4: p95 {stalled:.1f} ms stalled, {instant:.1f} ms instant; {smtp.most_stalled} sends stalled at once")
-    return [Row(
-        "4 create submit while SMTP stalls 2 s (p95, divided by the floor)",
-        f"stalled p50 {median_ms(samples['stalled']):.1f} / p95 {stalled:.1f} ms ({stalled / floor_p95:.2f}x floor) vs "
-        f"instant p50 {median_ms(samples['instant']):.1f} / p95 {instant:.1f} ms ({instant / floor_p95:.2f}x floor); "
-        f"floor p50 {median_ms(samples['floor']):.2f} / p95 {floor_p95:.2f} ms; {PER_KIND} submits of each kind "
-        f"interleaved, {stalled_during} sends stalled meanwhile, up to {smtp.most_stalled} at once "
-        f"({WORKERS} worker threads)" + ("" if enough else f": FAIL, fewer than {MIN_STALLED_AT_ONCE} stalled at once"),
-        ratio, f"<= {LIMIT:.2f}", ratio <= LIMIT and enough,
-    )]
+    return [
+        Row(
+            "4 create submit while SMTP stalls 2 s (p95, divided by the floor)",
+            f"stalled p50 {median_ms(samples['stalled']):.1f} / p95 {stalled:.1f} ms ({stalled / floor_p95:.2f}x floor) vs "
+            f"instant p50 {median_ms(samples['instant']):.1f} / p95 {instant:.1f} ms ({instant / floor_p95:.2f}x floor); "
+            f"floor p50 {median_ms(samples['floor']):.2f} / p95 {floor_p95:.2f} ms; {PER_KIND} submits of each kind "
+            f"interleaved, {stalled_during} sends stalled meanwhile, up to {smtp.most_stalled} at once "
+            f"({WORKERS} worker threads)"
+            + ("" if enough else f": FAIL, fewer than {MIN_STALLED_AT_ONCE} stalled at once"),
+            ratio,
+            f"<= {LIMIT:.2f}",
+            ratio <= LIMIT and enough,
+        )
+    ]

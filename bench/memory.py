@@ -5,6 +5,7 @@ with varied words, customer pages, wizard posts, static files and 404s: an exact
 requests (wrk cannot stop after a count without leaving a connection open), within a time
 bound.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -59,8 +60,9 @@ class _Load:
         while (item := self._next(until, deadline)) is not None:
             method, path, extra, body = item
             try:
-                response, _, _ = http_request(self.port, method, path, cookie=self.cookie, body=body,
-                                              headers={**self.headers, **extra})
+                response, _, _ = http_request(
+                    self.port, method, path, cookie=self.cookie, body=body, headers={**self.headers, **extra}
+                )
                 ok = response.status in (200, 404)
             except OSError:
                 ok = False
@@ -75,6 +77,7 @@ class _Load:
             thread.start()
         for thread in threads:
             thread.join()
+
 
 def _mix(customer_ids: list[int], draft: str, token: str, css: str) -> list[tuple]:
     """500 requests: (method, path, extra headers, body). Varied URLs, so caches keyed by URL show."""
@@ -118,7 +121,10 @@ def run() -> list[Row]:
         with gunicorn(url, 1, tempfile.mktemp(prefix="bench-gunicorn-", suffix=".log")) as (port, master):
             cookie, token = http_sign_in(port)
             response, _, cookie = http_request(
-                port, "POST", "/customers/new/", cookie=cookie,
+                port,
+                "POST",
+                "/customers/new/",
+                cookie=cookie,
                 body=urlencode({"administered_by": "customer", "csrf_token": token}),
             )
             assert response.status == 303, response.status
@@ -140,9 +146,13 @@ def run() -> list[Row]:
             log(f"target 7: {client.sent:,} requests in {time.monotonic() - began:.0f}s")
     served, errors = client.sent, client.errors
     ratio = after_all / after_first
-    return [Row(
-        "7 memory: worker RSS after 10k vs 100 requests",
-        f"{after_all / 1024:.1f} MiB after {served:,} vs {after_first / 1024:.1f} MiB after {FIRST} "
-        f"(SQLite, mixed GET/POST, {errors} errors)",
-        ratio, f"<= {LIMIT:.2f}", ratio <= LIMIT and served >= TOTAL * 0.95 and errors == 0,
-    )]
+    return [
+        Row(
+            "7 memory: worker RSS after 10k vs 100 requests",
+            f"{after_all / 1024:.1f} MiB after {served:,} vs {after_first / 1024:.1f} MiB after {FIRST} "
+            f"(SQLite, mixed GET/POST, {errors} errors)",
+            ratio,
+            f"<= {LIMIT:.2f}",
+            ratio <= LIMIT and served >= TOTAL * 0.95 and errors == 0,
+        )
+    ]

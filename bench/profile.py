@@ -8,6 +8,7 @@ The README's account of each unmet target quotes these trees. A profiler roughly
 time of every call, so read the shares of the total, not the milliseconds. The requests go
 through Flask's test client on a throwaway SQLite database, as in `make bench`.
 """
+
 from __future__ import annotations
 
 import argparse

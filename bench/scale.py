@@ -20,6 +20,7 @@ database:// counters, and with Redis when one answers on 127.0.0.1:6379 (else th
 Everything listens on 127.0.0.1 only, every loop is bounded in count and time, and the run stops
 by itself. It prints one table (Markdown, for the README) with both topologies side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -219,8 +220,13 @@ def run_client(job: tuple) -> dict:
 
     try:
         _, page = call("GET", "/login")
-        call("POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": CSRF_FIELD.search(page).group(1)},
-             expect=(303,), step="sign-in")
+        call(
+            "POST",
+            "/login",
+            {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": CSRF_FIELD.search(page).group(1)},
+            expect=(303,),
+            step="sign-in",
+        )
     except (RuntimeError, AttributeError):
         return result
     samples.pop("sign-in", None)
@@ -233,28 +239,49 @@ def run_client(job: tuple) -> dict:
         try:
             _, page = call("GET", "/customers/new/")
             token = token or CSRF_FIELD.search(page).group(1)
-            location, _ = call("POST", "/customers/new/", {"administered_by": "customer", "csrf_token": token},
-                               expect=(303,), step="choose")
+            location, _ = call(
+                "POST",
+                "/customers/new/",
+                {"administered_by": "customer", "csrf_token": token},
+                expect=(303,),
+                step="choose",
+            )
             base = location.rsplit("/", 1)[0].split("://", 1)[-1]
-            base = base[base.index("/customers/"):]
+            base = base[base.index("/customers/") :]
             call("GET", f"{base}/contact")
             answers = {
-                "contact": {"business_name": f"Scale Test {index}-{number} Ltd", "trading_name": "", "business_number": "",
-                            "first_name": "Hana", "last_name": "Kereama", "email": email, "phone": "021 123 4567"},
-                "address": {"address_line1": "12 Totara Street", "address_line2": "", "city": "Wellington",
-                            "region": "Wellington", "postcode": "6011", "country": "NZ", "service_same": "y",
-                            "service_country": "NZ"},
+                "contact": {
+                    "business_name": f"Scale Test {index}-{number} Ltd",
+                    "trading_name": "",
+                    "business_number": "",
+                    "first_name": "Hana",
+                    "last_name": "Kereama",
+                    "email": email,
+                    "phone": "021 123 4567",
+                },
+                "address": {
+                    "address_line1": "12 Totara Street",
+                    "address_line2": "",
+                    "city": "Wellington",
+                    "region": "Wellington",
+                    "postcode": "6011",
+                    "country": "NZ",
+                    "service_same": "y",
+                    "service_country": "NZ",
+                },
             }
             for step in ("contact", "address"):
-                location, _ = call("POST", f"{base}/{step}", {**answers[step], "csrf_token": token}, expect=(303,), step=step)
-                _, page = call("GET", location[location.index("/customers/"):])
+                location, _ = call(
+                    "POST", f"{base}/{step}", {**answers[step], "csrf_token": token}, expect=(303,), step=step
+                )
+                _, page = call("GET", location[location.index("/customers/") :])
             if plan is None:
                 found = PLAN_VALUE.search(page)
                 plan = found.group(1) or found.group(2)
             location, _ = call("POST", f"{base}/plan", {"plan": plan, "csrf_token": token}, expect=(303,), step="plan")
-            call("GET", location[location.index("/customers/"):])
+            call("GET", location[location.index("/customers/") :])
             location, _ = call("POST", f"{base}/review", {"csrf_token": token}, expect=(303,), step="submit")
-            _, page = call("GET", location[location.index("/customers/"):])
+            _, page = call("GET", location[location.index("/customers/") :])
             result["emails"].append(email)
         except (RuntimeError, AttributeError, ValueError) as error:
             result["unexpected"].append(str(error)[:200])
@@ -272,7 +299,9 @@ def sign_in_limit(ports: list[int], attempts: int = 15) -> list[int]:
     for _ in range(attempts):
         _, _, page, _ = browser.request("GET", "/login")
         token = CSRF_FIELD.search(page).group(1)
-        status, _, _, _ = browser.request("POST", "/login", {"email": email, "password": "wrong-password", "csrf_token": token})
+        status, _, _, _ = browser.request(
+            "POST", "/login", {"email": email, "password": "wrong-password", "csrf_token": token}
+        )
         statuses.append(status)
     return statuses
 
@@ -335,12 +364,22 @@ class Cluster:
             port = free_port()
             metrics = self.folder / f"metrics-{port}"
             metrics.mkdir()
-            env = {**self.env, **extra, "PORT": str(port), "WEB_CONCURRENCY": str(topology.web_workers),
-                   "PROMETHEUS_MULTIPROC_DIR": str(metrics),
-                   "GUNICORN_ACCESS_LOG": str(self.folder / f"access-{port}.log")}
+            env = {
+                **self.env,
+                **extra,
+                "PORT": str(port),
+                "WEB_CONCURRENCY": str(topology.web_workers),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+                "GUNICORN_ACCESS_LOG": str(self.folder / f"access-{port}.log"),
+            }
             out = open(self.folder / f"web-{port}.log", "ab")  # noqa: SIM115 - closed with the process
-            process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                                       cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
             out.close()
             self.web.append((port, process))
             ports.append(port)
@@ -361,8 +400,13 @@ class Cluster:
 
     def start_worker(self, slot: int) -> subprocess.Popen:
         out = open(self.folder / f"worker-{slot}.log", "ab")  # noqa: SIM115
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"], cwd=ROOT,
-                                   env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         out.close()
         while len(self.workers) <= slot:
             self.workers.append(None)
@@ -384,8 +428,9 @@ class Cluster:
 
 
 def psql(database: str, sql: str) -> list[list[str]]:
-    output = subprocess.run(["psql", *PG, "-d", database, "-qAtF", "\t", "-c", sql], check=True,
-                            capture_output=True, text=True, timeout=60).stdout
+    output = subprocess.run(
+        ["psql", *PG, "-d", database, "-qAtF", "\t", "-c", sql], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     return [line.split("\t") for line in output.splitlines() if line]
 
 
@@ -396,7 +441,9 @@ def redis_answers() -> bool:
         from redis.retry import Retry
     except ImportError:
         return False
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        host="127.0.0.1", port=6379, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(client.ping())
     except redis.RedisError:
@@ -414,25 +461,45 @@ def run_topology(topology: Topology, customers: int, clients: int, use_redis: bo
     database = f"scale_{uuid.uuid4().hex[:10]}"
     folder = Path(tempfile.mkdtemp(prefix="scale-"))
     mail = MailServer(free_port())
-    env = {k: v for k, v in os.environ.items() if k not in {"FLASK_ENV", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR",
-                                                          "RATELIMIT_STORAGE_URI"}}
-    env.update({
-        "APP_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2, "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"postgresql+pool://postgres@127.0.0.1:5432/{database}?max_connections=8",
-        "APP_BASE_URL": "https://onboarding.example.com", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail.port),
-        "MAIL_TIMEOUT": "5", "OUTBOX_POLL_SECONDS": "0.5", "OUTBOX_BACKOFF_SECONDS": "1", "OUTBOX_MAX_ATTEMPTS": "20",
-        "OUTBOX_LEASE_SECONDS": "5", "SCHEDULE_INTERVAL_SECONDS": "3600", "LOG_FORMAT": "text",
-        # The row measures the per-account limit (10 per 15 minutes); every failure of every run comes
-        # from 127.0.0.1, and Redis keeps counts between runs, so the per-address limit is set aside.
-        "LOGIN_ADDRESS_RATE_LIMIT": "100000 per hour",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"FLASK_ENV", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "RATELIMIT_STORAGE_URI"}
+    }
+    env.update(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": f"postgresql+pool://postgres@127.0.0.1:5432/{database}?max_connections=8",
+            "APP_BASE_URL": "https://onboarding.example.com",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(mail.port),
+            "MAIL_TIMEOUT": "5",
+            "OUTBOX_POLL_SECONDS": "0.5",
+            "OUTBOX_BACKOFF_SECONDS": "1",
+            "OUTBOX_MAX_ATTEMPTS": "20",
+            "OUTBOX_LEASE_SECONDS": "5",
+            "SCHEDULE_INTERVAL_SECONDS": "3600",
+            "LOG_FORMAT": "text",
+            # The row measures the per-account limit (10 per 15 minutes); every failure of every run comes
+            # from 127.0.0.1, and Redis keeps counts between runs, so the per-address limit is set aside.
+            "LOGIN_ADDRESS_RATE_LIMIT": "100000 per hour",
+        }
+    )
     cluster = Cluster(env, folder)
     figures: dict = {"topology": topology}
     subprocess.run(["createdb", *PG, database], check=True, timeout=60)
     try:
         for command in (["db-upgrade"], ["seed-demo"]):
-            subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command], cwd=ROOT, env=env, check=True,
-                           capture_output=True, timeout=180)
+            subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
         mail.start()
         ports = cluster.start_web(topology)
         for slot in range(topology.outbox_workers):
@@ -454,28 +521,41 @@ def run_topology(topology: Topology, customers: int, clients: int, use_redis: bo
                 samples.setdefault(step, []).extend(values)
             emails.extend(result["emails"])
         figures.update(
-            samples=samples, emails=emails,
-            requests=sum(r["requests"] for r in results), server_errors=sum(r["server_errors"] for r in results),
+            samples=samples,
+            emails=emails,
+            requests=sum(r["requests"] for r in results),
+            server_errors=sum(r["server_errors"] for r in results),
             failed=sum(r["failed"] for r in results),
             unexpected=[u for r in results for u in r["unexpected"]],
-            load_seconds=(max(r["ended"] for r in results if "ended" in r)
-                          - min(r["started"] for r in results if "started" in r)),
+            load_seconds=(
+                max(r["ended"] for r in results if "ended" in r) - min(r["started"] for r in results if "started" in r)
+            ),
         )
         # Drain: every email sent or given up.
         back_at = figures["faults"]["mail_back_at"]
         drain_deadline = time.monotonic() + DRAIN_DEADLINE
         while time.monotonic() < drain_deadline:
-            waiting = int(psql(database, "SELECT count(*) FROM outbox_email WHERE status IN ('queued', 'sending')")[0][0])
+            waiting = int(
+                psql(database, "SELECT count(*) FROM outbox_email WHERE status IN ('queued', 'sending')")[0][0]
+            )
             if waiting == 0:
                 break
             time.sleep(0.5)
         figures["drained_after"] = time.monotonic() - back_at
-        figures["outbox"] = {status: (int(count), int(resends or 0)) for status, count, resends in psql(
-            database, "SELECT status, count(*), sum(lease_resends) FROM outbox_email GROUP BY status")}
+        figures["outbox"] = {
+            status: (int(count), int(resends or 0))
+            for status, count, resends in psql(
+                database, "SELECT status, count(*), sum(lease_resends) FROM outbox_email GROUP BY status"
+            )
+        }
         figures["mail"] = count_mail(emails, list(mail.received))
         figures["accepted"], figures["dropped"] = mail.accepted, mail.dropped
-        figures["created"] = int(psql(database, "SELECT count(*) FROM customer WHERE contact_email LIKE 'scale-%'")[0][0])
-        figures["health"] = [(get_status(p, "/healthz"), get_status(p, "/readyz"), get_status(p, "/metrics")) for p in ports]
+        figures["created"] = int(
+            psql(database, "SELECT count(*) FROM customer WHERE contact_email LIKE 'scale-%'")[0][0]
+        )
+        figures["health"] = [
+            (get_status(p, "/healthz"), get_status(p, "/readyz"), get_status(p, "/metrics")) for p in ports
+        ]
         figures["limit_database"] = sign_in_limit(ports)
         if use_redis:
             cluster.stop_web()
@@ -484,8 +564,12 @@ def run_topology(topology: Topology, customers: int, clients: int, use_redis: bo
     finally:
         cluster.close()
         mail.stop()
-        subprocess.run(["psql", *PG, "-d", "postgres", "-qAtc", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'],
-                       check=False, capture_output=True, timeout=60)
+        subprocess.run(
+            ["psql", *PG, "-d", "postgres", "-qAtc", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(folder, ignore_errors=True)
     return figures
 
@@ -532,7 +616,8 @@ def column(figures: dict) -> list[str]:
     created = figures["created"]
     first_db = first_429(figures["limit_database"])
     cells = [
-        f"{created}" + (f" ({len(figures['emails'])} completed by the clients)" if created != len(figures["emails"]) else ""),
+        f"{created}"
+        + (f" ({len(figures['emails'])} completed by the clients)" if created != len(figures["emails"]) else ""),
         f"{created / figures['load_seconds']:.1f} ({figures['load_seconds']:.1f} s)",
         f"{figures['requests']:,} requests: {figures['server_errors']} 5xx, {figures['failed']} failed connections, "
         f"{len(figures['unexpected'])} other",
@@ -541,11 +626,15 @@ def column(figures: dict) -> list[str]:
     cells.append(p50_p95(samples.get("page", [])))
     cells.append(p50_p95(samples.get("submit", [])))
     cells.append(f"{mail.exactly_one} of {mail.customers} exactly 1; {mail.lost} lost, {mail.duplicates} duplicates")
-    cells.append(f"{mail.resent_copies} copies; {resends} taken over after the lease (a worker killed just after "
-                 f"{figures['faults']['killed_while_sending']} email(s) were seen being sent)")
+    cells.append(
+        f"{mail.resent_copies} copies; {resends} taken over after the lease (a worker killed just after "
+        f"{figures['faults']['killed_while_sending']} email(s) were seen being sent)"
+    )
     cells.append(f"{figures['accepted']} accepted, {figures['dropped']} dropped after accepting")
-    cells.append(", ".join(f"{count} {status}" for status, (count, _) in sorted(outbox.items()))
-                 + f" ({figures['drained_after']:.0f} s after the mail server came back)")
+    cells.append(
+        ", ".join(f"{count} {status}" for status, (count, _) in sorted(outbox.items()))
+        + f" ({figures['drained_after']:.0f} s after the mail server came back)"
+    )
     cells.append(f"first 429 at attempt {first_db}" if first_db else "no 429 in 15")
     if "limit_redis" in figures:
         first = first_429(figures["limit_redis"])
@@ -557,33 +646,48 @@ def column(figures: dict) -> list[str]:
 
 
 ROW_NAMES = [
-    "customers created", "creations per second (load time)", "requests and errors",
-    "step: choose option, p50 / p95", "step: contact, p50 / p95", "step: address, p50 / p95", "step: plan, p50 / p95",
-    "page loads (GET after each redirect), p50 / p95", "final submit (create customer), p50 / p95",
-    "activation emails per customer (distinct Message-IDs)", "re-sent copies of a received email, same Message-ID (at least once)",
-    "mail server: down, then dropping every 7th after accepting", "outbox after draining",
-    "sign-in limit across instances, database:// (limit 10)", "sign-in limit across instances, Redis (limit 10)",
+    "customers created",
+    "creations per second (load time)",
+    "requests and errors",
+    "step: choose option, p50 / p95",
+    "step: contact, p50 / p95",
+    "step: address, p50 / p95",
+    "step: plan, p50 / p95",
+    "page loads (GET after each redirect), p50 / p95",
+    "final submit (create customer), p50 / p95",
+    "activation emails per customer (distinct Message-IDs)",
+    "re-sent copies of a received email, same Message-ID (at least once)",
+    "mail server: down, then dropping every 7th after accepting",
+    "outbox after draining",
+    "sign-in limit across instances, database:// (limit 10)",
+    "sign-in limit across instances, Redis (limit 10)",
     "/healthz, /readyz, /metrics per instance after the run",
 ]
 
 
 def machine() -> str:
     load = os.getloadavg()
-    pg = subprocess.run(["psql", *PG, "-d", "postgres", "-qAtc", "SHOW server_version"], capture_output=True,
-                        text=True, check=False).stdout.strip()
+    pg = subprocess.run(
+        ["psql", *PG, "-d", "postgres", "-qAtc", "SHOW server_version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     import gunicorn
 
-    return (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg}, gunicorn {gunicorn.__version__}; "
-            f"load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg}, gunicorn {gunicorn.__version__}; "
+        f"load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 def main() -> None:
     global MAIL_DOWN_FOR
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=160, help="customers per topology (default 160)")
     parser.add_argument("--clients", type=int, default=8, help="client processes (default 8)")
-    parser.add_argument("--mail-down", type=float, default=MAIL_DOWN_FOR, help="seconds the mail server is down (default 30)")
+    parser.add_argument(
+        "--mail-down", type=float, default=MAIL_DOWN_FOR, help="seconds the mail server is down (default 30)"
+    )
     args = parser.parse_args()
     MAIL_DOWN_FOR = args.mail_down
     if subprocess.run(["pg_isready", "-q", *PG], check=False).returncode != 0:
@@ -593,13 +697,21 @@ def main() -> None:
         log("Redis is not answering on 127.0.0.1:6379: the Redis rows are skipped")
     header = machine()
     began = time.monotonic()
-    topologies = [Topology("2 instances × 2 workers, 2 outbox workers", 2, 2, 2),
-                  Topology("1 instance × 1 worker, 1 outbox worker", 1, 1, 1)]
+    topologies = [
+        Topology("2 instances × 2 workers, 2 outbox workers", 2, 2, 2),
+        Topology("1 instance × 1 worker, 1 outbox worker", 1, 1, 1),
+    ]
     results = [run_topology(t, args.customers, args.clients, use_redis) for t in topologies]
-    print(f"Machine: {header}. {args.clients} client processes, {args.customers} customers per topology; "
-          f"scale test time {time.monotonic() - began:.0f} s.\n")
-    print(table([r["topology"].label for r in results], [(name, [column(r)[i] for r in results])
-                                                           for i, name in enumerate(ROW_NAMES)]))
+    print(
+        f"Machine: {header}. {args.clients} client processes, {args.customers} customers per topology; "
+        f"scale test time {time.monotonic() - began:.0f} s.\n"
+    )
+    print(
+        table(
+            [r["topology"].label for r in results],
+            [(name, [column(r)[i] for r in results]) for i, name in enumerate(ROW_NAMES)],
+        )
+    )
     problems = []
     for r in results:
         mail = r["mail"]
@@ -608,8 +720,14 @@ def main() -> None:
         unexpected = r["unexpected"][:3]
         if unexpected:
             print(f"\n{r['topology'].label}: unexpected answers, first {len(unexpected)}: {unexpected}")
-    print("\nresult: " + ("FAIL (" + "; ".join(problems) + ")" if problems else
-                          "PASS: 0 server errors, every customer exactly one email, outbox drained"))
+    print(
+        "\nresult: "
+        + (
+            "FAIL (" + "; ".join(problems) + ")"
+            if problems
+            else "PASS: 0 server errors, every customer exactly one email, outbox drained"
+        )
+    )
     sys.stdout.flush()
     sys.exit(1 if problems else 0)
 

@@ -3,6 +3,7 @@
 wrk on loopback, a fixed time per run and few connections; the two URLs take turns
 (floor, list, floor, list, ...) so both see the same machine.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -46,15 +47,13 @@ def run(kind: str, label: str) -> list[Row]:
             headers = {**BROWSER, "Cookie": cookie}
             base = f"http://127.0.0.1:{port}"
             urls = {"floor": base + FLOOR_URL, "list": base + "/customers/"}
-            log(f"target 6 on {label}: wrk, {WORKERS} workers, {CONNECTIONS} connections, "
-                f"{SLICES * SLICE_S}s per URL")
+            log(f"target 6 on {label}: wrk, {WORKERS} workers, {CONNECTIONS} connections, {SLICES * SLICE_S}s per URL")
             for target in urls.values():  # warm-up: templates compiled, pools filled
                 wrk(target, seconds=1, connections=CONNECTIONS, threads=2, headers=headers)
             runs = {name: [] for name in urls}
             for _ in range(SLICES):
                 for name, target in urls.items():
-                    runs[name].append(wrk(target, seconds=SLICE_S, connections=CONNECTIONS, threads=2,
-                                          headers=headers))
+                    runs[name].append(wrk(target, seconds=SLICE_S, connections=CONNECTIONS, threads=2, headers=headers))
             # Still signed in afterwards (a lost session would have been counted as not 200).
             response, _, _ = http_request(port, "GET", "/customers/", cookie=cookie)
             assert response.status == 200
@@ -66,9 +65,13 @@ def run(kind: str, label: str) -> list[Row]:
         totals[name] = (requests / seconds, requests, errors)
     ratio = totals["list"][0] / totals["floor"][0]
     errors = totals["list"][2] + totals["floor"][2]
-    return [Row(
-        f"6 throughput, customers list vs floor ({label})",
-        f"list {totals['list'][0]:.0f} req/s, floor {totals['floor'][0]:.0f} req/s "
-        f"({totals['list'][1] + totals['floor'][1]:,} requests, {errors} errors)",
-        ratio, f">= {LIMIT:.2f}", ratio >= LIMIT and errors == 0,
-    )]
+    return [
+        Row(
+            f"6 throughput, customers list vs floor ({label})",
+            f"list {totals['list'][0]:.0f} req/s, floor {totals['floor'][0]:.0f} req/s "
+            f"({totals['list'][1] + totals['floor'][1]:,} requests, {errors} errors)",
+            ratio,
+            f">= {LIMIT:.2f}",
+            ratio >= LIMIT and errors == 0,
+        )
+    ]

@@ -13,6 +13,7 @@ a throwaway SQLite database and prints:
 Only the request itself is traced (signing in and starting the draft happen before). These
 are counts, not times: they are the same on every machine for the same code.
 """
+
 from __future__ import annotations
 
 import json

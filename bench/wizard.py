@@ -15,6 +15,7 @@ POST that saves a step and answers with the next one) and without JavaScript (th
 303, then the GET of the next page), counted as they go on the wire, compressed as a current
 browser accepts them (brotli). This replaces the retired "partial vs full page" target.
 """
+
 from __future__ import annotations
 
 from flask import render_template
@@ -54,8 +55,9 @@ def register_saved_step_floor(app, size: int) -> None:
 
     filler = "<p>" + "x" * 70 + "</p>\n"
     body = (filler * (size // len(filler) + 1))[: max(0, size - 40)]
-    app.jinja_env.loader = ChoiceLoader([DictLoader({"_bench/saved_step.html": "<div id=\"wizard\">{{ key }}" + body + "</div>"}),
-                                         app.jinja_env.loader])
+    app.jinja_env.loader = ChoiceLoader(
+        [DictLoader({"_bench/saved_step.html": '<div id="wizard">{{ key }}' + body + "</div>"}), app.jinja_env.loader]
+    )
 
     def saved_step(key):
         draft = CustomerDraft.get(CustomerDraft.key == key)
@@ -97,17 +99,23 @@ def run(kind: str, label: str) -> list[Row]:
             assert len(decoded(response).encode()) >= size * 0.95
 
         log(f"target 1 on {label}: {ROUNDS} rounds (step {size:,} B)")
-        samples = interleaved({"floor": floor, "saved": saved_floor, "step": step}, rounds=ROUNDS, warmup=10, budget_s=30)
+        samples = interleaved(
+            {"floor": floor, "saved": saved_floor, "step": step}, rounds=ROUNDS, warmup=10, budget_s=30
+        )
         step_ms, floor_ms, saved_ms = (median_ms(samples[n]) for n in ("step", "floor", "saved"))
         ratio = step_ms / saved_ms
-        rows.append(Row(
-            f"1 wizard Continue, htmx POST ({label})",
-            f"contact step p50 {step_ms:.2f} / p95 {p95_ms(samples['step']):.2f} ms; saved-step floor (read a row, "
-            f"commit an update, render {size:,} B) p50 {saved_ms:.2f} / p95 {p95_ms(samples['saved']):.2f} ms; bare floor "
-            f"p50 {floor_ms:.2f} / p95 {p95_ms(samples['floor']):.2f} ms (median of {len(samples['step'])}; "
-            f"{step_ms / floor_ms:.2f}x the bare floor)",
-            ratio, f"<= {LIMIT:.2f}", ratio <= LIMIT,
-        ))
+        rows.append(
+            Row(
+                f"1 wizard Continue, htmx POST ({label})",
+                f"contact step p50 {step_ms:.2f} / p95 {p95_ms(samples['step']):.2f} ms; saved-step floor (read a row, "
+                f"commit an update, render {size:,} B) p50 {saved_ms:.2f} / p95 {p95_ms(samples['saved']):.2f} ms; bare floor "
+                f"p50 {floor_ms:.2f} / p95 {p95_ms(samples['floor']):.2f} ms (median of {len(samples['step'])}; "
+                f"{step_ms / floor_ms:.2f}x the bare floor)",
+                ratio,
+                f"<= {LIMIT:.2f}",
+                ratio <= LIMIT,
+            )
+        )
         if kind == "sqlite":
             rows.extend(bytes_per_step(app))
     return rows
@@ -145,18 +153,36 @@ def bytes_per_step(app) -> list[Row]:
         free = [p.number for p in PhoneNumber.select().where(PhoneNumber.customer.is_null()).limit(2)]
     rows = []
     for option, steps in (
-        ("customer", [("contact", {**CONTACT, "email": "bytes-{n}@example.com"}), ("address", ADDRESS),
-                      ("plan", {"plan": plans["Starter"]}), ("review", {})]),
-        ("white_label", [("contact", {**CONTACT, "authorized": "y", "email": "bytes-wl-{n}@example.com"}),
-                         ("address", ADDRESS), ("plan", {"plan": plans["Business"]}), ("numbers", {"numbers": ["{number}"]}),
-                         ("pbx", PBX), ("review", {})]),
+        (
+            "customer",
+            [
+                ("contact", {**CONTACT, "email": "bytes-{n}@example.com"}),
+                ("address", ADDRESS),
+                ("plan", {"plan": plans["Starter"]}),
+                ("review", {}),
+            ],
+        ),
+        (
+            "white_label",
+            [
+                ("contact", {**CONTACT, "authorized": "y", "email": "bytes-wl-{n}@example.com"}),
+                ("address", ADDRESS),
+                ("plan", {"plan": plans["Business"]}),
+                ("numbers", {"numbers": ["{number}"]}),
+                ("pbx", PBX),
+                ("review", {}),
+            ],
+        ),
     ):
         sizes = {}
         for mode in ("htmx", "no JavaScript"):
             client = app.test_client()
             token = sign_in(client)
-            response = client.post("/customers/new/", data={"administered_by": option, "csrf_token": token},
-                                   headers=HTMX if mode == "htmx" else BROWSER)
+            response = client.post(
+                "/customers/new/",
+                data={"administered_by": option, "csrf_token": token},
+                headers=HTMX if mode == "htmx" else BROWSER,
+            )
             per_step = [_wire(response)]
             location = response.headers.get("HX-Push-Url") or response.headers.get("Location", "")
             if mode != "htmx":
@@ -164,9 +190,16 @@ def bytes_per_step(app) -> list[Row]:
             base = "/customers/new/" + (location.split("/customers/new/", 1)[1].split("/", 1)[0])
             for slug, answers in steps:
                 number = free[0] if mode == "htmx" else free[1]  # each mode's customer takes its own number
-                data = {k: (v.format(n=mode.replace(" ", "")) if isinstance(v, str)
-                            else [item.format(number=number) for item in v] if isinstance(v, list) else v)
-                        for k, v in answers.items()}
+                data = {
+                    k: (
+                        v.format(n=mode.replace(" ", ""))
+                        if isinstance(v, str)
+                        else [item.format(number=number) for item in v]
+                        if isinstance(v, list)
+                        else v
+                    )
+                    for k, v in answers.items()
+                }
                 data.update(csrf_token=token, action="continue")
                 response = client.post(f"{base}/{slug}", data=data, headers=HTMX if mode == "htmx" else BROWSER)
                 assert response.status_code in (200, 303), (option, mode, slug, response.status_code)
@@ -177,12 +210,18 @@ def bytes_per_step(app) -> list[Row]:
                 per_step.append(wire)
             sizes[mode] = per_step
         label = "the new customer" if option == "customer" else "the white-label administrator"
-        rows.append(Row(
-            f"1 bytes per step on the wire, brotli ({label})",
-            f"{len(sizes['htmx'])} steps with htmx: " + " + ".join(f"{b / 1000:.1f}" for b in sizes["htmx"])
-            + f" = {sum(sizes['htmx']) / 1000:.1f} KB; without JavaScript (POST, 303, GET the page): "
-            + " + ".join(f"{b / 1000:.1f}" for b in sizes["no JavaScript"]) + f" = {sum(sizes['no JavaScript']) / 1000:.1f} KB",
-            sum(sizes["htmx"]) / sum(sizes["no JavaScript"]), "figure", None,
-        ))
+        rows.append(
+            Row(
+                f"1 bytes per step on the wire, brotli ({label})",
+                f"{len(sizes['htmx'])} steps with htmx: "
+                + " + ".join(f"{b / 1000:.1f}" for b in sizes["htmx"])
+                + f" = {sum(sizes['htmx']) / 1000:.1f} KB; without JavaScript (POST, 303, GET the page): "
+                + " + ".join(f"{b / 1000:.1f}" for b in sizes["no JavaScript"])
+                + f" = {sum(sizes['no JavaScript']) / 1000:.1f} KB",
+                sum(sizes["htmx"]) / sum(sizes["no JavaScript"]),
+                "figure",
+                None,
+            )
+        )
     log("target 1: bytes per step measured for both options")
     return rows

@@ -1,7 +1,8 @@
 """For gunicorn in the throughput and memory benchmarks: the real app plus the bench's floor.
 
-    gunicorn bench.wsgi:app
+gunicorn bench.wsgi:app
 """
+
 from webapp import create_app
 
 from .harness import register_floor, register_insert_floor

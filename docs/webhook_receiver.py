@@ -13,6 +13,7 @@ Answer quickly with any 2xx; anything else, or no answer within 10 seconds, is r
 
 Only the Python standard library and the `standardwebhooks` package.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ def handle_event(event: dict) -> None:
         print(f"{event['type']}: customer {customer.get('id')} is now {customer.get('status')}")
 
 
-def make_server(secret: str, port: int, on_event: Callable[[dict], None] = handle_event,
-                host: str = "127.0.0.1") -> ThreadingHTTPServer:
+def make_server(
+    secret: str, port: int, on_event: Callable[[dict], None] = handle_event, host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
     """An HTTP server that verifies every webhook with `secret` and hands each new one to `on_event`."""
     webhook = Webhook(secret)
     seen: set[str] = set()  # use your database in a real shop, so a restart remembers

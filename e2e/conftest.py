@@ -1,4 +1,5 @@
 """Browser fixtures: a live server in a thread and Debian's Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import shutil

@@ -13,6 +13,7 @@ pages by hand. What the URL map cannot say lives in three small tables:
 `visits()` raises `Unreachable` for a GET rule with variables that nobody told it how to fill,
 and for a table entry naming a rule that no longer exists, so new pages cannot slip past.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -105,8 +106,14 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     admin = app.test_client()
     ok(client_sign_in(admin, *ADMIN), "sign in")
     # A webhook endpoint first, so the customers made next fill its delivery log.
-    ok(post(admin, "/settings/webhooks/new", {"url": WEBHOOK_URL, "description": "Shop",
-                                              "events": ["customer.created", "customer.activated"]}), "add a webhook endpoint")
+    ok(
+        post(
+            admin,
+            "/settings/webhooks/new",
+            {"url": WEBHOOK_URL, "description": "Shop", "events": ["customer.created", "customer.activated"]},
+        ),
+        "add a webhook endpoint",
+    )
     drafts = {
         "customer": complete_customer_option(admin, app, email="walk-customer@matai.example.com"),
         "white_label": complete_white_label_option(
@@ -130,7 +137,9 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     tokens = {"unknown": secrets.token_urlsafe(32)}
     pending = {}
     for state in ("valid", "used", "revoked", "cancelled", "expired"):
-        pending[state], tokens[state] = create_pending_customer(app, admin, smtp, email=f"walk-{state}@matai.example.com")
+        pending[state], tokens[state] = create_pending_customer(
+            app, admin, smtp, email=f"walk-{state}@matai.example.com"
+        )
         settle()
     ok(submit_activation(app.test_client(), tokens["used"]), "activate")
     settle()
@@ -148,8 +157,19 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
     # A white-label set up a moment ago by the operator (the CLI), for the empty states.
     runner = app.test_cli_runner()
     for args in (
-        ["create-whitelabel", "--name", "Fresh Voice", "--slug", "fresh-voice", "--country", "NZ",
-         "--currency", "NZD", "--support-email", "help@fresh.example.com"],
+        [
+            "create-whitelabel",
+            "--name",
+            "Fresh Voice",
+            "--slug",
+            "fresh-voice",
+            "--country",
+            "NZ",
+            "--currency",
+            "NZD",
+            "--support-email",
+            "help@fresh.example.com",
+        ],
         ["create-user", "--email", NEW_ADMIN[0], "--white-label", "fresh-voice", "--password", NEW_ADMIN[1]],
     ):
         result = runner.invoke(args=args)
@@ -157,20 +177,43 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
 
     # An invitation into the managed customer's account, for /invite/<token>.
     settle()
-    invited = post(admin, f"/customers/{managed.id}/users/new", {
-        "first_name": "Mere", "last_name": "Tawhiri", "email": "walk-invited@matai.example.com",
-        "extension": "201", "role": "user", "setup": "invite",
-    })
+    invited = post(
+        admin,
+        f"/customers/{managed.id}/users/new",
+        {
+            "first_name": "Mere",
+            "last_name": "Tawhiri",
+            "email": "walk-invited@matai.example.com",
+            "extension": "201",
+            "role": "user",
+            "setup": "invite",
+        },
+    )
     ok(invited, "invite a user")
     # More invitations into that account: for someone who already has an account (asked for its
     # password), for another white-label's administrator (refused to them), and one withdrawn
     # by deactivating the person.
-    for extension, email in (("202", "walk-used@matai.example.com"), ("203", "admin@other.example.com"),
-                             ("204", "walk-withdrawn@matai.example.com")):
+    for extension, email in (
+        ("202", "walk-used@matai.example.com"),
+        ("203", "admin@other.example.com"),
+        ("204", "walk-withdrawn@matai.example.com"),
+    ):
         settle()
-        ok(post(admin, f"/customers/{managed.id}/users/new", {
-            "first_name": "Rua", "last_name": "Walker", "email": email, "extension": extension, "role": "user",
-            "setup": "invite"}), f"invite {email}")
+        ok(
+            post(
+                admin,
+                f"/customers/{managed.id}/users/new",
+                {
+                    "first_name": "Rua",
+                    "last_name": "Walker",
+                    "email": email,
+                    "extension": extension,
+                    "role": "user",
+                    "setup": "invite",
+                },
+            ),
+            f"invite {email}",
+        )
     settle()
     with app.app_context():
         from webapp.models import CustomerMembership, User
@@ -231,8 +274,12 @@ def _catch(folder: Path, delivered) -> None:
 
 def actor_sign_in(page: Page, actor: str, site: Site) -> None:
     """Sign `page`'s context in as `actor`, through the real form."""
-    logins = {ADMINISTRATOR: ADMIN, STAFF_MEMBER: STAFF, CUSTOMER: (site.customer_email, PASSWORD),
-              NEW_ADMINISTRATOR: NEW_ADMIN}
+    logins = {
+        ADMINISTRATOR: ADMIN,
+        STAFF_MEMBER: STAFF,
+        CUSTOMER: (site.customer_email, PASSWORD),
+        NEW_ADMINISTRATOR: NEW_ADMIN,
+    }
     if actor not in logins:
         return
     browser_sign_in(page, *logins[actor])
@@ -240,6 +287,7 @@ def actor_sign_in(page: Page, actor: str, site: Site) -> None:
 
 
 # --- What people do on a page to reach a state ---------------------------------------------------
+
 
 def expect_error_summary(page: Page) -> None:
     """The error summary is shown, and (with JavaScript) holds focus after the swap or page load."""
@@ -267,7 +315,9 @@ def _clear_and_submit(button: str) -> Callable[[Page], None]:
 
 
 def _too_many_numbers(page: Page) -> None:
-    page.locator("#number-choices input[type=checkbox]").evaluate_all("boxes => boxes.forEach(b => { b.checked = true; })")
+    page.locator("#number-choices input[type=checkbox]").evaluate_all(
+        "boxes => boxes.forEach(b => { b.checked = true; })"
+    )
     page.get_by_role("button", name="Continue").click()
     expect_error_summary(page)
 
@@ -331,6 +381,7 @@ def _search_nothing(page: Page) -> None:
 
 # --- Reaching rules ---------------------------------------------------------------------------------
 
+
 def _wizard_steps(site: Site) -> list[Visit]:
     """Every step of both options, as declared by the wizard, then each step's error state."""
     from webapp.onboarding.options import OPTIONS
@@ -341,19 +392,35 @@ def _wizard_steps(site: Site) -> list[Visit]:
         for step in steps[1:]:
             visits.append(Visit(f"wizard, {option.label}: {step.name}", ADMINISTRATOR, f"{base}/{step.slug}"))
         # The "who" step of a started draft, with the option chosen.
-        visits.append(Visit(f"wizard, {option.label}: {steps[0].name} (draft)", ADMINISTRATOR, f"{base}/{steps[0].slug}"))
+        visits.append(
+            Visit(f"wizard, {option.label}: {steps[0].name} (draft)", ADMINISTRATOR, f"{base}/{steps[0].slug}")
+        )
     # Errors last, latest step first: an invalid answer closes the steps after it.
     for option in OPTIONS:
         base, steps = site.drafts[option.key], option.steps
         for step in reversed(steps):
             action = STEP_ERRORS.get(step.slug)
             if action is None:
-                raise Unreachable(f"wizard step {step.slug!r}: add how to show its errors (or why it has none) to STEP_ERRORS")
+                raise Unreachable(
+                    f"wizard step {step.slug!r}: add how to show its errors (or why it has none) to STEP_ERRORS"
+                )
             if callable(action):
-                visits.append(Visit(f"wizard, {option.label}: {step.name}, with errors", ADMINISTRATOR,
-                                    f"{base}/{step.slug}", act=action))
-    visits.append(Visit("wizard: check your answers, a number taken before submitting", ADMINISTRATOR,
-                        f"{site.review_problem}/review", act=_take_number_then_submit(site)))
+                visits.append(
+                    Visit(
+                        f"wizard, {option.label}: {step.name}, with errors",
+                        ADMINISTRATOR,
+                        f"{base}/{step.slug}",
+                        act=action,
+                    )
+                )
+    visits.append(
+        Visit(
+            "wizard: check your answers, a number taken before submitting",
+            ADMINISTRATOR,
+            f"{site.review_problem}/review",
+            act=_take_number_then_submit(site),
+        )
+    )
     return visits
 
 
@@ -419,13 +486,21 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "accounts.top_up": lambda s: [
         Visit("customer: top up, the amount", CUSTOMER, f"/account/{s.activated_customer_id}/top-up"),
-        Visit("customer: top up, the amount with errors", CUSTOMER, f"/account/{s.activated_customer_id}/top-up",
-              act=_clear_and_submit("Continue")),
+        Visit(
+            "customer: top up, the amount with errors",
+            CUSTOMER,
+            f"/account/{s.activated_customer_id}/top-up",
+            act=_clear_and_submit("Continue"),
+        ),
     ],
     "accounts.top_up_pay": lambda s: [
         Visit("customer: top up, the payment", CUSTOMER, f"/account/{s.activated_customer_id}/top-up/pay?amount=2050"),
-        Visit("customer: top up, the payment with a declined card", CUSTOMER,
-              f"/account/{s.activated_customer_id}/top-up/pay?amount=2050", act=_decline_top_up),
+        Visit(
+            "customer: top up, the payment with a declined card",
+            CUSTOMER,
+            f"/account/{s.activated_customer_id}/top-up/pay?amount=2050",
+            act=_decline_top_up,
+        ),
     ],
     "manage.new_user": lambda s: [
         Visit("managed customer: add a user", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/users/new"),
@@ -444,15 +519,31 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "invitations.accept": lambda s: [
         Visit("invitation", VISITOR, f"/invite/{s.invitations['valid']}"),
-        Visit("invitation, nothing filled in", VISITOR, f"/invite/{s.invitations['valid']}",
-              act=_clear_and_submit("Set password and join")),
+        Visit(
+            "invitation, nothing filled in",
+            VISITOR,
+            f"/invite/{s.invitations['valid']}",
+            act=_clear_and_submit("Set password and join"),
+        ),
         Visit("invitation for an existing account", VISITOR, f"/invite/{s.invitations['existing account']}"),
-        Visit("invitation for an existing account, no password", VISITOR, f"/invite/{s.invitations['existing account']}",
-              act=_clear_and_submit("Join the account")),
-        Visit("invitation for another white-label's administrator", VISITOR, f"/invite/{s.invitations['white-label']}",
-              status=403),
-        Visit("invitation opened by a signed-in administrator", ADMINISTRATOR, f"/invite/{s.invitations['valid']}",
-              status=403),
+        Visit(
+            "invitation for an existing account, no password",
+            VISITOR,
+            f"/invite/{s.invitations['existing account']}",
+            act=_clear_and_submit("Join the account"),
+        ),
+        Visit(
+            "invitation for another white-label's administrator",
+            VISITOR,
+            f"/invite/{s.invitations['white-label']}",
+            status=403,
+        ),
+        Visit(
+            "invitation opened by a signed-in administrator",
+            ADMINISTRATOR,
+            f"/invite/{s.invitations['valid']}",
+            status=403,
+        ),
         Visit("invitation withdrawn by deactivation", VISITOR, f"/invite/{s.invitations['withdrawn']}", status=410),
         Visit("invitation link unknown", VISITOR, f"/invite/{s.invitations['unknown']}", status=404),
     ],
@@ -463,14 +554,26 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "webhooks.new": lambda s: [
         Visit("webhooks: add an endpoint", ADMINISTRATOR, "/settings/webhooks/new"),
-        Visit("webhooks: add an endpoint, nothing filled in", ADMINISTRATOR, "/settings/webhooks/new",
-              act=_clear_and_submit("Add endpoint")),
-        Visit("webhooks: a new endpoint's secret, shown once", ADMINISTRATOR, "/settings/webhooks/new",
-              act=_add_webhook_endpoint),
+        Visit(
+            "webhooks: add an endpoint, nothing filled in",
+            ADMINISTRATOR,
+            "/settings/webhooks/new",
+            act=_clear_and_submit("Add endpoint"),
+        ),
+        Visit(
+            "webhooks: a new endpoint's secret, shown once",
+            ADMINISTRATOR,
+            "/settings/webhooks/new",
+            act=_add_webhook_endpoint,
+        ),
     ],
     "webhooks.show": lambda s: [
         Visit("webhook endpoint and its delivery log", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}"),
-        Visit("webhook endpoint and its delivery log, as staff", STAFF_MEMBER, f"/settings/webhooks/{s.webhook_endpoint_id}"),
+        Visit(
+            "webhook endpoint and its delivery log, as staff",
+            STAFF_MEMBER,
+            f"/settings/webhooks/{s.webhook_endpoint_id}",
+        ),
     ],
     "webhooks.edit": lambda s: [
         Visit("webhooks: edit an endpoint", ADMINISTRATOR, f"/settings/webhooks/{s.webhook_endpoint_id}/edit"),
@@ -484,15 +587,23 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "api_keys.index": lambda s: [
         Visit("settings: API keys", ADMINISTRATOR, "/settings/api-keys/"),
         Visit("settings: API keys, a new key shown once", ADMINISTRATOR, "/settings/api-keys/", act=_create_api_key),
-        Visit("settings: API keys, nothing filled in", ADMINISTRATOR, "/settings/api-keys/",
-              act=_clear_and_submit("Create API key")),
+        Visit(
+            "settings: API keys, nothing filled in",
+            ADMINISTRATOR,
+            "/settings/api-keys/",
+            act=_clear_and_submit("Create API key"),
+        ),
         Visit("settings: API keys, as staff", STAFF_MEMBER, "/settings/api-keys/"),
     ],
     "api_docs.index": lambda s: [Visit("API reference", VISITOR, "/api/docs/")],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
-        Visit("settings: payment gateway, Stripe without keys", ADMINISTRATOR, "/settings/payment-gateway",
-              act=_stripe_without_keys),
+        Visit(
+            "settings: payment gateway, Stripe without keys",
+            ADMINISTRATOR,
+            "/settings/payment-gateway",
+            act=_stripe_without_keys,
+        ),
     ],
 }
 
@@ -520,7 +631,9 @@ def _stripe_without_keys(page: Page) -> None:
 EXTRA = [
     Visit("error: page not found", VISITOR, "/no-such-page", status=404, endpoint="(error page)"),
     Visit("error: page not found, signed in", ADMINISTRATOR, "/customers/999999", status=404, endpoint="(error page)"),
-    Visit("error: not allowed (staff opening settings)", STAFF_MEMBER, "/settings/", status=403, endpoint="(error page)"),
+    Visit(
+        "error: not allowed (staff opening settings)", STAFF_MEMBER, "/settings/", status=403, endpoint="(error page)"
+    ),
 ]
 
 

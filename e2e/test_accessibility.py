@@ -8,6 +8,7 @@ must be disabled while its request is in flight.
 
 Further down: focus after swaps and what the live region (#status) announces.
 """
+
 from __future__ import annotations
 
 import re
@@ -114,15 +115,20 @@ def test_every_page_state_passes_axe_and_fits_a_phone(browser, base_url, app, sm
             page.set_viewport_size(PHONE)
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > PHONE["width"]:
-                problems.append(f"{where}: scrolls sideways at {PHONE['width']} px (page is {width} px; "
-                                f"furthest right: {page.evaluate(_WIDEST)})")
+                problems.append(
+                    f"{where}: scrolls sideways at {PHONE['width']} px (page is {width} px; "
+                    f"furthest right: {page.evaluate(_WIDEST)})"
+                )
     finally:
         for context in contexts:
             context.close()
     summary = ", ".join(f"{count} {impact}" for impact, count in sorted(impacts.items())) or "none"
     pages_of_rules = len(routes - {"(error page)"})
-    record_figure("accessibility walk", f"{states} page states ({pages_of_rules} GET routes, plus error pages) checked "
-                  f"with axe and at 375 px; axe violations: {summary}; problems: {len(problems)}")
+    record_figure(
+        "accessibility walk",
+        f"{states} page states ({pages_of_rules} GET routes, plus error pages) checked "
+        f"with axe and at 375 px; axe violations: {summary}; problems: {len(problems)}",
+    )
     assert not problems, "\n".join(problems)
 
 

@@ -1,5 +1,6 @@
 """Settings > API keys in a real browser: create a key, see it once, use it, revoke it; staff
 see the list only. axe checks the page through the accessibility walk (e2e/site_pages.py)."""
+
 import re
 
 from axe_playwright_python.sync_playwright import Axe
@@ -8,8 +9,10 @@ from playwright.sync_api import expect
 from conftest import ADMIN, STAFF
 from e2e.conftest import sign_in
 
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
-                                                     "best-practice"]}, "resultTypes": ["violations"]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 
 
 def _blocking(page) -> list[str]:

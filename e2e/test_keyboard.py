@@ -6,6 +6,7 @@ have nothing focused), and that element must show a visible focus indicator (a c
 or box-shadow). After every htmx swap focus must be on the new step's heading, or on the error
 summary when there are errors.
 """
+
 from __future__ import annotations
 
 import re
@@ -175,7 +176,9 @@ def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, 
     keys.tab_to(page.get_by_role("button", name="Create customer"), backwards=True)
     keys.press("Enter")
     expect_step(keys, "Your new customer has been successfully created!")
-    expect(page.locator("#status")).to_contain_text("An activation email is on its way to hana@matai-joinery.example.com")
+    expect(page.locator("#status")).to_contain_text(
+        "An activation email is on its way to hana@matai-joinery.example.com"
+    )
 
     # The customer activates from the emailed link, by keyboard too.
     customer = browser.new_context(base_url=base_url).new_page()
@@ -194,9 +197,11 @@ def test_new_customer_option_and_its_activation_by_keyboard_only(page, browser, 
     expect(customer.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
     expect(customer.get_by_role("status")).to_contain_text("is active")
     customer.context.close()
-    record_figure("keyboard (new customer option and activation)",
-                  f"{admin_keys.presses + keys.presses} key presses, focus checked {admin_keys.checks + keys.checks} "
-                  "times once htmx settled: always on a visible element, never <body>")
+    record_figure(
+        "keyboard (new customer option and activation)",
+        f"{admin_keys.presses + keys.presses} key presses, focus checked {admin_keys.checks + keys.checks} "
+        "times once htmx settled: always on a visible element, never <body>",
+    )
 
 
 def test_white_label_option_by_keyboard_only(page, record_figure):
@@ -242,6 +247,8 @@ def test_white_label_option_by_keyboard_only(page, record_figure):
     keys.activate(page.get_by_role("button", name="Create customer"))
     expect_step(keys, "Your new customer has been successfully created!")
     expect(page.locator("#status")).to_contain_text("has been created and is active")
-    record_figure("keyboard (white-label option)",
-                  f"{keys.presses} key presses, focus checked {keys.checks} times once htmx settled: "
-                  "always on a visible element, never <body>")
+    record_figure(
+        "keyboard (white-label option)",
+        f"{keys.presses} key presses, focus checked {keys.checks} times once htmx settled: "
+        "always on a visible element, never <body>",
+    )

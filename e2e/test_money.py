@@ -1,5 +1,6 @@
 """In a browser: a slip in an amount is questioned before money moves, and a plan change says
 what it costs before it is confirmed (with and without JavaScript)."""
+
 import re
 
 from playwright.sync_api import expect
@@ -44,13 +45,18 @@ def test_a_plan_change_says_what_it_costs_before_it_is_confirmed_without_javascr
     plain.get_by_role("link", name="Matai Joinery Ltd").click()
     plain.get_by_role("link", name="Change plan").click()
     # Created today: the whole billing month is left, so the whole difference is charged.
-    expect(plain.locator(".plan-card", has_text="Call Centre")).to_contain_text(re.compile(
-        r"Call Centre costs NZ\$170\.00 more a month: NZ\$170\.00 for the (\d+) days left of this billing month "
-        r".* is charged to your white-label account\."))
+    expect(plain.locator(".plan-card", has_text="Call Centre")).to_contain_text(
+        re.compile(
+            r"Call Centre costs NZ\$170\.00 more a month: NZ\$170\.00 for the (\d+) days left of this billing month "
+            r".* is charged to your white-label account\."
+        )
+    )
     expect(plain.locator(".plan-card", has_text="Starter")).to_contain_text("is credited to your white-label account.")
     plain.get_by_label(re.compile(r"^Call Centre")).check()
     plain.get_by_role("button", name="Change plan").click()
-    expect(plain.get_by_text("Matai Joinery Ltd is now on Call Centre. NZ$170.00 was charged to your white-label account")).to_be_visible()
+    expect(
+        plain.get_by_text("Matai Joinery Ltd is now on Call Centre. NZ$170.00 was charged to your white-label account")
+    ).to_be_visible()
     expect(plain.get_by_text("Plan changed from Business to Call Centre")).to_be_visible()
     plain.get_by_role("link", name="Change plan").click()
     plain.get_by_role("button", name="Change plan").click()  # the current plan is already chosen

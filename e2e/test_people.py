@@ -1,5 +1,6 @@
 """People in the browser (issue 12): the profile page, sessions that end, and an invitation
 accepted by someone who already has an account."""
+
 import re
 
 from playwright.sync_api import expect
@@ -73,10 +74,17 @@ def test_someone_with_an_account_joins_with_their_own_password(page, browser, ba
     from webapp.models import Customer, CustomerMembership, User
 
     with app.app_context():
-        grace = User.create(email="grace@wattlelegal.example.com", password_hash=hash_password("wattle-grace-password-77"),
-                            first_name="Grace", last_name="Kelly")
-        CustomerMembership.create(user=grace, customer=Customer.get(Customer.business_name == "Wattle Legal"),
-                                  role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+        grace = User.create(
+            email="grace@wattlelegal.example.com",
+            password_hash=hash_password("wattle-grace-password-77"),
+            first_name="Grace",
+            last_name="Kelly",
+        )
+        CustomerMembership.create(
+            user=grace,
+            customer=Customer.get(Customer.business_name == "Wattle Legal"),
+            role=CustomerMembership.ACCOUNT_ADMINISTRATOR,
+        )
     create_managed_customer(page)
     add_user(page, "Whoever", "Typed", "grace@wattlelegal.example.com", "201")
     expect(page.get_by_role("status")).to_contain_text("Whoever Typed has been invited")
@@ -90,7 +98,9 @@ def test_someone_with_an_account_joins_with_their_own_password(page, browser, ba
     invitee.goto(invitation_link(smtp, "grace@wattlelegal.example.com"))
     invitee.get_by_label("Your current password").fill("not-graces-password")
     invitee.get_by_role("button", name="Join the account").click()
-    expect(invitee.locator(".error-summary")).to_contain_text("That is not the password for grace@wattlelegal.example.com")
+    expect(invitee.locator(".error-summary")).to_contain_text(
+        "That is not the password for grace@wattlelegal.example.com"
+    )
     invitee.get_by_label("Your current password").fill("wattle-grace-password-77")
     invitee.get_by_role("button", name="Join the account").click()
     expect(invitee.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
@@ -102,7 +112,9 @@ def test_white_label_people_cannot_be_customer_users(page, browser, base_url, sm
     create_managed_customer(page)
     # Demo Telecom's own staff: the form says so.
     add_user(page, "Sam", "Staff", STAFF[0], "201")
-    expect(page.locator(".error-summary")).to_contain_text("White-label staff and administrators cannot be customer users")
+    expect(page.locator(".error-summary")).to_contain_text(
+        "White-label staff and administrators cannot be customer users"
+    )
     expect(page.get_by_label("First name")).to_have_value("Sam")
     # Another white-label's administrator is added like anyone; the invitation refuses them, plainly.
     page.get_by_label("Email").fill("admin@other.example.com")

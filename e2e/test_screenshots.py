@@ -3,6 +3,7 @@
 `make screenshots` (SCREENSHOTS=1) writes them to docs/screenshots/; an ordinary test run
 takes the same pictures into a temporary folder, so the walk through the screens stays working.
 """
+
 from __future__ import annotations
 
 import os
@@ -97,7 +98,9 @@ def test_screenshots_of_the_key_screens(browser, base_url, smtp, shots):
 
     # The customer's activation page, on a phone and on a desktop, then their account.
     link = activation_link(smtp)
-    phone = browser.new_context(base_url=base_url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    phone = browser.new_context(
+        base_url=base_url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     customer = phone.new_page()
     customer.goto(link)
     shots(customer, "14-activation-phone")

@@ -1,5 +1,6 @@
 """Settings > Webhooks in a browser: add an endpoint, copy the secret shown once, see the event
 arrive (signed, at a real receiver) in the delivery log, and send it again."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,11 @@ def test_add_an_endpoint_see_the_secret_once_and_the_delivery_log(page: Page):
         endpoint_url = page.url
         page.reload()
         expect(page.locator("#signing-secret")).to_have_count(0)  # shown once
-        expect(page.get_by_text("customer.created, customer.activated, customer.activation_expired, customer.status_changed",
-                                exact=True)).to_be_visible()
+        expect(
+            page.get_by_text(
+                "customer.created, customer.activated, customer.activation_expired, customer.status_changed", exact=True
+            )
+        ).to_be_visible()
 
         # Suspend a customer: customer.status_changed goes to the shop.
         follow(page, "Customers")

@@ -1,4 +1,5 @@
 """Creating a customer-administered customer and reading its activation link from the email."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Calling the integration API from tests: keys, headers and valid request bodies."""
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,13 @@ CONTACT = {
     "email": "hana@matai-joinery.example.com",
     "phone": "021 123 4567",
 }
-ADDRESS = {"line1": "12 Totara Street", "city": "Wellington", "region": "Wellington", "postcode": "6011",
-           "country": "NZ"}
+ADDRESS = {
+    "line1": "12 Totara Street",
+    "city": "Wellington",
+    "region": "Wellington",
+    "postcode": "6011",
+    "country": "NZ",
+}
 
 
 def make_key(app, white_label: str = DEMO, scope: str = ApiKey.READ_WRITE, name: str = "Test shop") -> str:
@@ -58,8 +64,12 @@ def plan_id(app, name: str, white_label: str = DEMO) -> int:
 
 def customer_body(app, plan: str = "Starter", **contact) -> dict:
     """A valid "the new customer" request for Demo Telecom."""
-    return {"option": "customer", "contact": {**CONTACT, **contact}, "address": dict(ADDRESS),
-            "plan": {"plan_id": plan_id(app, plan)}}
+    return {
+        "option": "customer",
+        "contact": {**CONTACT, **contact},
+        "address": dict(ADDRESS),
+        "plan": {"plan_id": plan_id(app, plan)},
+    }
 
 
 def white_label_body(app, plan: str = "Business", numbers=(), pbx: dict | None = None, **contact) -> dict:

@@ -4,6 +4,7 @@ The outbox stores no working link (the token waits encrypted and is put into the
 is sent), so a test that needs a link has the outbox deliver to the test SMTP server (the `smtp`
 fixture) and reads the link out of what arrived.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,7 @@ def emailed_link(app, smtp, recipient: str, route: str = "/activate/", timeout: 
         while True:
             deliver_due()
             waiting = OutboxEmail.select().where(
-                (OutboxEmail.recipient == recipient)
-                & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING])
+                (OutboxEmail.recipient == recipient) & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING])
             )
             if not waiting.exists():
                 break

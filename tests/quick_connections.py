@@ -8,6 +8,7 @@ to reach the disk. SQLite needs nothing: the app pools file-backed SQLite connec
 
 Transactions, isolation and every query stay exactly what the app does.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

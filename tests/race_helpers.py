@@ -11,6 +11,7 @@ The barrier sits at the function's entry, before its transaction begins, because
 its one write lock when a transaction begins (IMMEDIATE): two callers held inside their
 transactions would wait for each other for ever.
 """
+
 from __future__ import annotations
 
 import functools
@@ -68,7 +69,8 @@ class Overlap:
         assert self.released == self.parties, (
             f"{self.name}: the {self.parties} requests were never inside it together ({len(self.entered)} "
             f"arrived, none found the other there within {self.timeout:.0f} s): the race ran serially, "
-            f"or a request was turned away before reaching it")
+            f"or a request was turned away before reaching it"
+        )
         assert self.most_inside == self.parties and len(self.left) == self.parties, self.name
         together = min(self.left) - max(self.entered)
         assert together > 0, f"{self.name}: one request left before the other arrived"

@@ -6,6 +6,7 @@ QUIT like any server, "drop" closes the connection at once (before QUIT's reply)
 answers QUIT. `messages` holds each accepted message's Message-ID; `receiving` is set as soon as a
 message's last line arrived (before the delay), so a test can act while the server holds it.
 """
+
 from __future__ import annotations
 
 import re

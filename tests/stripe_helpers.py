@@ -1,5 +1,6 @@
 """Fixtures and helpers for the Stripe tests: the fake Stripe (tests/stripe_stub.py) bound to
 the demo white-label with keys made up for each test, and the activation page's Stripe flow."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,8 @@ def stripe_http(app, stripe_keys):
     app.config["STRIPE_HTTP_CLIENT"] = fake
     with app.app_context():
         WhiteLabel.update(
-            payment_gateway="stripe", stripe_publishable_key=stripe_keys["publishable"],
+            payment_gateway="stripe",
+            stripe_publishable_key=stripe_keys["publishable"],
             stripe_secret_key=stripe_keys["secret"],
         ).where(WhiteLabel.slug == "demo-telecom").execute()
     return fake
@@ -48,8 +50,9 @@ def hidden(client, token):
 
 
 def start_payment(client, token, hidden_fields, **overrides):
-    return client.post(f"/activate/{token}/payment", data={**hidden_fields, **FIELDS, **overrides},
-                       headers={"HX-Request": "true"})
+    return client.post(
+        f"/activate/{token}/payment", data={**hidden_fields, **FIELDS, **overrides}, headers={"HX-Request": "true"}
+    )
 
 
 def intent_of(response) -> str:

@@ -19,8 +19,14 @@ from webapp.models import (
     User,
 )
 
-INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@matai-joinery.example.com",
-           "extension": "201", "role": "user", "setup": "invite"}
+INVITEE = {
+    "first_name": "Tama",
+    "last_name": "Rangi",
+    "email": "tama@matai-joinery.example.com",
+    "extension": "201",
+    "role": "user",
+    "setup": "invite",
+}
 
 
 def snapshot(app):
@@ -47,8 +53,18 @@ def invitation_link(app, smtp, email):
 
 def test_customer_page_shows_the_whole_account(app, admin_client, managed):
     html = admin_client.get(f"/customers/{managed}").get_data(as_text=True)
-    for text in ["Balance and ledger", "Phone numbers", "09 555 0100", "PBX settings", "Pacific/Auckland".replace("_", " "),
-                 "Users", "Dana Admin", "Account administrator", "History", "Customer created"]:
+    for text in [
+        "Balance and ledger",
+        "Phone numbers",
+        "09 555 0100",
+        "PBX settings",
+        "Pacific/Auckland".replace("_", " "),
+        "Users",
+        "Dana Admin",
+        "Account administrator",
+        "History",
+        "Customer created",
+    ]:
         assert text in html, text
     assert "Create new users" in html and "Release" in html and "Hand over to the customer" in html
 
@@ -83,13 +99,17 @@ def test_assign_and_release_numbers(app, admin_client, managed):
 def test_plan_limit_on_numbers(app, admin_client, managed):
     for n in range(101, 105):
         post(admin_client, f"/customers/{managed}/numbers", {"number": number_id(app, f"+6495550{n}")})
-    response = post(admin_client, f"/customers/{managed}/numbers", {"number": number_id(app, "+6495550120")}, follow_redirects=True)
+    response = post(
+        admin_client, f"/customers/{managed}/numbers", {"number": number_id(app, "+6495550120")}, follow_redirects=True
+    )
     assert "The Business plan includes 5 numbers" in response.get_data(as_text=True)
     with app.app_context():
         assert PhoneNumber.select().where(PhoneNumber.customer == managed).count() == 5
 
 
-def test_a_number_is_never_on_two_customers_under_concurrent_requests(app, admin_client, managed, monkeypatch, record_figure):
+def test_a_number_is_never_on_two_customers_under_concurrent_requests(
+    app, admin_client, managed, monkeypatch, record_figure
+):
     from race_helpers import Overlap
 
     from webapp.accounts import service
@@ -118,29 +138,48 @@ def test_a_number_is_never_on_two_customers_under_concurrent_requests(app, admin
     with app.app_context():
         assert PhoneNumber.get_by_id(target).customer_id in (managed, harbour)
         assert AuditEvent.select().where(AuditEvent.action == "number_assigned").count() == 1
-    record_figure("concurrency (one number, two customers)",
-                  f"both inside assign_number() at once ({together:.0f} ms together): assigned once")
+    record_figure(
+        "concurrency (one number, two customers)",
+        f"both inside assign_number() at once ({together:.0f} ms together): assigned once",
+    )
 
 
 # --- PBX settings and plan --------------------------------------------------------------
 
 
 def test_edit_pbx_settings(app, admin_client, managed):
-    response = post(admin_client, f"/customers/{managed}/pbx", {
-        "time_zone": "Pacific/Chatham", "extension_length": "4", "default_caller_id": "+6495550100", "call_recording": "y"})
+    response = post(
+        admin_client,
+        f"/customers/{managed}/pbx",
+        {
+            "time_zone": "Pacific/Chatham",
+            "extension_length": "4",
+            "default_caller_id": "+6495550100",
+            "call_recording": "y",
+        },
+    )
     assert response.status_code == 303
     with app.app_context():
         s = PbxSettings.get(PbxSettings.customer == managed)
         assert (s.time_zone, s.extension_length, s.default_caller_id, s.call_recording, s.voicemail_to_email) == (
-            "Pacific/Chatham", 4, "+6495550100", True, False)
+            "Pacific/Chatham",
+            4,
+            "+6495550100",
+            True,
+            False,
+        )
 
 
 def test_dearer_plan_charges_the_difference_to_the_white_label(app, admin_client, managed):
     response = post(admin_client, f"/customers/{managed}/plan", {"plan": plan_id(app, "Call Centre")})
     assert response.status_code == 303
     with app.app_context():
-        entries = [(e.kind, e.amount) for e in LedgerEntry.select().where(
-            (LedgerEntry.customer == managed) & (LedgerEntry.account == "white_label")).order_by(LedgerEntry.id)]
+        entries = [
+            (e.kind, e.amount)
+            for e in LedgerEntry.select()
+            .where((LedgerEntry.customer == managed) & (LedgerEntry.account == "white_label"))
+            .order_by(LedgerEntry.id)
+        ]
         assert entries == [("debit", 7900), ("debit", 24900 - 7900)]
         assert Customer.get_by_id(managed).plan.name == "Call Centre"
 
@@ -188,8 +227,10 @@ def test_set_password_now_forces_a_change_at_first_sign_in(app, admin_client, ma
     page = person.get("/profile").get_data(as_text=True)
     assert "Choose your own password" in page
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    person.post("/profile/password", data={"csrf_token": token, "current_password": temporary,
-                                           "password": PASSWORD, "confirm_password": PASSWORD})
+    person.post(
+        "/profile/password",
+        data={"csrf_token": token, "current_password": temporary, "password": PASSWORD, "confirm_password": PASSWORD},
+    )
     assert person.get("/account/").status_code == 200
     with app.app_context():
         assert User.get(User.email == INVITEE["email"]).must_change_password is False
@@ -211,7 +252,9 @@ def test_the_same_person_may_belong_to_two_customers(app, admin_client, managed)
         assert CustomerMembership.select().join(User).where(User.email == INVITEE["email"]).count() == 2
 
 
-@pytest.mark.parametrize("extension,message", [("20", "exactly 3 digits"), ("2a1", "exactly 3 digits"), ("2011", "exactly 3 digits")])
+@pytest.mark.parametrize(
+    "extension,message", [("20", "exactly 3 digits"), ("2a1", "exactly 3 digits"), ("2011", "exactly 3 digits")]
+)
 def test_extension_rules(app, admin_client, managed, extension, message):
     response = post(admin_client, f"/customers/{managed}/users/new", {**INVITEE, "extension": extension})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
@@ -241,8 +284,9 @@ def test_deactivated_user_cannot_sign_in(app, admin_client, managed):
 @pytest.fixture
 def activated(app, admin_client, smtp):
     """An option-1 customer activated by its contact; returns (customer id, signed-in contact client)."""
-    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
-                                                 business_name="Kowhai Bakery")
+    customer_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     return customer_id, contact
@@ -276,10 +320,14 @@ def test_account_administrator_tops_up_by_card(app, activated):
 def test_account_administrator_manages_users_and_pbx(app, activated):
     customer_id, contact = activated
     token = csrf_token(contact)
-    response = contact.post(f"/account/{customer_id}/users/new", data={**INVITEE, "email": "sam@matai.example.com", "csrf_token": token})
+    response = contact.post(
+        f"/account/{customer_id}/users/new", data={**INVITEE, "email": "sam@matai.example.com", "csrf_token": token}
+    )
     assert response.status_code == 303
-    response = contact.post(f"/account/{customer_id}/pbx", data={"time_zone": "Pacific/Auckland", "extension_length": "4",
-                                                                  "default_caller_id": "", "csrf_token": token})
+    response = contact.post(
+        f"/account/{customer_id}/pbx",
+        data={"time_zone": "Pacific/Auckland", "extension_length": "4", "default_caller_id": "", "csrf_token": token},
+    )
     assert response.status_code == 303
     home = contact.get("/account/").get_data(as_text=True)
     assert "sam@matai.example.com" in home and "4 digits" in home
@@ -289,7 +337,10 @@ def test_white_label_sees_but_cannot_change_a_customer_administered_account(app,
     customer_id, _ = activated
     before = snapshot(app)
     assert post(admin_client, f"/customers/{customer_id}/users/new", INVITEE).status_code == 403
-    assert post(admin_client, f"/customers/{customer_id}/pbx", {"time_zone": "UTC", "extension_length": "3"}).status_code == 403
+    assert (
+        post(admin_client, f"/customers/{customer_id}/pbx", {"time_zone": "UTC", "extension_length": "3"}).status_code
+        == 403
+    )
     assert post(admin_client, f"/customers/{customer_id}/plan", {"plan": plan_id(app, "Starter")}).status_code == 403
     assert snapshot(app) == before
     html = admin_client.get(f"/customers/{customer_id}").get_data(as_text=True)
@@ -343,8 +394,11 @@ def test_hand_over_makes_the_customer_the_administrator(app, admin_client, manag
         customer = Customer.get_by_id(managed)
         admin = User.get(User.email == ADMIN[0])
         assert customer.administered_by == "customer" and customer.status == "active"
-        assert not CustomerMembership.select().where(
-            (CustomerMembership.customer == managed) & (CustomerMembership.user == admin.id)).exists()
+        assert (
+            not CustomerMembership.select()
+            .where((CustomerMembership.customer == managed) & (CustomerMembership.user == admin.id))
+            .exists()
+        )
     assert post(admin_client, f"/customers/{managed}/users/new", INVITEE).status_code == 403
 
 
@@ -364,16 +418,32 @@ def _people(app, managed, activated_id):
 def test_authorization_matrix(app, admin_client, managed, activated, smtp):
     activated_id, contact = activated
     # A user (not administrator) in the activated account, and the administrator of another customer.
-    contact.post(f"/account/{activated_id}/users/new", data={**INVITEE, "setup": "password", "password": "temporary-harbour-kauri-51",
-                                                              "csrf_token": csrf_token(contact)})
+    contact.post(
+        f"/account/{activated_id}/users/new",
+        data={
+            **INVITEE,
+            "setup": "password",
+            "password": "temporary-harbour-kauri-51",
+            "csrf_token": csrf_token(contact),
+        },
+    )
     user = app.test_client()
     sign_in(user, INVITEE["email"], "temporary-harbour-kauri-51")
-    user.post("/profile/password", data={"csrf_token": csrf_token(user), "current_password": "temporary-harbour-kauri-51",
-                                         "password": PASSWORD, "confirm_password": PASSWORD})
+    user.post(
+        "/profile/password",
+        data={
+            "csrf_token": csrf_token(user),
+            "current_password": "temporary-harbour-kauri-51",
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+        },
+    )
     clients = _people(app, managed, activated_id)
     clients["customer_admin"] = contact
     clients["customer_user"] = user
-    other_customer_id, other_token = create_pending_customer(app, admin_client, smtp, email="x@other-biz.example.com", business_name="Other Biz")
+    other_customer_id, other_token = create_pending_customer(
+        app, admin_client, smtp, email="x@other-biz.example.com", business_name="Other Biz"
+    )
     other_admin = app.test_client()
     submit_activation(other_admin, other_token)
     clients["other_customer_admin"] = other_admin
@@ -390,7 +460,11 @@ def test_authorization_matrix(app, admin_client, managed, activated, smtp):
         ("GET", f"/customers/{m}/hand-over", {"wl_admin": 200}),
         ("GET", "/settings/billing", {"wl_admin": 200, "other_wl_admin": 200}),  # each their own ledger
         # The white-label administrator is Account Administrator of the customer they administer.
-        ("GET", "/account/", {"customer_admin": 200, "customer_user": 200, "other_customer_admin": 200, "wl_admin": 200}),
+        (
+            "GET",
+            "/account/",
+            {"customer_admin": 200, "customer_user": 200, "other_customer_admin": 200, "wl_admin": 200},
+        ),
         ("GET", f"/account/{a}/top-up", {"customer_admin": 200}),
         ("POST", f"/account/{a}/users/new", {"customer_admin": 303}),
         ("POST", f"/account/{a}/pbx", {"customer_admin": 303}),

@@ -47,7 +47,9 @@ def state(app, customer_id):
             "credits": LedgerEntry.select().where(LedgerEntry.customer == customer_id).count(),
             "users": User.select().where(User.email == "hana@matai-joinery.example.com").count(),
             "memberships": CustomerMembership.select().where(CustomerMembership.customer == customer_id).count(),
-            "used": ActivationToken.select().where((ActivationToken.customer == customer_id) & ActivationToken.used_at.is_null(False)).count(),
+            "used": ActivationToken.select()
+            .where((ActivationToken.customer == customer_id) & ActivationToken.used_at.is_null(False))
+            .count(),
         }
 
 
@@ -66,8 +68,16 @@ def test_activation_page_is_branded_and_shows_the_account(app, client, pending):
     assert "Matai Joinery Ltd" in html and "hana@matai-joinery.example.com" in html
     assert "Business, NZ$79.00 a month" in html and "NZ$50.00" in html
     assert "support@demo.example.com" in html
-    for label in ["Password", "Confirm password", "Opening balance", "Name on card", "Card number",
-                  "Expiry (MM/YY)", "Security code", "I accept the terms of service"]:
+    for label in [
+        "Password",
+        "Confirm password",
+        "Opening balance",
+        "Name on card",
+        "Card number",
+        "Expiry (MM/YY)",
+        "Security code",
+        "I accept the terms of service",
+    ]:
         assert f">{label}" in html, label
     assert "Activate account" in html
     assert 'href="/customers/' not in html and "Sign out" not in html  # no admin console navigation
@@ -106,7 +116,12 @@ def test_good_card_activates_everything_in_one_go(app, client, pending, smtp):
         customer = Customer.get_by_id(customer_id)
         assert customer.status == Customer.ACTIVE and customer.activated_at is not None
         payment = Payment.get(Payment.customer == customer_id)
-        assert (payment.amount, payment.currency, payment.card_brand, payment.card_last4) == (7500, "NZD", "Visa", "4242")
+        assert (payment.amount, payment.currency, payment.card_brand, payment.card_last4) == (
+            7500,
+            "NZD",
+            "Visa",
+            "4242",
+        )
         assert (payment.card_exp_month, payment.card_exp_year) == (12, 2034)
         credit = LedgerEntry.get(LedgerEntry.customer == customer_id)
         assert (credit.account, credit.kind, credit.amount) == ("customer", "credit", 7500)
@@ -115,7 +130,11 @@ def test_good_card_activates_everything_in_one_go(app, client, pending, smtp):
         membership = CustomerMembership.get(CustomerMembership.customer == customer_id)
         assert membership.user_id == user.id and membership.role == "account_administrator"
         assert ActivationToken.get(ActivationToken.customer == customer_id).used_at is not None
-        assert AuditEvent.select().where((AuditEvent.customer == customer_id) & (AuditEvent.action == "customer_activated")).exists()
+        assert (
+            AuditEvent.select()
+            .where((AuditEvent.customer == customer_id) & (AuditEvent.action == "customer_activated"))
+            .exists()
+        )
         kinds = {(e.kind, e.recipient) for e in OutboxEmail.select().where(OutboxEmail.customer == customer_id)}
         assert ("welcome", "hana@matai-joinery.example.com") in kinds
         assert ("customer_activated", "admin@demo.example.com") in kinds
@@ -151,7 +170,7 @@ def test_failed_card_changes_nothing_and_keeps_everything_but_the_card(app, clie
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert message in html
-    card_field = html[html.index('id="card_number-field"'):]
+    card_field = html[html.index('id="card_number-field"') :]
     assert message in card_field[:800]
     assert 'value="80.00"' in html and 'value="Hana Kereama"' in html
     assert f'value="{PASSWORD}"' in html
@@ -175,7 +194,10 @@ def test_any_other_valid_card_number_succeeds(app, client, pending):
     [
         ({"password": "short", "confirm_password": "short"}, "Use at least 15 characters."),
         ({"password": "passwordpassword", "confirm_password": "passwordpassword"}, "harder to guess"),
-        ({"password": "hana@matai-joinery.example.com", "confirm_password": "hana@matai-joinery.example.com"}, "Do not use your email address"),
+        (
+            {"password": "hana@matai-joinery.example.com", "confirm_password": "hana@matai-joinery.example.com"},
+            "Do not use your email address",
+        ),
         ({"confirm_password": "something-else-entirely"}, "The passwords do not match."),
         ({"opening_balance": "10"}, "The opening balance must be at least NZ$50.00."),
         ({"opening_balance": "999999"}, "The opening balance can be at most NZ$5,000.00."),
@@ -255,8 +277,10 @@ def test_two_activations_racing_give_one_payment_user_and_credit(app, pending, m
         charges = [_results[service.idempotency_key(link, form["attempt"])].reference for form in forms]
         kept = Payment.get(Payment.customer == customer_id).reference
     assert kept in charges and [was_refunded(c) for c in charges if c != kept] == [True] and not was_refunded(kept)
-    record_figure("concurrency (two activations of one link)",
-                  f"both inside the claim at once ({together:.0f} ms together): one payment, user and credit, the other refunded")
+    record_figure(
+        "concurrency (two activations of one link)",
+        f"both inside the claim at once ({together:.0f} ms together): one payment, user and credit, the other refunded",
+    )
 
 
 def test_losing_charge_of_a_race_is_refunded(app, pending):
@@ -291,7 +315,9 @@ def test_gateway_timeout_records_nothing_and_retry_uses_the_same_key(app, client
     assert response.status_code == 422
     assert "The payment service did not answer" in response.get_data(as_text=True)
     assert state(app, customer_id) == UNCHANGED
-    kept = re.search(r'id="attempt" name="attempt" type="hidden" value="([^"]*)"', response.get_data(as_text=True)).group(1)
+    kept = re.search(
+        r'id="attempt" name="attempt" type="hidden" value="([^"]*)"', response.get_data(as_text=True)
+    ).group(1)
     assert kept == hidden["attempt"]
 
     def recording(self, **kwargs):
@@ -380,7 +406,10 @@ def test_expired_link_shows_the_expired_page_with_support(app, client, pending):
     html = response.get_data(as_text=True)
     assert response.status_code == 410
     assert "This activation link has expired" in html and "support@demo.example.com" in html
-    assert submit_activation(client, token, hidden={"csrf_token": csrf_token(client), "attempt": "a" * 32}).status_code == 410
+    assert (
+        submit_activation(client, token, hidden={"csrf_token": csrf_token(client), "attempt": "a" * 32}).status_code
+        == 410
+    )
     assert state(app, customer_id) == UNCHANGED
 
 
@@ -428,7 +457,9 @@ def test_links_use_app_base_url_whatever_the_host_header(app, pending, smtp):
 def test_administrator_cannot_activate(app, admin_client, pending):
     customer_id, token = pending
     assert admin_client.get(f"/activate/{token}").status_code == 403
-    response = admin_client.post(f"/activate/{token}", data={"csrf_token": csrf_token(admin_client), **activation_data()})
+    response = admin_client.post(
+        f"/activate/{token}", data={"csrf_token": csrf_token(admin_client), **activation_data()}
+    )
     assert response.status_code == 403
     assert "Only the customer can activate this account" in response.get_data(as_text=True)
     assert state(app, customer_id) == UNCHANGED
@@ -447,13 +478,17 @@ def test_customer_page_shows_the_tracker_without_an_activate_control(app, admin_
 
 def test_resend_issues_a_new_link_and_revokes_the_old(app, admin_client, client, pending, smtp):
     customer_id, old = pending
-    response = admin_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(admin_client)})
+    response = admin_client.post(
+        f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(admin_client)}
+    )
     assert response.status_code == 303
     new = token_of(emailed_link(app, smtp, CONTACT_EMAIL))
     with app.app_context():
         emails = list(OutboxEmail.select().where(OutboxEmail.kind == "activation").order_by(OutboxEmail.id))
         assert len(emails) == 2
-        valid = ActivationToken.select().where(ActivationToken.revoked_at.is_null() & (ActivationToken.customer == customer_id))
+        valid = ActivationToken.select().where(
+            ActivationToken.revoked_at.is_null() & (ActivationToken.customer == customer_id)
+        )
         assert valid.count() == 1
     assert client.get(f"/activate/{old}").status_code == 410
     assert "has been replaced" in client.get(f"/activate/{old}").get_data(as_text=True)
@@ -475,7 +510,9 @@ def test_resend_brings_an_expired_customer_back_to_pending(app, admin_client, pe
 def test_resend_is_rate_limited_per_customer(app, admin_client, pending):
     customer_id, _ = pending
     codes = [
-        admin_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(admin_client)}).status_code
+        admin_client.post(
+            f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(admin_client)}
+        ).status_code
         for _ in range(6)
     ]
     assert codes == [303] * 5 + [429]
@@ -487,7 +524,9 @@ def test_cancel_asks_first_then_stops_the_link(app, admin_client, client, pendin
     customer_id, token = pending
     confirm = admin_client.get(f"/customers/{customer_id}/activation/cancel").get_data(as_text=True)
     assert "Cancel Matai Joinery Ltd?" in confirm
-    response = admin_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": csrf_token(admin_client)})
+    response = admin_client.post(
+        f"/customers/{customer_id}/activation/cancel", data={"csrf_token": csrf_token(admin_client)}
+    )
     assert response.status_code == 303
     with app.app_context():
         assert Customer.get_by_id(customer_id).status == Customer.CANCELLED
@@ -498,8 +537,12 @@ def test_cancel_asks_first_then_stops_the_link(app, admin_client, client, pendin
 def test_staff_cannot_resend_or_cancel(app, staff_client, pending):
     customer_id, _ = pending
     token = csrf_token(staff_client)
-    assert staff_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": token}).status_code == 403
-    assert staff_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": token}).status_code == 403
+    assert (
+        staff_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": token}).status_code == 403
+    )
+    assert (
+        staff_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": token}).status_code == 403
+    )
     assert "Resend activation email" not in staff_client.get(f"/customers/{customer_id}").get_data(as_text=True)
     assert state(app, customer_id) == UNCHANGED
 
@@ -507,8 +550,14 @@ def test_staff_cannot_resend_or_cancel(app, staff_client, pending):
 def test_another_white_labels_admin_gets_404(app, other_admin_client, pending):
     customer_id, _ = pending
     token = csrf_token(other_admin_client)
-    assert other_admin_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": token}).status_code == 404
-    assert other_admin_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": token}).status_code == 404
+    assert (
+        other_admin_client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert (
+        other_admin_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": token}).status_code
+        == 404
+    )
     with app.app_context():
         assert Customer.get_by_id(customer_id).status == Customer.PENDING
 
@@ -595,7 +644,9 @@ def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending, monkeypa
 
     def run(i):
         barrier.wait()
-        codes.append(clients[i].post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": tokens[i]}).status_code)
+        codes.append(
+            clients[i].post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": tokens[i]}).status_code
+        )
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
@@ -606,9 +657,14 @@ def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending, monkeypa
     assert codes == [303, 303]
     with app.app_context():
         live = ActivationToken.select().where(
-            (ActivationToken.customer == customer_id) & ActivationToken.revoked_at.is_null() & ActivationToken.used_at.is_null())
+            (ActivationToken.customer == customer_id)
+            & ActivationToken.revoked_at.is_null()
+            & ActivationToken.used_at.is_null()
+        )
         assert live.count() == 1
-    record_figure("concurrency (two resends at once)", f"both inside resend() at once ({together:.0f} ms together): 1 valid link")
+    record_figure(
+        "concurrency (two resends at once)", f"both inside resend() at once ({together:.0f} ms together): 1 valid link"
+    )
 
 
 def test_mail_server_down_during_activation_keeps_it_and_delivers_later(app, client, pending, smtp):
@@ -637,7 +693,8 @@ def test_a_reused_token_row_id_never_inherits_an_earlier_charge(app, admin_clien
     hidden = activation_form(client, first_token)
     assert submit_activation(client, first_token, hidden=hidden).status_code == 303  # charged, 4242
     second_id, second_token = create_pending_customer(
-        app, admin_client, smtp, business_name="Second Link Ltd", email="second@example.com")
+        app, admin_client, smtp, business_name="Second Link Ltd", email="second@example.com"
+    )
     with app.app_context():
         old = ActivationToken.get(ActivationToken.customer == first_id)
         ActivationToken.delete().where(ActivationToken.id == old.id).execute()

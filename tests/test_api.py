@@ -1,5 +1,6 @@
 """The integration API (issue 16): keys, the endpoints on the console's own rules, idempotency,
 problem details, rate limits and the OpenAPI document."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,6 +61,7 @@ def count(app, model, *where) -> int:
 
 
 # --- API keys (Settings > API keys) ------------------------------------------------------------
+
 
 def test_an_administrator_creates_a_key_whose_secret_is_shown_once_and_stored_only_as_a_hash(app, admin_client):
     response = post(admin_client, "/settings/api-keys/", {"name": "Web shop", "scope": ApiKey.READ_WRITE})
@@ -149,6 +151,7 @@ def test_last_used_is_recorded_without_a_write_on_every_request(app):
 
 # --- Authentication and scope ------------------------------------------------------------------
 
+
 def test_wrong_revoked_and_malformed_keys_get_the_same_401(app):
     live = make_key(app)
     revoked = make_key(app, name="Revoked")
@@ -156,8 +159,15 @@ def test_wrong_revoked_and_malformed_keys_get_the_same_401(app):
     wrong = live[:-4] + ("AAAA" if not live.endswith("AAAA") else "BBBB")
     client = app.test_client()
     answers = set()
-    for headers in ({}, auth(revoked), auth(wrong), auth("pbx_nonsense"), {"Authorization": "Basic abc"},
-                    {"Authorization": f"Bearer {live} extra"}, {"Authorization": "Bearer"}):
+    for headers in (
+        {},
+        auth(revoked),
+        auth(wrong),
+        auth("pbx_nonsense"),
+        {"Authorization": "Basic abc"},
+        {"Authorization": f"Bearer {live} extra"},
+        {"Authorization": "Bearer"},
+    ):
         response = client.get("/api/v1/customers", headers=headers)
         body = _problem(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -173,7 +183,9 @@ def test_a_key_stops_working_when_its_administrator_is_no_longer_one(app):
     assert client.get("/api/v1/plans", headers=auth(secret)).status_code == 200
     with app.app_context():
         admin = User.get(User.email == ADMIN[0])
-        WhiteLabelMembership.update(role=WhiteLabelMembership.STAFF).where(WhiteLabelMembership.user == admin.id).execute()
+        WhiteLabelMembership.update(role=WhiteLabelMembership.STAFF).where(
+            WhiteLabelMembership.user == admin.id
+        ).execute()
     _problem(client.get("/api/v1/plans", headers=auth(secret)), 401, "unauthorized")
 
 
@@ -181,8 +193,9 @@ def test_a_read_only_key_reads_but_every_write_is_403(app, smtp):
     secret = make_key(app, scope=ApiKey.READ)
     client = app.test_client()
     assert client.get("/api/v1/customers", headers=auth(secret)).status_code == 200
-    body = _problem(client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret)), 403,
-                    "read-only-key")
+    body = _problem(
+        client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret)), 403, "read-only-key"
+    )
     assert "read-only" in body["detail"]
     assert count(app, Customer, Customer.contact_email == "hana@matai-joinery.example.com") == 0
 
@@ -193,8 +206,7 @@ def test_a_browser_session_never_authenticates_an_api_call(app, admin_client):
 
     token = csrf_token(admin_client)
     for method, url in (("GET", "/api/v1/customers"), ("POST", "/api/v1/customers")):
-        response = admin_client.open(url, method=method, json=customer_body(app),
-                                     headers={"X-CSRFToken": token})
+        response = admin_client.open(url, method=method, json=customer_body(app), headers={"X-CSRFToken": token})
         _problem(response, 401, "unauthorized")
         assert "Set-Cookie" not in response.headers
     assert count(app, Customer, Customer.contact_email == "hana@matai-joinery.example.com") == 0
@@ -214,6 +226,7 @@ def test_the_api_ignores_the_password_change_a_session_owes(app, smtp):
 
 # --- Creating customers: the wizard's rules and words ------------------------------------------
 
+
 def test_creating_a_customer_option_sends_the_activation_email_and_answers_pending(app, smtp):
     secret = make_key(app)
     response = app.test_client().post("/api/v1/customers", json=customer_body(app), headers=auth(secret))
@@ -225,7 +238,10 @@ def test_creating_a_customer_option_sends_the_activation_email_and_answers_pendi
     assert body["contact"]["phone"] == "+64211234567"
     with app.app_context():
         customer = Customer.get_by_id(body["id"])
-        assert OutboxEmail.select().where((OutboxEmail.customer == customer) & (OutboxEmail.kind == "activation")).count() == 1
+        assert (
+            OutboxEmail.select().where((OutboxEmail.customer == customer) & (OutboxEmail.kind == "activation")).count()
+            == 1
+        )
         assert customer.created_by.email == ADMIN[0]
         audit = AuditEvent.get((AuditEvent.customer == customer) & (AuditEvent.action == "customer_created"))
         assert "api key" in audit.detail
@@ -233,9 +249,16 @@ def test_creating_a_customer_option_sends_the_activation_email_and_answers_pendi
 
 def test_creating_a_white_label_option_charges_the_ledger_and_answers_active(app):
     secret = make_key(app)
-    body = white_label_body(app, numbers=["+6495550100", "+6495550101"],
-                            pbx={"time_zone": "Pacific/Auckland", "extension_length": 4,
-                                 "default_caller_id": "+6495550101", "call_recording": True})
+    body = white_label_body(
+        app,
+        numbers=["+6495550100", "+6495550101"],
+        pbx={
+            "time_zone": "Pacific/Auckland",
+            "extension_length": 4,
+            "default_caller_id": "+6495550101",
+            "call_recording": True,
+        },
+    )
     response = app.test_client().post("/api/v1/customers", json=body, headers=auth(secret))
     assert response.status_code == 201, response.get_data(as_text=True)
     answer = response.get_json()
@@ -292,8 +315,11 @@ def test_the_api_refuses_a_taken_number_and_too_many_numbers(app):
     with app.app_context():
         harbour = Customer.get(Customer.business_name == "Harbour Plumbing Ltd")
         PhoneNumber.update(customer=harbour).where(PhoneNumber.number == "+6495550100").execute()
-    errors = _errors(app.test_client().post("/api/v1/customers", json=white_label_body(app, numbers=["+6495550100"]),
-                                            headers=auth(secret)))
+    errors = _errors(
+        app.test_client().post(
+            "/api/v1/customers", json=white_label_body(app, numbers=["+6495550100"]), headers=auth(secret)
+        )
+    )
     assert errors == {"/numbers": "09 555 0100 is no longer available. Choose another number."}
     too_many = white_label_body(app, plan="Business", numbers=[f"+649555{n:04d}" for n in range(101, 107)])
     errors = _errors(app.test_client().post("/api/v1/customers", json=too_many, headers=auth(secret)))
@@ -307,11 +333,13 @@ def test_a_customer_option_request_cannot_carry_the_white_label_options_fields(a
     body["contact"]["authorized"] = True
     errors = _errors(app.test_client().post("/api/v1/customers", json=body, headers=auth(secret)))
     assert set(errors) == {"/numbers", "/contact/authorized"}
-    assert _errors(app.test_client().post("/api/v1/customers", json={**body, "option": "reseller"},
-                                          headers=auth(secret))) .keys() == {"/option"}
+    assert _errors(
+        app.test_client().post("/api/v1/customers", json={**body, "option": "reseller"}, headers=auth(secret))
+    ).keys() == {"/option"}
 
 
 # --- Problem details ---------------------------------------------------------------------------
+
 
 def test_bad_requests_are_problems_never_500s(app):
     secret = make_key(app)
@@ -319,16 +347,29 @@ def test_bad_requests_are_problems_never_500s(app):
     json_headers = {**auth(secret), "Content-Type": "application/json"}
     _problem(client.post("/api/v1/customers", data="{not json", headers=json_headers), 400, "bad-request")
     _problem(client.post("/api/v1/customers", data="x" * 40_000, headers=json_headers), 413, "too-large")
-    _problem(client.post("/api/v1/customers", data="option=customer", headers={
-        **auth(secret), "Content-Type": "application/x-www-form-urlencoded"}), 415, "unsupported-media-type")
+    _problem(
+        client.post(
+            "/api/v1/customers",
+            data="option=customer",
+            headers={**auth(secret), "Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        415,
+        "unsupported-media-type",
+    )
     _problem(client.post("/api/v1/customers", headers=auth(secret)), 415, "unsupported-media-type")
     for body in ([], "text", 5, None, {"option": 5}, {"option": "customer", "contact": "x"}):
         _problem(client.post("/api/v1/customers", data=json.dumps(body), headers=json_headers), 422, "validation")
-    errors = _errors(client.post("/api/v1/customers", json={**customer_body(app), "plan": {"plan_id": "1"}},
-                                 headers=auth(secret)))
+    errors = _errors(
+        client.post("/api/v1/customers", json={**customer_body(app), "plan": {"plan_id": "1"}}, headers=auth(secret))
+    )
     assert list(errors) == ["/plan/plan_id"]  # "1" is not 1: no guessing at types
-    errors = _errors(client.post("/api/v1/customers", json={**customer_body(app), "contact": {
-        **customer_body(app)["contact"], "business_name": "Nul\x00Ltd"}}, headers=auth(secret)))
+    errors = _errors(
+        client.post(
+            "/api/v1/customers",
+            json={**customer_body(app), "contact": {**customer_body(app)["contact"], "business_name": "Nul\x00Ltd"}},
+            headers=auth(secret),
+        )
+    )
     assert list(errors) == ["/contact/business_name"]
     _problem(client.get("/api/v1/customers/999999", headers=auth(secret)), 404, "not-found")
     _problem(client.get("/api/v1/no-such-thing", headers=auth(secret)), 404, "not-found")
@@ -338,11 +379,13 @@ def test_bad_requests_are_problems_never_500s(app):
     errors = _errors(client.get("/api/v1/customers?limit=1000&colour=red", headers=auth(secret)))
     assert set(errors) == {"limit", "colour"}
     assert set(_errors(client.get("/api/v1/customers?cursor=yesterday", headers=auth(secret)))) == {"cursor"}
-    _problem(client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "has space")),
-             400, "bad-request")
+    _problem(
+        client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "has space")), 400, "bad-request"
+    )
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------
+
 
 def test_the_same_key_and_body_replay_the_first_answer_and_create_once(app, smtp):
     secret = make_key(app)
@@ -351,13 +394,24 @@ def test_the_same_key_and_body_replay_the_first_answer_and_create_once(app, smtp
     first = client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, key))
     # The same body with its keys in another order is the same request.
     body = customer_body(app)
-    again = client.post("/api/v1/customers", data=json.dumps(dict(reversed(list(body.items())))),
-                        headers={**auth(secret, key), "Content-Type": "application/json"})
+    again = client.post(
+        "/api/v1/customers",
+        data=json.dumps(dict(reversed(list(body.items())))),
+        headers={**auth(secret, key), "Content-Type": "application/json"},
+    )
     assert first.status_code == again.status_code == 201
     assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
     assert count(app, Customer, Customer.contact_email == "hana@matai-joinery.example.com") == 1
-    assert count(app, OutboxEmail, OutboxEmail.kind == "activation", OutboxEmail.recipient == "hana@matai-joinery.example.com") == 1
+    assert (
+        count(
+            app,
+            OutboxEmail,
+            OutboxEmail.kind == "activation",
+            OutboxEmail.recipient == "hana@matai-joinery.example.com",
+        )
+        == 1
+    )
 
 
 def test_the_same_key_with_another_body_is_refused(app, smtp):
@@ -366,8 +420,9 @@ def test_the_same_key_with_another_body_is_refused(app, smtp):
     key = new_idempotency_key()
     assert client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, key)).status_code == 201
     other = customer_body(app, email="someone-else@matai.example.com")
-    body = _problem(client.post("/api/v1/customers", json=other, headers=auth(secret, key)), 422,
-                    "idempotency-key-reused")
+    body = _problem(
+        client.post("/api/v1/customers", json=other, headers=auth(secret, key)), 422, "idempotency-key-reused"
+    )
     assert "different" in body["detail"]
     cancel = client.post("/api/v1/customers/1/activation/cancel", headers=auth(secret, key))  # another URL
     _problem(cancel, 422, "idempotency-key-reused")
@@ -399,8 +454,11 @@ def test_keys_are_forgotten_after_24_hours_and_belong_to_one_white_label(app, sm
     assert "/contact/email" in errors
     # The expired key was forgotten when it came again; the refused request stored none.
     assert count(app, ApiIdempotencyKey) == 0
-    fresh = client.post("/api/v1/customers", json=customer_body(app, email="fresh@matai.example.com"),
-                        headers=auth(secret, new_idempotency_key()))
+    fresh = client.post(
+        "/api/v1/customers",
+        json=customer_body(app, email="fresh@matai.example.com"),
+        headers=auth(secret, new_idempotency_key()),
+    )
     assert fresh.status_code == 201
     with app.app_context():
         from webapp.api.idempotency import purge_expired
@@ -421,6 +479,7 @@ def test_a_post_without_an_idempotency_key_is_accepted_and_a_blind_retry_is_refu
 
 
 # --- Reading -------------------------------------------------------------------------------------
+
 
 def test_the_customer_list_pages_by_cursor_without_repeats_when_customers_are_added(app, smtp):
     secret = make_key(app)
@@ -475,14 +534,16 @@ def test_plans_and_available_numbers(app):
     assert plans[0]["monthly_price"] == {"amount": 2900, "currency": "NZD"}
     page = client.get("/api/v1/numbers/available?limit=10", headers=auth(secret)).get_json()
     numbers = [n["number"] for n in page["data"]]
-    rest = client.get("/api/v1/numbers/available", query_string={"limit": 100, "cursor": page["next_cursor"]},
-                      headers=auth(secret)).get_json()
+    rest = client.get(
+        "/api/v1/numbers/available", query_string={"limit": 100, "cursor": page["next_cursor"]}, headers=auth(secret)
+    ).get_json()
     assert len(numbers + [n["number"] for n in rest["data"]]) == 25 and not rest["has_more"]
     found = client.get("/api/v1/numbers/available?contains=0123", headers=auth(secret)).get_json()["data"]
     assert [n["display"] for n in found] == ["+64 9 555 0123"]
 
 
 # --- Following up: resend, cancel, invite ----------------------------------------------------------
+
 
 def test_resend_and_cancel_follow_the_consoles_rules(app, smtp):
     secret = make_key(app)
@@ -494,8 +555,9 @@ def test_resend_and_cancel_follow_the_consoles_rules(app, smtp):
     resent = client.post(f"/api/v1/customers/{rimu.id}/activation/resend", headers=auth(secret))
     assert resent.status_code == 200 and resent.get_json()["activation"]["state"] == "pending"
     assert count(app, OutboxEmail, OutboxEmail.customer == rimu.id, OutboxEmail.kind == "activation") == 1
-    body = _problem(client.post(f"/api/v1/customers/{harbour.id}/activation/resend", headers=auth(secret)), 409,
-                    "conflict")
+    body = _problem(
+        client.post(f"/api/v1/customers/{harbour.id}/activation/resend", headers=auth(secret)), 409, "conflict"
+    )
     assert "Harbour Plumbing Ltd is active" in body["detail"]
     revived = client.post(f"/api/v1/customers/{tui.id}/activation/resend", headers=auth(secret)).get_json()
     assert revived["status"] == "pending_activation"
@@ -529,15 +591,25 @@ def test_inviting_a_user_into_a_white_label_administered_account(app, smtp):
     response = client.post(f"/api/v1/customers/{harbour.id}/users", json=person, headers=auth(secret))
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["email"] == "mere@harbour.example.com" and response.get_json()["invited"]
-    assert count(app, OutboxEmail, OutboxEmail.kind == "invitation", OutboxEmail.recipient == "mere@harbour.example.com") == 1
-    errors = _errors(client.post(f"/api/v1/customers/{harbour.id}/users", json={**person, "email": "x@harbour.example.com"},
-                                 headers=auth(secret)))
+    assert (
+        count(app, OutboxEmail, OutboxEmail.kind == "invitation", OutboxEmail.recipient == "mere@harbour.example.com")
+        == 1
+    )
+    errors = _errors(
+        client.post(
+            f"/api/v1/customers/{harbour.id}/users",
+            json={**person, "email": "x@harbour.example.com"},
+            headers=auth(secret),
+        )
+    )
     assert errors == {"/extension": "Extension 201 is already taken in this account. Choose another."}
-    errors = _errors(client.post(f"/api/v1/customers/{harbour.id}/users", json={**person, "extension": "20"},
-                                 headers=auth(secret)))
+    errors = _errors(
+        client.post(f"/api/v1/customers/{harbour.id}/users", json={**person, "extension": "20"}, headers=auth(secret))
+    )
     assert errors == {"/extension": "Enter an extension of exactly 3 digits."}
-    body = _problem(client.post(f"/api/v1/customers/{kauri.id}/users", json=person, headers=auth(secret)), 403,
-                    "forbidden")
+    body = _problem(
+        client.post(f"/api/v1/customers/{kauri.id}/users", json=person, headers=auth(secret)), 403, "forbidden"
+    )
     assert "administers their own account" in body["detail"]
 
 
@@ -550,8 +622,12 @@ def test_inviting_someone_who_has_an_account_reveals_nothing_of_it_through_the_a
         harbour = Customer.get(Customer.business_name == "Harbour Plumbing Ltd")
     answers = {}
     for email in ("grace@wattlelegal.example.com", "nobody-yet@harbour.example.com"):  # has an account / has not
-        person = {"first_name": "Typed", "last_name": "Name", "email": email,
-                  "extension": "201" if email.startswith("grace") else "202"}
+        person = {
+            "first_name": "Typed",
+            "last_name": "Name",
+            "email": email,
+            "extension": "201" if email.startswith("grace") else "202",
+        }
         response = client.post(f"/api/v1/customers/{harbour.id}/users", json=person, headers=auth(secret))
         assert response.status_code == 201, response.get_data(as_text=True)
         answer = response.get_json()
@@ -562,6 +638,7 @@ def test_inviting_someone_who_has_an_account_reveals_nothing_of_it_through_the_a
 
 
 # --- Rate limits ----------------------------------------------------------------------------------
+
 
 def test_each_key_has_its_own_rate_limit_with_retry_after_and_ratelimit_headers(app):
     app.config["API_RATE_LIMIT"] = "3 per minute"
@@ -580,14 +657,18 @@ def test_each_key_has_its_own_rate_limit_with_retry_after_and_ratelimit_headers(
 
 # --- The document ---------------------------------------------------------------------------------
 
+
 def test_the_openapi_document_is_3_1_generated_and_covers_every_api_route(app):
     response = app.test_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     document = response.get_json()
     assert document["openapi"] == "3.1.0"
-    routes = {(rule.rule.replace("<int:customer_id>", "{customer_id}"), method.lower())
-              for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (rule.rule.replace("<int:customer_id>", "{customer_id}"), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert routes == documented
     for ops in document["paths"].values():
@@ -621,13 +702,15 @@ def test_the_purge_command_forgets_keys_older_than_24_hours(app, runner, smtp):
     secret = make_key(app)
     client = app.test_client()
     for email in ("old@matai.example.com", "new@matai.example.com"):
-        response = client.post("/api/v1/customers", json=customer_body(app, email=email),
-                               headers=auth(secret, new_idempotency_key()))
+        response = client.post(
+            "/api/v1/customers", json=customer_body(app, email=email), headers=auth(secret, new_idempotency_key())
+        )
         assert response.status_code == 201
     with app.app_context():
         oldest = ApiIdempotencyKey.select().order_by(ApiIdempotencyKey.id).first()
         ApiIdempotencyKey.update(created_at=utcnow() - dt.timedelta(hours=25)).where(
-            ApiIdempotencyKey.id == oldest.id).execute()
+            ApiIdempotencyKey.id == oldest.id
+        ).execute()
     result = runner.invoke(args=["api", "purge-idempotency-keys"])
     assert result.exit_code == 0 and "Forgot 1 Idempotency-Keys" in result.output
     assert count(app, ApiIdempotencyKey) == 1

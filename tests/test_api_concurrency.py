@@ -4,6 +4,7 @@ over HTTP against a live threaded server, create one customer, one ledger entry,
 The creation is slowed by 0.3 s inside its transaction, and the server records when each
 request arrived and left, so the test can assert that the two requests really overlapped (the
 second arrived while the first was still inside its transaction)."""
+
 from __future__ import annotations
 
 import http.client
@@ -61,8 +62,12 @@ def live_api(app, monkeypatch):
 def _post(port: int, secret: str, key: str, body: dict):
     def send():
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("POST", "/api/v1/customers", body=json.dumps(body),
-                           headers={**auth(secret, key), "Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            "/api/v1/customers",
+            body=json.dumps(body),
+            headers={**auth(secret, key), "Content-Type": "application/json"},
+        )
         response = connection.getresponse()
         answer = (response.status, response.getheader("Idempotent-Replayed"), response.read().decode())
         connection.close()
@@ -94,8 +99,11 @@ def test_two_identical_posts_with_one_idempotency_key_at_once_create_once(app, l
     overlapped = 0
     for round_ in range(ROUNDS):
         email = f"race-{option}-{round_}@example.com"
-        body = (customer_body(app, email=email) if option == "customer"
-                else white_label_body(app, numbers=[f"+649555{110 + round_:04d}"], email=email))
+        body = (
+            customer_body(app, email=email)
+            if option == "customer"
+            else white_label_body(app, numbers=[f"+649555{110 + round_:04d}"], email=email)
+        )
         key = new_idempotency_key()
         results = simultaneously(_post(port, secret, key, body), _post(port, secret, key, body))
         assert [status for status, _, _ in results] == [201, 201], results
@@ -114,9 +122,11 @@ def test_two_identical_posts_with_one_idempotency_key_at_once_create_once(app, l
                 assert LedgerEntry.select().where(LedgerEntry.customer == customer).count() == 1
                 assert CustomerMembership.select().where(CustomerMembership.customer == customer).count() == 1
     assert overlapped == ROUNDS, f"only {overlapped} of {ROUNDS} races had both requests in flight at once"
-    record_figure(f"api idempotency race ({option})",
-                  f"{ROUNDS} races of two identical POSTs with one Idempotency-Key, all {overlapped} overlapping: "
-                  "1 customer each, the second answer a replay")
+    record_figure(
+        f"api idempotency race ({option})",
+        f"{ROUNDS} races of two identical POSTs with one Idempotency-Key, all {overlapped} overlapping: "
+        "1 customer each, the second answer a replay",
+    )
 
 
 def test_creates_with_different_keys_at_once_all_succeed(app, live_api, smtp, record_figure):
@@ -125,9 +135,14 @@ def test_creates_with_different_keys_at_once_all_succeed(app, live_api, smtp, re
     port, timeline = live_api
     secret = make_key(app)
     for round_ in range(3):
-        results = simultaneously(*[
-            _post(port, secret, new_idempotency_key(), customer_body(app, email=f"parallel-{round_}-{i}@example.com"))
-            for i in range(4)])
+        results = simultaneously(
+            *[
+                _post(
+                    port, secret, new_idempotency_key(), customer_body(app, email=f"parallel-{round_}-{i}@example.com")
+                )
+                for i in range(4)
+            ]
+        )
         assert [status for status, _, _ in results] == [201] * 4, [r[2][:200] for r in results]
     with app.app_context():
         assert Customer.select().where(Customer.contact_email.startswith("parallel-")).count() == 12

@@ -7,6 +7,7 @@ tests/url_map_walk.py's FILL with real objects of Demo Telecom.
 - a revoked key gets 401 everywhere;
 and the database does not change. The same ids open for Demo Telecom's own read-write key.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,12 @@ from webapp.models import ApiKey
 PUBLIC = {"api.openapi"}
 BODIES = {
     "api.create_customer": lambda app: customer_body(app, email="intruder@example.com", business_name="Intruder Ltd"),
-    "api.invite_user": lambda app: {"first_name": "Ivy", "last_name": "Intruder", "email": "ivy@example.com",
-                                    "extension": "999"},
+    "api.invite_user": lambda app: {
+        "first_name": "Ivy",
+        "last_name": "Intruder",
+        "email": "ivy@example.com",
+        "extension": "999",
+    },
 }
 
 
@@ -38,8 +43,7 @@ def api_routes(app, targets, *, with_variables_only=False):
 
 def _call(app, client, method, url, endpoint, secret):
     body = BODIES.get(endpoint)
-    return client.open(url, method=method, headers=auth(secret),
-                       json=body(app) if body and method == "POST" else None)
+    return client.open(url, method=method, headers=auth(secret), json=body(app) if body and method == "POST" else None)
 
 
 CASES = {
@@ -53,8 +57,11 @@ CASES = {
 @pytest.mark.parametrize("who", list(CASES))
 def test_no_api_route_lets_another_tenant_a_read_only_or_a_revoked_key_in(app, admin_client, smtp, record_figure, who):
     targets = build_targets(app, admin_client)
-    keys = {"other": make_key(app, OTHER), "read_only": make_key(app, DEMO, scope=ApiKey.READ),
-            "revoked": make_key(app, DEMO, name="Revoked")}
+    keys = {
+        "other": make_key(app, OTHER),
+        "read_only": make_key(app, DEMO, scope=ApiKey.READ),
+        "revoked": make_key(app, DEMO, name="Revoked"),
+    }
     revoke(app, keys["revoked"])
     name, ids_only, only_method, expected = CASES[who]
     secret = keys[name]
@@ -76,7 +83,9 @@ def test_no_api_route_lets_another_tenant_a_read_only_or_a_revoked_key_in(app, a
             before = after
     assert not problems, "\n".join(problems)
     assert checked >= 5
-    record_figure(f"api isolation ({who})", f"{checked} API route/method/object requests: all {expected}, database unchanged")
+    record_figure(
+        f"api isolation ({who})", f"{checked} API route/method/object requests: all {expected}, database unchanged"
+    )
 
 
 def test_the_ids_used_are_real_for_their_owners_key(app, admin_client):

@@ -8,6 +8,7 @@ the waiting email with its link. Without the Fernet keys the restored Stripe key
 link are lost: what the README says to back up beside the database. Needs PostgreSQL and its
 client programs; with CI set, their absence fails the test instead of skipping it.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,9 @@ def two_databases():
     missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
     if missing:
         service_unavailable(f"PostgreSQL's client programs are missing: {', '.join(missing)}")
-    ready = subprocess.run(["pg_isready", "-q", *PG], check=False).returncode == 0 if shutil.which("pg_isready") else True
+    ready = (
+        subprocess.run(["pg_isready", "-q", *PG], check=False).returncode == 0 if shutil.which("pg_isready") else True
+    )
     if not ready:
         service_unavailable("PostgreSQL is not reachable on 127.0.0.1:5432")
     names = [f"onboarding_backup_{uuid.uuid4().hex[:8]}", f"onboarding_restored_{uuid.uuid4().hex[:8]}"]
@@ -54,8 +57,9 @@ def two_databases():
 
 
 def _app(config: dict, name: str, keys: str):
-    return create_app({**config, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
-                       "SECRETS_ENCRYPTION_KEYS": keys})
+    return create_app(
+        {**config, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}", "SECRETS_ENCRYPTION_KEYS": keys}
+    )
 
 
 def _close(app) -> None:
@@ -67,8 +71,9 @@ def _close(app) -> None:
         database.close_all()
 
 
-def test_a_dump_restored_into_a_fresh_database_signs_in_and_keeps_what_the_keys_protect(two_databases, config, tmp_path,
-                                                                                       record_figure):
+def test_a_dump_restored_into_a_fresh_database_signs_in_and_keeps_what_the_keys_protect(
+    two_databases, config, tmp_path, record_figure
+):
     live, restored = two_databases
     keys = Fernet.generate_key().decode()
     mail = CaughtMail(port=free_port())
@@ -89,8 +94,17 @@ def test_a_dump_restored_into_a_fresh_database_signs_in_and_keeps_what_the_keys_
     url = f"postgresql://postgres@127.0.0.1:5432/{live}"
     subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", url], check=True, timeout=120)
     subprocess.run(["createdb", *PG, restored], check=True, timeout=60)
-    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname=postgresql://postgres@127.0.0.1:5432/{restored}",
-                    str(dump)], check=True, timeout=120)
+    subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--exit-on-error",
+            f"--dbname=postgresql://postgres@127.0.0.1:5432/{restored}",
+            str(dump),
+        ],
+        check=True,
+        timeout=120,
+    )
 
     # The app on the restored database, with the same SECRET_KEY and Fernet keys.
     back = _app(config, restored, keys)
@@ -122,6 +136,9 @@ def test_a_dump_restored_into_a_fresh_database_signs_in_and_keeps_what_the_keys_
         assert Customer.select().where(Customer.contact_email == "restored@matai.example.com").exists()
     _close(lost)
     size = dump.stat().st_size
-    record_figure("backup and restore", f"pg_dump --format=custom ({size:,} B) restored with pg_restore into a fresh "
-                  "database: signed in, customers listed, Stripe key read and the waiting activation email sent "
-                  "with a working link; with other Fernet keys the Stripe key reads as not set")
+    record_figure(
+        "backup and restore",
+        f"pg_dump --format=custom ({size:,} B) restored with pg_restore into a fresh "
+        "database: signed in, customers listed, Stripe key read and the waiting activation email sent "
+        "with a working link; with other Fernet keys the Stripe key reads as not set",
+    )

@@ -5,6 +5,7 @@ uses (SQLite by default, PostgreSQL with DATABASE_URL): CI runs both. Each race 
 requests at a barrier on the way into the service function they contend in (race_helpers.py),
 so every round is a real overlap, not two requests that happened to run one after the other.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -72,10 +73,16 @@ def submitter(port: int, client, path: str):
 
     def submit():
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("POST", path, body="", headers={
-            "Cookie": f"session={cookie}", "X-CSRFToken": token,
-            "Content-Type": "application/x-www-form-urlencoded",
-        })
+        connection.request(
+            "POST",
+            path,
+            body="",
+            headers={
+                "Cookie": f"session={cookie}",
+                "X-CSRFToken": token,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         response = connection.getresponse()
         body = response.read().decode()
         connection.close()
@@ -91,7 +98,9 @@ def count(app, model, *where) -> int:
 
 
 @pytest.mark.parametrize("option", ["customer", "white_label"])
-def test_two_simultaneous_submits_of_one_draft_create_one_customer(app, admin_client, live, smtp, option, record_figure, monkeypatch):
+def test_two_simultaneous_submits_of_one_draft_create_one_customer(
+    app, admin_client, live, smtp, option, record_figure, monkeypatch
+):
     together = []  # per race: ms both submits were inside submit() together
     for round_ in range(ROUNDS):
         name = f"Race {option} {round_} Ltd"
@@ -99,8 +108,9 @@ def test_two_simultaneous_submits_of_one_draft_create_one_customer(app, admin_cl
         if option == "customer":
             base = complete_customer_option(admin_client, app, business_name=name, email=email)
         else:
-            base = complete_white_label_option(admin_client, app, business_name=name, email=email,
-                                               numbers=[f"+649555{105 + round_:04d}"])
+            base = complete_white_label_option(
+                admin_client, app, business_name=name, email=email, numbers=[f"+649555{105 + round_:04d}"]
+            )
         race = Overlap(f"submit() of {base}")
         race.patch(monkeypatch, webapp.onboarding.routes, "submit")
         submit = submitter(live, admin_client, f"{base}/review")
@@ -139,9 +149,11 @@ def test_two_simultaneous_submits_of_one_draft_create_one_customer(app, admin_cl
         time.sleep(0.3)
         assert len(smtp.messages) == ROUNDS
         workers = f"; two outbox workers claiming at once: {ROUNDS} emails, each sent once"
-    record_figure(f"concurrency (double submit, {option})",
-                  f"{ROUNDS} races of two submits, in each both inside submit() at once "
-                  f"(together {min(together):.0f}-{max(together):.0f} ms): 1 customer each{workers}")
+    record_figure(
+        f"concurrency (double submit, {option})",
+        f"{ROUNDS} races of two submits, in each both inside submit() at once "
+        f"(together {min(together):.0f}-{max(together):.0f} ms): 1 customer each{workers}",
+    )
 
 
 def test_two_drafts_racing_for_one_number_give_it_to_one_customer(app, admin_client, live, record_figure, monkeypatch):
@@ -149,8 +161,13 @@ def test_two_drafts_racing_for_one_number_give_it_to_one_customer(app, admin_cli
     for round_ in range(ROUNDS):
         number = f"+649555{120 + round_:04d}"
         bases = [
-            complete_white_label_option(admin_client, app, business_name=f"Number race {round_}{side}",
-                                        email=f"number-race-{round_}{side}@example.com", numbers=[number])
+            complete_white_label_option(
+                admin_client,
+                app,
+                business_name=f"Number race {round_}{side}",
+                email=f"number-race-{round_}{side}@example.com",
+                numbers=[number],
+            )
             for side in "ab"
         ]
         race = Overlap(f"submit() of two drafts for {number}")
@@ -163,22 +180,36 @@ def test_two_drafts_racing_for_one_number_give_it_to_one_customer(app, admin_cli
         loser = next(body for status, _, body in results if status == 422)
         assert "is no longer available" in loser
         with app.app_context():
-            owners = [c.business_name for c in Customer.select().where(Customer.business_name.startswith(f"Number race {round_}"))]
+            owners = [
+                c.business_name
+                for c in Customer.select().where(Customer.business_name.startswith(f"Number race {round_}"))
+            ]
             assert len(owners) == 1
             winner = Customer.get(Customer.business_name == owners[0])
             assert PhoneNumber.get(PhoneNumber.number == number).customer_id == winner.id
             assert LedgerEntry.select().where(LedgerEntry.customer == winner).count() == 1
-            assert LedgerEntry.select().join(Customer).where(Customer.business_name.startswith(f"Number race {round_}")).count() == 1
-            unsubmitted = CustomerDraft.select().where(CustomerDraft.customer.is_null()
-                                                       & CustomerDraft.key.in_([b.rsplit("/", 1)[1] for b in bases]))
+            assert (
+                LedgerEntry.select()
+                .join(Customer)
+                .where(Customer.business_name.startswith(f"Number race {round_}"))
+                .count()
+                == 1
+            )
+            unsubmitted = CustomerDraft.select().where(
+                CustomerDraft.customer.is_null() & CustomerDraft.key.in_([b.rsplit("/", 1)[1] for b in bases])
+            )
             assert [d.submitted_at for d in unsubmitted] == [None]  # the loser can choose another number
         wins, losses = wins + 1, losses + 1
-    record_figure("concurrency (one number, two drafts)",
-                  f"{ROUNDS} races, in each both submits inside submit() at once: {wins} assigned once, "
-                  f"{losses} sent back to choose again")
+    record_figure(
+        "concurrency (one number, two drafts)",
+        f"{ROUNDS} races, in each both submits inside submit() at once: {wins} assigned once, "
+        f"{losses} sent back to choose again",
+    )
 
 
-def test_mail_server_down_during_create_keeps_the_customer_and_sends_once_when_back(app, admin_client, mail_port, record_figure):
+def test_mail_server_down_during_create_keeps_the_customer_and_sends_once_when_back(
+    app, admin_client, mail_port, record_figure
+):
     # Nothing listens on MAIL_PORT: the SMTP server is down.
     base = complete_customer_option(admin_client, app, business_name="Mail Outage Ltd")
     response = post(admin_client, f"{base}/review")
@@ -204,7 +235,9 @@ def test_mail_server_down_during_create_keeps_the_customer_and_sends_once_when_b
             assert (email.status, email.attempts) == (OutboxEmail.SENT, 2)
     finally:
         server.stop()
-    record_figure("faults (mail down during create)", "customer kept, email queued, 1 delivery after the server returned")
+    record_figure(
+        "faults (mail down during create)", "customer kept, email queued, 1 delivery after the server returned"
+    )
 
 
 WRITES = [Customer, LedgerEntry, CustomerMembership, PbxSettings, OutboxEmail, ActivationToken, AuditEvent]
@@ -212,7 +245,9 @@ WRITES = [Customer, LedgerEntry, CustomerMembership, PbxSettings, OutboxEmail, A
 
 @pytest.mark.parametrize("option", ["customer", "white_label"])
 @pytest.mark.parametrize("htmx", [False, True])
-def test_database_failing_mid_submit_leaves_nothing_half_written(app, admin_client, monkeypatch, option, htmx, caplog, record_figure):
+def test_database_failing_mid_submit_leaves_nothing_half_written(
+    app, admin_client, monkeypatch, option, htmx, caplog, record_figure
+):
     if option == "customer":
         base = complete_customer_option(admin_client, app)
     else:
@@ -240,8 +275,10 @@ def test_database_failing_mid_submit_leaves_nothing_half_written(app, admin_clie
     monkeypatch.undo()
     assert post(admin_client, f"{base}/review").status_code == 303
     assert count(app, Customer, Customer.business_name == "Matai Joinery Ltd") == 1
-    record_figure("faults (database error mid-submit)",
-                  "both options, page and htmx: branded 500, nothing written, the retry created 1 customer")
+    record_figure(
+        "faults (database error mid-submit)",
+        "both options, page and htmx: branded 500, nothing written, the retry created 1 customer",
+    )
 
 
 def test_a_step_saved_from_a_stale_draft_does_not_reopen_a_submitted_one(app, admin_client, smtp):

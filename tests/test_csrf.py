@@ -4,6 +4,7 @@ Every route that accepts POST refuses a post without the CSRF token (400, databa
 unchanged) and accepts one carrying the token in the X-CSRFToken header, as htmx sends it.
 No GET (or HEAD) of any route changes the database, whoever asks.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -31,7 +32,6 @@ def _signed_in_admin(app):
     client = app.test_client()
     assert sign_in(client, *ADMIN).status_code == 303
     return client
-
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,10 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(app, a
                 before = after
     assert not problems, "\n".join(problems)
     assert checked >= 10
-    record_figure(f"csrf ({who})", f"{checked} posts without a token: all 400 (401 on the API, which ignores cookies), database unchanged")
+    record_figure(
+        f"csrf ({who})",
+        f"{checked} posts without a token: all 400 (401 on the API, which ignores cookies), database unchanged",
+    )
 
 
 def test_every_post_with_the_token_in_the_htmx_header_is_accepted(app, admin_client, record_figure):
@@ -95,13 +98,17 @@ def _crawl(app, client, targets, method: str, htmx: bool, who: str):
             problems.append(f"{method} {url} ({rule.endpoint}) as {who}: {response.status_code}")
         after = snapshot(app)
         if after != before:
-            problems.append(f"{method} {url} ({rule.endpoint}) as {who}: changed {', '.join(changed_tables(before, after))}")
+            problems.append(
+                f"{method} {url} ({rule.endpoint}) as {who}: changed {', '.join(changed_tables(before, after))}"
+            )
             before = after
     return problems, count
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_no_get_changes_the_database(app, admin_client, staff_client, other_admin_client, record_figure, method, request):
+def test_no_get_changes_the_database(
+    app, admin_client, staff_client, other_admin_client, record_figure, method, request
+):
     targets = build_targets(app, admin_client)
     callers = {
         "administrator": admin_client,

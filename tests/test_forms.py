@@ -13,6 +13,7 @@ a name, an email, a postcode or a password. Nobody lists the forms or fields her
   says what is wrong;
 - every text option of every CLI command refuses them too.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,10 +35,31 @@ import webapp
 from conftest import csrf_token
 from webapp.forms import CONTROL_CHARACTERS_MESSAGE, SINGLE_LINE_TEXT, AppForm, SingleLine, has_control_characters
 
-CONTROL_SAMPLES = ["line one\r\nline two", "one\ntwo", "one\rtwo", "tab\there", "nul\x00", "esc\x1b[31m", "del\x7f",
-                   "next\x85line", "line\u2028sep", "para\u2029sep", "rtl\u202eoverride", "isolate\u2066x\u2069"]
-ORDINARY = ["Kōwhai Bakery", "Ngā Hau e Whā Ltd", "O'Brien & Sons (NZ)", "名前", "café—deli", "👩‍👩‍👧 Family Co",
-            "שלום\u200f", "a b  c", "100% pure"]
+CONTROL_SAMPLES = [
+    "line one\r\nline two",
+    "one\ntwo",
+    "one\rtwo",
+    "tab\there",
+    "nul\x00",
+    "esc\x1b[31m",
+    "del\x7f",
+    "next\x85line",
+    "line\u2028sep",
+    "para\u2029sep",
+    "rtl\u202eoverride",
+    "isolate\u2066x\u2069",
+]
+ORDINARY = [
+    "Kōwhai Bakery",
+    "Ngā Hau e Whā Ltd",
+    "O'Brien & Sons (NZ)",
+    "名前",
+    "café—deli",
+    "👩‍👩‍👧 Family Co",
+    "שלום\u200f",
+    "a b  c",
+    "100% pure",
+]
 SINGLE_LINE_INPUT_TYPES = {"text", "email", "password", "search", "tel", "url"}
 
 
@@ -107,8 +129,11 @@ def test_every_single_line_field_of_every_form_refuses_control_characters(app, r
                         break
     assert not problems, "\n".join(problems)
     assert fields_checked >= 30
-    record_figure("control characters (forms)", f"{fields_checked} single-line fields in {len(forms)} form classes: "
-                  f"each refuses {len(CONTROL_SAMPLES)} kinds of control character")
+    record_figure(
+        "control characters (forms)",
+        f"{fields_checked} single-line fields in {len(forms)} form classes: "
+        f"each refuses {len(CONTROL_SAMPLES)} kinds of control character",
+    )
 
 
 def test_ordinary_text_is_not_refused():
@@ -134,8 +159,13 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"method": (a.get("method") or "get").lower(), "action": a.get("action"), "fields": [],
-                          "buttons": [], "text": []}
+            self._form = {
+                "method": (a.get("method") or "get").lower(),
+                "action": a.get("action"),
+                "fields": [],
+                "buttons": [],
+                "text": [],
+            }
             self.forms.append(self._form)
         if self._form is None or "disabled" in a:
             return
@@ -209,7 +239,9 @@ def _pages(smtp, app, admin_client):
         base = complete_white_label_option(admin_client, app, email=f"step{n}@matai.example.com")
         pages.append((admin_client, f"{base}/{step.slug}"))
     pages += [(app.test_client(), "/login")]
-    _, token = create_pending_customer(app, admin_client, smtp, email="lines@example.com", business_name="Line Break Ltd")
+    _, token = create_pending_customer(
+        app, admin_client, smtp, email="lines@example.com", business_name="Line Break Ltd"
+    )
     pages += [(app.test_client(), f"/activate/{token}")]
     return pages
 
@@ -229,25 +261,33 @@ def test_every_form_page_answers_a_line_break_in_any_text_field_with_422(app, ad
                 if (endpoint, field) in forms_seen:
                     continue
                 forms_seen.add((endpoint, field))
-                response = client.post(action, data=_submission(form, field, sample),
-                                       headers={"X-CSRFToken": csrf_token(client)})
+                response = client.post(
+                    action, data=_submission(form, field, sample), headers={"X-CSRFToken": csrf_token(client)}
+                )
                 posted += 1
                 html = response.get_data(as_text=True)
                 if response.status_code != 422 or CONTROL_CHARACTERS_MESSAGE not in html:
-                    problems.append(f"POST {action} with a line break in {field} (form on {url}): {response.status_code}"
-                                    + ("" if CONTROL_CHARACTERS_MESSAGE in html else ", without the message"))
+                    problems.append(
+                        f"POST {action} with a line break in {field} (form on {url}): {response.status_code}"
+                        + ("" if CONTROL_CHARACTERS_MESSAGE in html else ", without the message")
+                    )
     assert not problems, "\n".join(problems)
     assert posted >= 25
     endpoints = {e for e, _ in forms_seen}
     assert {"onboarding.step", "auth.login", "activation.activate_account", "accounts.top_up"} <= endpoints
-    record_figure("control characters (pages)", f"{posted} posts with CR/LF in one text field of the forms of "
-                  f"{len(endpoints)} routes found on the app's pages: all 422 with the message")
+    record_figure(
+        "control characters (pages)",
+        f"{posted} posts with CR/LF in one text field of the forms of "
+        f"{len(endpoints)} routes found on the app's pages: all 422 with the message",
+    )
 
 
 def test_the_inline_email_check_says_so_too(app, admin_client):
     targets = build_targets(app, admin_client)
-    response = admin_client.post(f"/customers/new/{targets.draft_key}/check/email",
-                                 data={"email": "a@example.com\r\nBcc: b@example.com", "csrf_token": csrf_token(admin_client)})
+    response = admin_client.post(
+        f"/customers/new/{targets.draft_key}/check/email",
+        data={"email": "a@example.com\r\nBcc: b@example.com", "csrf_token": csrf_token(admin_client)},
+    )
     assert CONTROL_CHARACTERS_MESSAGE in response.get_data(as_text=True)
 
 
@@ -257,27 +297,77 @@ def test_the_inline_email_check_says_so_too(app, admin_client):
 def _text_options(app):
     for name, command in app.cli.commands.items():
         for param in command.params:
-            if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, click.types.StringParamType):
+            if (
+                isinstance(param, click.Option)
+                and not param.is_flag
+                and isinstance(param.type, click.types.StringParamType)
+            ):
                 yield name, param
 
 
 def test_every_text_option_of_the_cli_refuses_control_characters(app):
     stray = [f"flask {name} {'/'.join(p.opts)}" for name, p in _text_options(app)]
     assert not stray, f"text options without type=SINGLE_LINE_TEXT (webapp/forms.py): {stray}"
-    options = [(name, p) for name, command in app.cli.commands.items() for p in command.params
-               if getattr(p, "type", None) is SINGLE_LINE_TEXT]
+    options = [
+        (name, p)
+        for name, command in app.cli.commands.items()
+        for p in command.params
+        if getattr(p, "type", None) is SINGLE_LINE_TEXT
+    ]
     assert len(options) >= 9
 
 
-@pytest.mark.parametrize("args", [
-    ["create-whitelabel", "--name", "Acme\r\nVoice", "--slug", "acme", "--country", "NZ", "--currency", "NZD",
-     "--support-email", "help@acme.example.com"],
-    ["create-whitelabel", "--name", "Acme Voice", "--slug", "acme\t", "--country", "NZ", "--currency", "NZD",
-     "--support-email", "help@acme.example.com"],
-    ["create-user", "--email", "new@demo.example.com", "--white-label", "demo-telecom", "--first-name", "Ana\u2028Bel",
-     "--password", "a-long-enough-password-1"],
-    ["create-user", "--email", "new@demo.example.com\n", "--white-label", "demo-telecom", "--password", "a-long-enough-password-1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "create-whitelabel",
+            "--name",
+            "Acme\r\nVoice",
+            "--slug",
+            "acme",
+            "--country",
+            "NZ",
+            "--currency",
+            "NZD",
+            "--support-email",
+            "help@acme.example.com",
+        ],
+        [
+            "create-whitelabel",
+            "--name",
+            "Acme Voice",
+            "--slug",
+            "acme\t",
+            "--country",
+            "NZ",
+            "--currency",
+            "NZD",
+            "--support-email",
+            "help@acme.example.com",
+        ],
+        [
+            "create-user",
+            "--email",
+            "new@demo.example.com",
+            "--white-label",
+            "demo-telecom",
+            "--first-name",
+            "Ana\u2028Bel",
+            "--password",
+            "a-long-enough-password-1",
+        ],
+        [
+            "create-user",
+            "--email",
+            "new@demo.example.com\n",
+            "--white-label",
+            "demo-telecom",
+            "--password",
+            "a-long-enough-password-1",
+        ],
+    ],
+)
 def test_create_whitelabel_and_create_user_refuse_control_characters(app, runner, args):
     from webapp.models import User, WhiteLabel
 

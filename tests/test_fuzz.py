@@ -6,6 +6,7 @@ Every response must be below 500, and nothing may be half-written: no step but t
 creates a customer (or a ledger entry, an email, a token...), drafts appear only when the
 first step succeeds, and what a step stores is still a page that opens.
 """
+
 from __future__ import annotations
 
 import random
@@ -54,10 +55,42 @@ TOTALS = {"requests": 0, "errors": 0, "forms": 0}
 # --- Input ------------------------------------------------------------------------------------
 
 NASTY = [
-    "", " ", "\t", "\r\n", "\x00", "\x00abc", "0", "-1", "1e309", "NaN", "99999999999999999999999",
-    "’", "ﬀ", "\u202eevil", "\ufeff", "😀" * 10, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "é" * 300, "a" * 255, "\\", "%00", "%s%n",
-    "<script>alert(1)</script>", '<div hx-get="/x">', "' OR '1'='1", "'; DROP TABLE customer; --",
-    "../../etc/passwd", "null", "[]", "{}", "true", "None", "y", "on", "+6495550100", "+61255551001",
+    "",
+    " ",
+    "\t",
+    "\r\n",
+    "\x00",
+    "\x00abc",
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "99999999999999999999999",
+    "’",
+    "ﬀ",
+    "\u202eevil",
+    "\ufeff",
+    "😀" * 10,
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "é" * 300,
+    "a" * 255,
+    "\\",
+    "%00",
+    "%s%n",
+    "<script>alert(1)</script>",
+    '<div hx-get="/x">',
+    "' OR '1'='1",
+    "'; DROP TABLE customer; --",
+    "../../etc/passwd",
+    "null",
+    "[]",
+    "{}",
+    "true",
+    "None",
+    "y",
+    "on",
+    "+6495550100",
+    "+61255551001",
 ]
 # Huge values: under the 32 kB request limit (stored, searched, echoed back) and just over it
 # (refused whole). They are slow to build and post, so they come once in sixteen values.
@@ -86,8 +119,10 @@ def _typable(typed: str) -> bool:
 text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60).filter(_typable)
 fuzz_value = st.one_of(text, st.sampled_from(NASTY), st.integers().map(str)).filter(_typable)
 value = st.one_of(*[fuzz_value] * 15, st.sampled_from(HUGE))
-field_name = st.one_of(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12).filter(_typable),
-                       st.sampled_from(["action", "return", "numbers", "id", "white_label", "customer_id"]))
+field_name = st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12).filter(_typable),
+    st.sampled_from(["action", "return", "numbers", "id", "white_label", "customer_id"]),
+)
 
 
 MUTATION = st.tuples(st.sampled_from(["fuzz", "fuzz", "missing", "repeated", "stranger"]), st.integers(0, 63), value)
@@ -279,7 +314,12 @@ def test_fuzz_wizard_step(fuzz_app, admin_client, record_figure, slug):
         demo_id = WhiteLabel.get(WhiteLabel.slug == "demo-telecom").id
 
     @FUZZ
-    @given(form_data(_step_fields(app, slug)), htmx, st.sampled_from(sorted(bases)), st.sampled_from(["", "?return=review"]))
+    @given(
+        form_data(_step_fields(app, slug)),
+        htmx,
+        st.sampled_from(sorted(bases)),
+        st.sampled_from(["", "?return=review"]),
+    )
     def run(pairs, as_htmx, option, query):
         base = bases[option]
         driver.post(f"{base}/{slug}{query}", pairs, as_htmx)
@@ -293,11 +333,15 @@ def test_fuzz_wizard_step(fuzz_app, admin_client, record_figure, slug):
     driver.record(record_figure)
 
 
-@pytest.mark.parametrize("endpoint", ["check/email", "check/phone", "check/other", "address/service", "numbers/choices"])
+@pytest.mark.parametrize(
+    "endpoint", ["check/email", "check/phone", "check/other", "address/service", "numbers/choices"]
+)
 def test_fuzz_inline_endpoints_write_nothing(fuzz_app, admin_client, record_figure, endpoint):
     app = fuzz_app
     base = complete_white_label_option(admin_client, app, email="fuzz@example.com")
-    fields = STEP_FIELDS["address" if endpoint == "address/service" else "numbers" if endpoint == "numbers/choices" else "contact"]
+    fields = STEP_FIELDS[
+        "address" if endpoint == "address/service" else "numbers" if endpoint == "numbers/choices" else "contact"
+    ]
     driver = Driver(app, admin_client, endpoint)
     stored = draft_data(app, base)
     # The inline checks are forms in their own right (as many examples as every form). The other endpoints
@@ -325,9 +369,24 @@ def _query(next_url: str) -> str:
 def test_fuzz_sign_in(fuzz_app, record_figure):
     app = fuzz_app
     driver = Driver(app, app.test_client(), "sign-in")
-    fields = {"email": [ADMIN[0], STAFF[0], ADMIN[0].upper(), "nobody@example.com"], "password": [ADMIN[1], STAFF[1], "wrong"]}
-    next_targets = st.one_of(st.sampled_from(["", "/customers/", "//evil.example.com/", "https://evil.example.com/",
-                                              "/\\evil.example.com", "javascript:alert(1)", "/%0d%0aSet-Cookie:x=1"]), text)
+    fields = {
+        "email": [ADMIN[0], STAFF[0], ADMIN[0].upper(), "nobody@example.com"],
+        "password": [ADMIN[1], STAFF[1], "wrong"],
+    }
+    next_targets = st.one_of(
+        st.sampled_from(
+            [
+                "",
+                "/customers/",
+                "//evil.example.com/",
+                "https://evil.example.com/",
+                "/\\evil.example.com",
+                "javascript:alert(1)",
+                "/%0d%0aSet-Cookie:x=1",
+            ]
+        ),
+        text,
+    )
 
     @FUZZ
     @given(form_data(fields), htmx, next_targets)
@@ -352,12 +411,19 @@ def test_fuzz_payment_gateway_settings(fuzz_app, admin_client, record_figure):
     fields = {
         "payment_gateway": ["none", "sandbox", "stripe"],
         "stripe_publishable_key": ["", "pk_test_51AbCdEfGhIjKlMnOp", "pk_live_51AbCdEfGhIjKlMnOp"],
-        "stripe_secret_key": ["", "sk_test_51ZyXwVuTsRqPoNm9876", "sk_live_51ZyXwVuTsRqPoNm4321", "rk_test_51Restricted1234"],
+        "stripe_secret_key": [
+            "",
+            "sk_test_51ZyXwVuTsRqPoNm9876",
+            "sk_live_51ZyXwVuTsRqPoNm4321",
+            "rk_test_51Restricted1234",
+        ],
     }
 
     def white_labels():
         with app.app_context():
-            return {w.slug: (w.payment_gateway, w.stripe_publishable_key, w.stripe_secret_key) for w in WhiteLabel.select()}
+            return {
+                w.slug: (w.payment_gateway, w.stripe_publishable_key, w.stripe_secret_key) for w in WhiteLabel.select()
+            }
 
     seen = {"labels": white_labels()}
 

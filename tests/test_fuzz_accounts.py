@@ -1,5 +1,6 @@
 """Bad input never gives a 500 on the activation page and the users form either (issue 6,
 check 3, for the forms that arrived with activation and customer accounts)."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,10 @@ def _counts(app) -> dict:
 def _record(record_figure, requests: int) -> None:
     TOTALS["requests"] += requests
     TOTALS["forms"] += 1
-    record_figure("fuzz (total)",
-                  f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors")
+    record_figure(
+        "fuzz (total)",
+        f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors",
+    )
 
 
 def test_fuzz_activation_form(app, admin_client, record_figure, smtp):
@@ -82,10 +85,13 @@ def test_fuzz_users_form(app, admin_client, record_figure):
         customer_id = CustomerMembership.select().order_by(CustomerMembership.id.desc()).get().customer_id
     token = csrf_token(admin_client)
     fields = {
-        "first_name": ["Tama", ""], "last_name": ["Rangi", ""],
+        "first_name": ["Tama", ""],
+        "last_name": ["Rangi", ""],
         "email": ["tama@example.com", "not-an-email", "ADMIN@demo.example.com"],
-        "extension": ["201", "20", "abc", "2011"], "role": ["user", "account_administrator", "owner"],
-        "setup": ["invite", "password", "magic"], "password": ["", "temporary-harbour-kauri-51", "short"],
+        "extension": ["201", "20", "abc", "2011"],
+        "role": ["user", "account_administrator", "owner"],
+        "setup": ["invite", "password", "magic"],
+        "password": ["", "temporary-harbour-kauri-51", "short"],
     }
     seen = {"requests": 0, "before": _counts(app)}
 

@@ -9,6 +9,7 @@ business name, may look like anything, so the end-of-test card-number scan skips
 skips the other fuzz tests; a generated value that looks like a card number is not sent, so
 the log scan stays meaningful.)
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,13 @@ from schemathesis.specs.openapi.checks import (
 from conftest import has_card_number
 
 EXAMPLES = 100  # per operation and mode
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(app, database_url, smtp, record_figure):
@@ -53,16 +59,23 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
                 checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
 
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                )
                 def run(case):
                     nonlocal sent
                     typed = json.dumps([case.body, case.query, case.path_parameters, case.headers], default=str)
                     if has_card_number(typed):
                         return
                     # (The WSGI transport does not undo Content-Encoding as an HTTP client would.)
-                    response = case.call_and_validate(headers=auth(secret, **{"Accept-Encoding": "identity"}),
-                                                      checks=checks)  # noqa: B023 (run() runs before checks changes)
+                    response = case.call_and_validate(
+                        headers=auth(secret, **{"Accept-Encoding": "identity"}),
+                        checks=checks,  # noqa: B023 (run() runs before checks changes)
+                    )
                     statuses[response.status_code] += 1
                     sent += 1
 
@@ -73,8 +86,12 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(a
                     assert mode is GenerationMode.NEGATIVE and not operation.body and not operation.query
                     continue
     assert statuses[500] == 0
-    assert statuses[200] > 0 and statuses[422] > 0  # (random text is rarely a valid phone, email and address: creating is test_api.py's)
+    assert (
+        statuses[200] > 0 and statuses[422] > 0
+    )  # (random text is rarely a valid phone, email and address: creating is test_api.py's)
     summary = ", ".join(f"{count} × {status}" for status, count in sorted(statuses.items()))
-    record_figure("api fuzz (schemathesis)",
-                  f"{sent} generated requests over {len(operations)} operations (valid and invalid data, "
-                  f"read-write key): 0 server errors, 0 answers outside the document ({summary})")
+    record_figure(
+        "api fuzz (schemathesis)",
+        f"{sent} generated requests over {len(operations)} operations (valid and invalid data, "
+        f"read-write key): 0 server errors, 0 answers outside the document ({summary})",
+    )

@@ -1,4 +1,5 @@
 """The test suite's own machinery: what keeps CI from flaking and from passing on a skip."""
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings

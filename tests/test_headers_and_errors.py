@@ -1,4 +1,5 @@
 """Headers, cookies, escaping (issue 6, check 9) and branded error pages (check 10)."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,17 @@ from wizard_helpers import (
 from conftest import ADMIN, STAFF, csrf_token, sign_in
 from webapp import create_app
 
-LEAKS = ["Traceback", 'File "', "sqlite", "psycopg", "peewee", "SELECT", "no_such_table", "secret-detail-4711", "werkzeug"]
+LEAKS = [
+    "Traceback",
+    'File "',
+    "sqlite",
+    "psycopg",
+    "peewee",
+    "SELECT",
+    "no_such_table",
+    "secret-detail-4711",
+    "werkzeug",
+]
 
 
 def directives(response) -> dict[str, list[str]]:
@@ -52,7 +63,10 @@ def header_problems(response, where: str, production: bool = False) -> list[str]
     csp = directives(response)
     if not csp:
         return [f"{where}: no Content-Security-Policy"]
-    if "'unsafe-inline'" in response.headers["Content-Security-Policy"] or "'unsafe-eval'" in response.headers["Content-Security-Policy"]:
+    if (
+        "'unsafe-inline'" in response.headers["Content-Security-Policy"]
+        or "'unsafe-eval'" in response.headers["Content-Security-Policy"]
+    ):
         problems.append(f"{where}: CSP allows inline script or eval")
     for name, value in [("object-src", ["'none'"]), ("base-uri", ["'none'"]), ("frame-ancestors", ["'none'"])]:
         if csp.get(name) != value:
@@ -61,7 +75,12 @@ def header_problems(response, where: str, production: bool = False) -> list[str]
         problems.append(f"{where}: script-src is {csp.get('script-src')}")
     if response.headers.get("X-Content-Type-Options") != "nosniff":
         problems.append(f"{where}: no nosniff")
-    if response.headers.get("Referrer-Policy") not in {"same-origin", "no-referrer", "strict-origin-when-cross-origin", "strict-origin"}:
+    if response.headers.get("Referrer-Policy") not in {
+        "same-origin",
+        "no-referrer",
+        "strict-origin-when-cross-origin",
+        "strict-origin",
+    }:
         problems.append(f"{where}: Referrer-Policy {response.headers.get('Referrer-Policy')}")
     hsts = response.headers.get("Strict-Transport-Security")
     if production and not (hsts and "max-age=31536000" in hsts):
@@ -126,8 +145,11 @@ def test_every_response_has_the_security_headers(test_routes, record_figure):
         response = client.post("/logout")  # 400 without a token
         problems += header_problems(response, "POST /logout without a token")
     assert not problems, "\n".join(problems)
-    record_figure("headers", f"{count} responses (pages, partials, redirects, files, errors): CSP, nosniff, Referrer-Policy on all; "
-                  f"the {signed_in_count} signed in: Cache-Control no-store (static files and brand CSS: a year)")
+    record_figure(
+        "headers",
+        f"{count} responses (pages, partials, redirects, files, errors): CSP, nosniff, Referrer-Policy on all; "
+        f"the {signed_in_count} signed in: Cache-Control no-store (static files and brand CSS: a year)",
+    )
 
 
 def test_a_customer_account_users_pages_are_not_stored(app):
@@ -141,9 +163,16 @@ def test_a_customer_account_users_pages_are_not_stored(app):
         from webapp.models import Customer
 
         wattle = Customer.get(Customer.business_name == "Wattle Legal").id
-    for method, url in [("GET", "/account/"), ("GET", f"/account/{wattle}/top-up"), ("GET", f"/account/{wattle}/pbx"),
-                        ("GET", f"/account/{wattle}/users/new"), ("POST", f"/account/{wattle}/pbx"),
-                        ("GET", "/account/password"), ("GET", "/"), ("GET", "/customers/")]:
+    for method, url in [
+        ("GET", "/account/"),
+        ("GET", f"/account/{wattle}/top-up"),
+        ("GET", f"/account/{wattle}/pbx"),
+        ("GET", f"/account/{wattle}/users/new"),
+        ("POST", f"/account/{wattle}/pbx"),
+        ("GET", "/account/password"),
+        ("GET", "/"),
+        ("GET", "/customers/"),
+    ]:
         for htmx in (False, True):
             response = call(client, method, url, {}, token=token, htmx=htmx)
             problems += caching_problems(response, f"{method} {url} ({response.status_code})", None)
@@ -166,8 +195,10 @@ def test_production_adds_hsts_and_secure_cookies(app, monkeypatch, database_url)
     assert not header_problems(page, "GET /login", production=True)
     token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
     response = client.post(
-        "/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token},
-        headers={"Referer": "https://onboarding.example.com/login"}, **https,
+        "/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token},
+        headers={"Referer": "https://onboarding.example.com/login"},
+        **https,
     )
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
@@ -209,9 +240,9 @@ HOSTILE_PERSON = '<img src=x onerror="alert(1)">'
 
 def _shows_as_text(html: str, where: str) -> None:
     assert HOSTILE_NAME not in html, where
-    assert "hx-get=\"/x\"" not in html, where
+    assert 'hx-get="/x"' not in html, where
     assert "&lt;div hx-get=&#34;/x&#34;&gt;" in html or "&lt;div hx-get=&quot;/x&quot;&gt;" in html, where
-    assert HOSTILE_PERSON not in html and "onerror=\"alert" not in html, where
+    assert HOSTILE_PERSON not in html and 'onerror="alert' not in html, where
 
 
 def test_a_business_name_with_markup_renders_as_text_everywhere(app, admin_client):
@@ -220,7 +251,9 @@ def test_a_business_name_with_markup_renders_as_text_everywhere(app, admin_clien
     _, unfinished = start(admin_client, "customer")
     post(admin_client, f"{unfinished}/contact", {"business_name": HOSTILE_NAME})
     _shows_as_text(admin_client.get(f"{base}/review").get_data(as_text=True), "check your answers")
-    _shows_as_text(admin_client.get(f"{base}/review", headers={"HX-Request": "true"}).get_data(as_text=True), "review partial")
+    _shows_as_text(
+        admin_client.get(f"{base}/review", headers={"HX-Request": "true"}).get_data(as_text=True), "review partial"
+    )
     _shows_as_text(admin_client.get("/customers/").get_data(as_text=True).split("<main", 1)[1], "drafts list")
     assert post(admin_client, f"{base}/review").status_code == 303
     _shows_as_text(admin_client.get(f"{base}/done").get_data(as_text=True), "done page")
@@ -230,7 +263,9 @@ def test_a_business_name_with_markup_renders_as_text_everywhere(app, admin_clien
     page = admin_client.get(customer_url).get_data(as_text=True)
     _shows_as_text(page, "customer page")
     assert "<title>&lt;div hx-get=" in page
-    _shows_as_text(admin_client.get("/customers/?q=div", headers={"HX-Request": "true"}).get_data(as_text=True), "search partial")
+    _shows_as_text(
+        admin_client.get("/customers/?q=div", headers={"HX-Request": "true"}).get_data(as_text=True), "search partial"
+    )
 
 
 # --- Error pages -------------------------------------------------------------------------------
@@ -250,7 +285,12 @@ def _error_responses(app, htmx: bool):
     yield 404, admin.get("/no-such-page", headers=headers)
     yield 405, admin.get("/logout", headers=headers)
     yield 410, admin.get("/test-only/gone", headers=headers)
-    yield 429, visitor.post("/login", data={"email": "someone@example.com", "password": "again", "csrf_token": token}, headers=headers)
+    yield (
+        429,
+        visitor.post(
+            "/login", data={"email": "someone@example.com", "password": "again", "csrf_token": token}, headers=headers
+        ),
+    )
     yield 500, admin.get("/test-only/boom", headers=headers)
     yield 500, admin.post("/test-only/sql", headers={**headers, "X-CSRFToken": csrf_token(admin)})
 

@@ -9,6 +9,7 @@ someone withdraws their invitation for good; only Reactivate (a new invitation) 
 Every check runs on both sides: the white-label administrator at /customers/<id>/... for a
 customer the white-label administers, and a customer's own Account Administrator at /account.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,8 +51,15 @@ class Side:
         return f"{prefix}/{self.customer_id}/users"
 
     def add(self, follow: bool = False, **fields):
-        data = {"first_name": "Typed", "last_name": "Person", "extension": "205", "role": "user", "setup": "invite",
-                **fields, "csrf_token": csrf_token(self.client)}
+        data = {
+            "first_name": "Typed",
+            "last_name": "Person",
+            "extension": "205",
+            "role": "user",
+            "setup": "invite",
+            **fields,
+            "csrf_token": csrf_token(self.client),
+        }
         return self.client.post(f"{self.base}/new", data=data, follow_redirects=follow)
 
     def act(self, membership_id: int, action: str):
@@ -73,11 +81,16 @@ def _existing_people(app):
     from webapp.auth.service import hash_password
 
     with app.app_context():
-        for (email, password), first, last, business in [(GRACE, "Grace", "Kelly", "Wattle Legal"),
-                                                         (AROHA, "Aroha", "Ngata", "Harbour Plumbing Ltd")]:
+        for (email, password), first, last, business in [
+            (GRACE, "Grace", "Kelly", "Wattle Legal"),
+            (AROHA, "Aroha", "Ngata", "Harbour Plumbing Ltd"),
+        ]:
             user = User.create(email=email, password_hash=hash_password(password), first_name=first, last_name=last)
-            CustomerMembership.create(user=user, customer=Customer.get(Customer.business_name == business),
-                                      role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
+            CustomerMembership.create(
+                user=user,
+                customer=Customer.get(Customer.business_name == business),
+                role=CustomerMembership.ACCOUNT_ADMINISTRATOR,
+            )
 
 
 @pytest.fixture(params=["white_label", "customer"])
@@ -89,8 +102,9 @@ def side(smtp, request, app, admin_client):
         with app.app_context():
             customer_id = Customer.get(Customer.business_name == "Matai Joinery Ltd").id
         return Side("white_label", app, admin_client, customer_id, "Matai Joinery Ltd")
-    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
-                                                 business_name="Kowhai Bakery")
+    customer_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     return Side("customer", app, contact, customer_id, "Kowhai Bakery")
@@ -98,8 +112,12 @@ def side(smtp, request, app, admin_client):
 
 def membership(app, customer_id: int, email: str) -> CustomerMembership | None:
     with app.app_context():
-        return (CustomerMembership.select().join(User)
-                .where((CustomerMembership.customer == customer_id) & (User.email == email)).first())
+        return (
+            CustomerMembership.select()
+            .join(User)
+            .where((CustomerMembership.customer == customer_id) & (User.email == email))
+            .first()
+        )
 
 
 def user_row(app, email: str) -> tuple:
@@ -131,9 +149,11 @@ def invitee_page(app, smtp, email: str):
 # --- Item 2: the same answer whether or not the email has an account ---------------------------------
 
 
-@pytest.mark.parametrize("existing", [GRACE[0], AROHA[0], OTHER_ADMIN[0]],
-                         ids=["other white-label's customer user", "same white-label's customer user",
-                              "other white-label's administrator"])
+@pytest.mark.parametrize(
+    "existing",
+    [GRACE[0], AROHA[0], OTHER_ADMIN[0]],
+    ids=["other white-label's customer user", "same white-label's customer user", "other white-label's administrator"],
+)
 @pytest.mark.parametrize("setup", ["invite", "password"])
 def test_adding_an_existing_account_looks_exactly_like_adding_a_new_person(app, side, existing, setup):
     before = user_row(app, existing)
@@ -153,7 +173,10 @@ def test_adding_an_existing_account_looks_exactly_like_adding_a_new_person(app, 
     assert found.status == CustomerMembership.INVITED and not found.active
     # The existing person gets an invitation (the temporary password never applies to them).
     with app.app_context():
-        assert OutboxEmail.select().where((OutboxEmail.kind == "invitation") & (OutboxEmail.recipient == existing)).count() == 1
+        assert (
+            OutboxEmail.select().where((OutboxEmail.kind == "invitation") & (OutboxEmail.recipient == existing)).count()
+            == 1
+        )
     if setup == "password":
         assert sign_in(app.test_client(), existing, TEMPORARY).status_code == 422
 
@@ -185,11 +208,18 @@ def test_accepting_for_an_existing_account_asks_for_its_password(smtp, app, side
     for wrong in ("", "not-graces-password-at-all"):
         response = client.post(link, data={"csrf_token": token, "current_password": wrong})
         assert response.status_code == 422
-        assert ("Enter the password you sign in with" if not wrong else "That is not the password for") in response.get_data(as_text=True)
+        assert (
+            "Enter the password you sign in with" if not wrong else "That is not the password for"
+        ) in response.get_data(as_text=True)
         assert membership(app, side.customer_id, GRACE[0]).status == CustomerMembership.INVITED
         assert client.get("/account/").status_code == 302  # not signed in
     with app.app_context():
-        assert ActivationToken.select().where(ActivationToken.used_at.is_null(False) & (ActivationToken.purpose == "invitation")).count() == 0
+        assert (
+            ActivationToken.select()
+            .where(ActivationToken.used_at.is_null(False) & (ActivationToken.purpose == "invitation"))
+            .count()
+            == 0
+        )
     before = user_row(app, GRACE[0])
     joined = client.post(link, data={"csrf_token": token, "current_password": GRACE[1]})
     assert joined.status_code == 303 and joined.headers["Location"] == "/account/"
@@ -221,8 +251,15 @@ def test_set_a_password_now_stays_invited_until_the_person_chooses_their_own(app
     assert sign_in(person, "newcomer@example.com", TEMPORARY).status_code == 303
     assert person.get(f"/account/{side.customer_id}/pbx").headers["Location"].endswith("/profile")
     assert membership(app, side.customer_id, "newcomer@example.com").status == CustomerMembership.INVITED
-    changed = person.post("/profile/password", data={"csrf_token": csrf_token(person), "current_password": TEMPORARY,
-                                                     "password": PASSWORD, "confirm_password": PASSWORD})
+    changed = person.post(
+        "/profile/password",
+        data={
+            "csrf_token": csrf_token(person),
+            "current_password": TEMPORARY,
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+        },
+    )
     assert changed.status_code == 303
     assert membership(app, side.customer_id, "newcomer@example.com").status == CustomerMembership.ACTIVE
     assert side.account_name in person.get("/account/").get_data(as_text=True)
@@ -281,11 +318,22 @@ def test_deactivating_withdraws_the_invitation(smtp, app, side):
     client = app.test_client()
     assert client.get(link).status_code == 410
     token = csrf_token(client)
-    assert client.post(link, data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD}).status_code == 410
+    assert (
+        client.post(link, data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD}).status_code
+        == 410
+    )
     assert membership(app, side.customer_id, "newcomer@example.com").status == CustomerMembership.DEACTIVATED
     with app.app_context():
-        assert ActivationToken.select().where((ActivationToken.purpose == "invitation") & ActivationToken.revoked_at.is_null()
-                                              & ActivationToken.used_at.is_null()).count() == 0
+        assert (
+            ActivationToken.select()
+            .where(
+                (ActivationToken.purpose == "invitation")
+                & ActivationToken.revoked_at.is_null()
+                & ActivationToken.used_at.is_null()
+            )
+            .count()
+            == 0
+        )
     assert "Deactivated" in side.row("newcomer@example.com")
 
 
@@ -318,7 +366,10 @@ def test_reactivate_sends_a_new_invitation_and_is_the_only_way_back(smtp, app, s
     client = app.test_client()
     assert client.get(old_link).status_code == 410
     client, link, token, _ = invitee_page(app, smtp, "newcomer@example.com")
-    assert client.post(link, data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD}).status_code == 303
+    assert (
+        client.post(link, data={"csrf_token": token, "password": PASSWORD, "confirm_password": PASSWORD}).status_code
+        == 303
+    )
     assert membership(app, side.customer_id, "newcomer@example.com").status == CustomerMembership.ACTIVE
 
 

@@ -6,6 +6,7 @@ administrator, Demo Telecom's staff (on administrator-only routes), the account
 administrator of another white-label's customer, and an anonymous visitor. Each must be
 refused (403/404; a visitor is sent to sign in) and the database must not change.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -63,7 +64,6 @@ def _expected(app, rule, caller: str) -> set[int] | None:
             return None
         return {403} if role == WhiteLabelMembership.ADMINISTRATOR else {403, 404}
     return {403, 404}
-
 
 
 @pytest.fixture(autouse=True)
@@ -176,10 +176,20 @@ def test_out_of_range_ids_are_404_never_500(app, admin_client, record_figure):
     assert not problems, "\n".join(problems)
     assert snapshot(app) == before
     assert rules >= 10
-    record_figure("isolation (out-of-range ids)", f"{checked} requests to {rules} routes with an int variable, ids 2^31, 2^63 and 10^23: all 404")
+    record_figure(
+        "isolation (out-of-range ids)",
+        f"{checked} requests to {rules} routes with an int variable, ids 2^31, 2^63 and 10^23: all 404",
+    )
 
 
-@pytest.mark.parametrize("url", ["/brand/99999999999999999999999.css", "/customers/99999999999999999999999",
-                                 "/brand/2147483648.css", "/customers/2147483648"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/brand/99999999999999999999999.css",
+        "/customers/99999999999999999999999",
+        "/brand/2147483648.css",
+        "/customers/2147483648",
+    ],
+)
 def test_the_reported_out_of_range_urls_are_404(admin_client, url):
     assert admin_client.get(url).status_code == 404

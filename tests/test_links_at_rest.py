@@ -1,5 +1,6 @@
 """No working link stored at rest (issue 12): emailed tokens wait encrypted in the outbox, go
 into the message as it is sent, and are forgotten afterwards; sent bodies are purged later."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,14 @@ from webapp.schedule import run_schedule
 from webapp.tokens import issue_token
 
 CONTACT_EMAIL = "hana@matai-joinery.example.com"
-INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@matai-joinery.example.com",
-           "extension": "201", "role": "user", "setup": "invite"}
+INVITEE = {
+    "first_name": "Tama",
+    "last_name": "Rangi",
+    "email": "tama@matai-joinery.example.com",
+    "extension": "201",
+    "role": "user",
+    "setup": "invite",
+}
 
 
 def stored_strings(app) -> list[str]:
@@ -46,8 +53,12 @@ def stored_strings(app) -> list[str]:
 
 def assert_stored_without_its_link(app, kind: str, recipient: str) -> OutboxEmail:
     with app.app_context():
-        row = OutboxEmail.select().where((OutboxEmail.kind == kind) & (OutboxEmail.recipient == recipient)) \
-            .order_by(OutboxEmail.id.desc()).get()
+        row = (
+            OutboxEmail.select()
+            .where((OutboxEmail.kind == kind) & (OutboxEmail.recipient == recipient))
+            .order_by(OutboxEmail.id.desc())
+            .get()
+        )
     assert row.status == OutboxEmail.QUEUED
     for body in (row.text_body, row.html_body):
         assert LINK_PLACEHOLDER in body
@@ -168,8 +179,15 @@ def test_every_link_in_an_email_follows_app_base_url_and_its_path(app, admin_cli
 def _queue_link_email(app, recipient="someone@example.com", path="/activate/not-a-real-token-but-secret"):
     with app.test_request_context(), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
-        return queue_email(kind="test", recipient=recipient, subject="A link", template="test_message",
-                           white_label=label, body="Your link:", secret_link=path).id
+        return queue_email(
+            kind="test",
+            recipient=recipient,
+            subject="A link",
+            template="test_message",
+            white_label=label,
+            body="Your link:",
+            secret_link=path,
+        ).id
 
 
 def test_a_retried_email_keeps_its_link_until_it_is_sent(app, smtp):
@@ -203,8 +221,14 @@ def test_a_link_whose_key_is_gone_fails_its_email_clearly_and_the_rest_still_go(
 
     doomed = _queue_link_email(app, recipient="doomed@example.com")
     with app.test_request_context(), db.atomic():
-        fine = queue_email(kind="test", recipient="fine@example.com", subject="No link", template="test_message",
-                           white_label=WhiteLabel.get(WhiteLabel.slug == "demo-telecom"), body="Hello.").id
+        fine = queue_email(
+            kind="test",
+            recipient="fine@example.com",
+            subject="No link",
+            template="test_message",
+            white_label=WhiteLabel.get(WhiteLabel.slug == "demo-telecom"),
+            body="Hello.",
+        ).id
     # The app restarted with a new key and without the one that encrypted the queued link.
     rekeyed = create_app({**config, "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode()})
     try:
@@ -227,12 +251,28 @@ def test_queue_email_refuses_a_secret_link_it_could_leak_or_lose(app):
     with app.test_request_context(), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         with pytest.raises(ValueError, match="path"):
-            queue_email(kind="test", recipient="x@example.com", subject="s", template="test_message",
-                        white_label=label, body="b", secret_link="https://evil.example.net/activate/abc")
+            queue_email(
+                kind="test",
+                recipient="x@example.com",
+                subject="s",
+                template="test_message",
+                white_label=label,
+                body="b",
+                secret_link="https://evil.example.net/activate/abc",
+            )
         with pytest.raises(ValueError, match="link"):
-            queue_email(kind="test", recipient="x@example.com", subject="s", template="welcome",
-                        white_label=label, customer=None, balance="", payment=None, sign_in_url="",
-                        secret_link="/activate/abc")
+            queue_email(
+                kind="test",
+                recipient="x@example.com",
+                subject="s",
+                template="welcome",
+                white_label=label,
+                customer=None,
+                balance="",
+                payment=None,
+                sign_in_url="",
+                secret_link="/activate/abc",
+            )
 
 
 def test_reencrypting_secrets_reencrypts_queued_links(app, config, runner, smtp):
@@ -268,10 +308,15 @@ def _sent_emails(app, smtp):
         now = utcnow()
         OutboxEmail.update(sent_at=now - dt.timedelta(days=31)).where(OutboxEmail.id == ids[0]).execute()
         OutboxEmail.update(sent_at=now - dt.timedelta(days=29)).where(OutboxEmail.id == ids[1]).execute()
-        OutboxEmail.update(status=OutboxEmail.QUEUED, sent_at=None, created_at=now - dt.timedelta(days=40),
-                           next_attempt_at=now + dt.timedelta(days=1)).where(OutboxEmail.id == ids[3]).execute()
-        OutboxEmail.update(status=OutboxEmail.FAILED, sent_at=None, created_at=now - dt.timedelta(days=40)) \
-            .where(OutboxEmail.id == ids[4]).execute()
+        OutboxEmail.update(
+            status=OutboxEmail.QUEUED,
+            sent_at=None,
+            created_at=now - dt.timedelta(days=40),
+            next_attempt_at=now + dt.timedelta(days=1),
+        ).where(OutboxEmail.id == ids[3]).execute()
+        OutboxEmail.update(status=OutboxEmail.FAILED, sent_at=None, created_at=now - dt.timedelta(days=40)).where(
+            OutboxEmail.id == ids[4]
+        ).execute()
     return ids
 
 
@@ -289,8 +334,13 @@ def test_purging_blanks_old_sent_bodies_and_keeps_the_rows(app, smtp):
         for i in ids:
             row = OutboxEmail.get_by_id(i)
             assert (row.subject, row.recipient, row.kind, row.status, row.sent_at, row.created_at) == (
-                before[i].subject, before[i].recipient, before[i].kind, before[i].status, before[i].sent_at,
-                before[i].created_at)
+                before[i].subject,
+                before[i].recipient,
+                before[i].kind,
+                before[i].status,
+                before[i].sent_at,
+                before[i].created_at,
+            )
     #             31 days sent, 29 days sent, just sent, queued, failed long ago
     assert _bodies(app, ids) == [False, True, True, True, False]
     with app.app_context():
@@ -300,10 +350,15 @@ def test_purging_blanks_old_sent_bodies_and_keeps_the_rows(app, smtp):
 def test_purge_emails_command_uses_the_setting_or_days(app, runner, smtp):
     ids = _sent_emails(app, smtp)
     app.config["OUTBOX_RETENTION_DAYS"] = 35
-    assert "Emptied the bodies of 1 sent or failed email(s) older than 35 days." in runner.invoke(args=["purge-emails"]).output
+    assert (
+        "Emptied the bodies of 1 sent or failed email(s) older than 35 days."
+        in runner.invoke(args=["purge-emails"]).output
+    )
     assert _bodies(app, ids) == [True, True, True, True, False]
-    assert "Emptied the bodies of 2 sent or failed email(s) older than 1 days." in runner.invoke(
-        args=["purge-emails", "--days", "1"]).output
+    assert (
+        "Emptied the bodies of 2 sent or failed email(s) older than 1 days."
+        in runner.invoke(args=["purge-emails", "--days", "1"]).output
+    )
     assert _bodies(app, ids) == [False, False, True, True, False]
 
 
@@ -335,27 +390,42 @@ def test_the_live_link_scan_finds_a_stored_link(app, quiet_sql_log):
     with app.app_context():
         with db.atomic():
             customer = Customer.create(
-                white_label=WhiteLabel.get(WhiteLabel.slug == "demo-telecom"), business_name="Scan Test Ltd",
-                contact_first_name="Sam", contact_email="sam@scan.example.com",
-                administered_by=CUSTOMER.key, status=Customer.PENDING)
+                white_label=WhiteLabel.get(WhiteLabel.slug == "demo-telecom"),
+                business_name="Scan Test Ltd",
+                contact_first_name="Sam",
+                contact_email="sam@scan.example.com",
+                administered_by=CUSTOMER.key,
+                status=Customer.PENDING,
+            )
             activation, _ = issue_token(customer, ActivationToken.ACTIVATION, 3600)
             invitation, row = issue_token(customer, ActivationToken.INVITATION, 3600, revoke_others=False)
             user = User.create(email="tui@scan.example.com", first_name="Tui", password_hash="")
-            CustomerMembership.create(user=user, customer=customer, role="user", active=False,
-                                    status=CustomerMembership.INVITED, accepted_at=None)
+            CustomerMembership.create(
+                user=user,
+                customer=customer,
+                role="user",
+                active=False,
+                status=CustomerMembership.INVITED,
+                accepted_at=None,
+            )
             row.user = user
             row.save()
         tried, opened = live_links_in_database(app)
         assert opened == [] and tried > 0
         # As the outbox held them before issue 12: a link in an email's body...
-        OutboxEmail.create(kind="activation", recipient="sam@scan.example.com", subject="s",
-                           text_body=f"Open https://onboarding.example.com/activate/{activation}\n",
-                           message_id="<scan@test>")
+        OutboxEmail.create(
+            kind="activation",
+            recipient="sam@scan.example.com",
+            subject="s",
+            text_body=f"Open https://onboarding.example.com/activate/{activation}\n",
+            message_id="<scan@test>",
+        )
         assert live_links_in_database(app)[1] == [f"/activate/{activation}: 200"]
         OutboxEmail.delete().execute()
         # ...a bare token, glued to a prefix, and an invitation link elsewhere are found too.
-        Customer.update(trading_name=f"act_{activation}",
-                        address_line2=f"/invite/{invitation}").where(Customer.id == customer.id).execute()
+        Customer.update(trading_name=f"act_{activation}", address_line2=f"/invite/{invitation}").where(
+            Customer.id == customer.id
+        ).execute()
         assert sorted(live_links_in_database(app)[1]) == [f"/activate/{activation}: 200", f"/invite/{invitation}: 200"]
         Customer.update(trading_name="", address_line2="").where(Customer.id == customer.id).execute()
         assert live_links_in_database(app)[1] == []
@@ -365,8 +435,13 @@ def test_the_live_link_scan_is_not_stopped_by_rate_limits(app):
     app.config["ACTIVATION_RATE_LIMIT"] = "1 per minute"
     with app.app_context():
         for i in range(5):
-            OutboxEmail.create(kind="test", recipient="x@example.com", subject="s", message_id=f"<{i}@test>",
-                               text_body=f"https://onboarding.example.com/activate/unknown-{i}")
+            OutboxEmail.create(
+                kind="test",
+                recipient="x@example.com",
+                subject="s",
+                message_id=f"<{i}@test>",
+                text_body=f"https://onboarding.example.com/activate/unknown-{i}",
+            )
     tried, opened = live_links_in_database(app)
     assert tried >= 5 and opened == []  # every one answered 404, none 429
     assert app.test_client().get("/activate/x").status_code == 404  # the limit still holds for others
@@ -391,9 +466,15 @@ def _legacy_email(kind, recipient, status, link):
     # Emails as stored before issue 12, working link and all: the tests that write them ask for
     # quiet_sql_log, so the session's log scan for tokens does not (rightly) flag their SQL.
     return OutboxEmail.create(
-        kind=kind, recipient=recipient, subject="s", status=status, sent_at=utcnow() if status == "sent" else None,
+        kind=kind,
+        recipient=recipient,
+        subject="s",
+        status=status,
+        sent_at=utcnow() if status == "sent" else None,
         text_body=f"Hello,\n\n{link}\n\nThis link works once.\n",
-        html_body=f'<p><a href="{link}">Open</a></p><p>{link}</p>', message_id=f"<{recipient}>")
+        html_body=f'<p><a href="{link}">Open</a></p><p>{link}</p>',
+        message_id=f"<{recipient}>",
+    )
 
 
 def test_the_upgrade_takes_links_out_of_emails_stored_before_it(app, smtp, quiet_sql_log):
@@ -401,20 +482,27 @@ def test_the_upgrade_takes_links_out_of_emails_stored_before_it(app, smtp, quiet
 
     sent_token, waiting_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with app.app_context():
-        sent = _legacy_email("activation", "a@example.com", OutboxEmail.SENT,
-                             f"https://onboarding.example.com/activate/{sent_token}")
-        waiting = _legacy_email("invitation", "b@example.com", OutboxEmail.QUEUED,
-                                f"https://onboarding.example.com/invite/{waiting_token}")
+        sent = _legacy_email(
+            "activation", "a@example.com", OutboxEmail.SENT, f"https://onboarding.example.com/activate/{sent_token}"
+        )
+        waiting = _legacy_email(
+            "invitation", "b@example.com", OutboxEmail.QUEUED, f"https://onboarding.example.com/invite/{waiting_token}"
+        )
         other = _legacy_email("welcome", "c@example.com", OutboxEmail.SENT, "https://onboarding.example.com/login")
         _scrub_stored_links()(db.obj)
         sent, waiting, other_now = (OutboxEmail.get_by_id(e.id) for e in (sent, waiting, other))
     assert "[link removed]" in sent.text_body and "[link removed]" in sent.html_body
     assert (waiting.status, waiting.text_body.count(LINK_PLACEHOLDER), waiting.html_body.count(LINK_PLACEHOLDER)) == (
-        OutboxEmail.QUEUED, 1, 2)
+        OutboxEmail.QUEUED,
+        1,
+        2,
+    )
     assert waiting.secret_link.startswith("fernet:")
     assert (other_now.text_body, other_now.html_body) == (other.text_body, other.html_body)
     assert not any(t in value for value in stored_strings(app) for t in (sent_token, waiting_token))
-    assert emailed_link(app, smtp, "b@example.com", "/invite/") == f"https://onboarding.example.com/invite/{waiting_token}"
+    assert (
+        emailed_link(app, smtp, "b@example.com", "/invite/") == f"https://onboarding.example.com/invite/{waiting_token}"
+    )
 
 
 def test_an_upgrade_without_the_keys_fails_waiting_emails_that_held_links(app, monkeypatch, quiet_sql_log):
@@ -423,8 +511,12 @@ def test_an_upgrade_without_the_keys_fails_waiting_emails_that_held_links(app, m
     from webapp import crypto
 
     with app.app_context():
-        waiting = _legacy_email("activation", "b@example.com", OutboxEmail.QUEUED,
-                                f"https://onboarding.example.com/activate/{secrets.token_urlsafe(32)}")
+        waiting = _legacy_email(
+            "activation",
+            "b@example.com",
+            OutboxEmail.QUEUED,
+            f"https://onboarding.example.com/activate/{secrets.token_urlsafe(32)}",
+        )
         monkeypatch.setattr(crypto, "_box", None)
         _scrub_stored_links()(db.obj)
         monkeypatch.undo()
@@ -450,7 +542,8 @@ def test_upgrading_a_database_rewrites_its_stored_links(config, tmp_path, smtp, 
                     "INSERT INTO outbox_email (kind, recipient, sender, subject, text_body, html_body, message_id, "
                     "status, attempts, next_attempt_at, last_error, created_at) "
                     "VALUES ('activation', ?, '', 's', ?, '', ?, ?, 0, '2026-01-01 00:00:00', '', '2026-01-01 00:00:00')",
-                    (address, f"Open https://onboarding.example.com/activate/{token}-{status}", f"<{status}>", status))
+                    (address, f"Open https://onboarding.example.com/activate/{token}-{status}", f"<{status}>", status),
+                )
         result = app.test_cli_runner().invoke(args=["db-upgrade"])
         assert "009_outbox_secret_links" in result.output, result.output
         with app.app_context(), db.connection_context():

@@ -88,8 +88,14 @@ def test_rolled_back_change_leaves_no_email(app):
         with app.test_request_context():
             with db.atomic():
                 label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
-                queue_email(kind="test", recipient="x@example.com", subject="s", template="test_message",
-                            white_label=label, body="b")
+                queue_email(
+                    kind="test",
+                    recipient="x@example.com",
+                    subject="s",
+                    template="test_message",
+                    white_label=label,
+                    body="b",
+                )
                 raise RuntimeError("the change failed")
     except RuntimeError:
         pass

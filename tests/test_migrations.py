@@ -7,6 +7,7 @@ actions: a rebuilt `white_label` took every customer, plan and user role with it
 release's schema (migration 007) with one row in every table, upgrades it, and checks that
 nothing went.
 """
+
 from __future__ import annotations
 
 import datetime as dt

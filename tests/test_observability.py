@@ -6,6 +6,7 @@ and the worker's log lines; no log line holds a token or a secret (conftest.py s
 of the run; the test at the end shows that scan can fail). Under gunicorn with several workers the
 metrics add up whichever worker answers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_healthz_and_readyz_answer_without_sign_in_in_small_json(client):
-    for url, body in (("/healthz", {"status": "ok"}),
-                      ("/readyz", {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "outbox": "ok"}})):
+    for url, body in (
+        ("/healthz", {"status": "ok"}),
+        ("/readyz", {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "outbox": "ok"}}),
+    ):
         response = client.get(url)
         assert response.status_code == 200 and response.is_json and response.json == body
         assert len(response.get_data()) < 200
@@ -63,8 +66,11 @@ def test_readyz_is_cheap_enough_to_poll_every_second(app, client, record_figure)
         times.append(time.perf_counter() - started)
     median = statistics.median(times) * 1000
     assert median < 50, median  # a second's poll costs a few ms of one worker
-    record_figure("operations (/readyz)", f"3 queries, median {median:.1f} ms over 100 polls (test client, "
-                  f"{'PostgreSQL' if 'postgres' in app.config['DATABASE_URL'] else 'SQLite'})")
+    record_figure(
+        "operations (/readyz)",
+        f"3 queries, median {median:.1f} ms over 100 polls (test client, "
+        f"{'PostgreSQL' if 'postgres' in app.config['DATABASE_URL'] else 'SQLite'})",
+    )
 
 
 def test_readyz_says_which_check_failed(app, client, monkeypatch):
@@ -76,25 +82,36 @@ def test_readyz_says_which_check_failed(app, client, monkeypatch):
     monkeypatch.undo()
     assert client.get("/readyz").status_code == 200
     with app.app_context():  # an email due 10 minutes ago that no worker tried: the outbox is stalled
-        email = OutboxEmail.create(kind="test", recipient="a@example.com", subject="s", text_body="b",
-                                   message_id=f"<{uuid.uuid4().hex}@test>",
-                                   next_attempt_at=utcnow() - dt.timedelta(minutes=10))
+        email = OutboxEmail.create(
+            kind="test",
+            recipient="a@example.com",
+            subject="s",
+            text_body="b",
+            message_id=f"<{uuid.uuid4().hex}@test>",
+            next_attempt_at=utcnow() - dt.timedelta(minutes=10),
+        )
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["outbox"].startswith("stalled: an email has been due for 6")
     with app.app_context():  # waiting for its retry (the mail server is down, the worker is fine): ready
-        OutboxEmail.update(next_attempt_at=utcnow() + dt.timedelta(minutes=1)).where(OutboxEmail.id == email.id).execute()
+        OutboxEmail.update(next_attempt_at=utcnow() + dt.timedelta(minutes=1)).where(
+            OutboxEmail.id == email.id
+        ).execute()
     assert client.get("/readyz").status_code == 200
 
 
 def test_with_the_database_down_healthz_still_answers_and_readyz_says_so(config):
-    app = create_app({**config, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2"})
+    app = create_app(
+        {**config, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2"}
+    )
     client = app.test_client()
     assert client.get("/healthz").json == {"status": "ok"}
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json == {"status": "not ready", "checks": {
-        "database": "failed (OperationalError)", "migrations": "not checked", "outbox": "not checked"}}
+    assert response.json == {
+        "status": "not ready",
+        "checks": {"database": "failed (OperationalError)", "migrations": "not checked", "outbox": "not checked"},
+    }
     assert "127.0.0.1" not in response.get_data(as_text=True)  # no address, no driver message
 
 
@@ -112,8 +129,12 @@ def test_metrics_answer_loopback_or_the_token_and_nobody_else(app, config):
     assert outside.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN_IN_TESTS}"}).status_code == 200
     # Through a proxy on this machine the connection is from loopback, on a stranger's behalf.
     assert loopback.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
-    assert loopback.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9",
-                                            "Authorization": f"Bearer {METRICS_TOKEN_IN_TESTS}"}).status_code == 200
+    assert (
+        loopback.get(
+            "/metrics", headers={"X-Forwarded-For": "203.0.113.9", "Authorization": f"Bearer {METRICS_TOKEN_IN_TESTS}"}
+        ).status_code
+        == 200
+    )
     # With a proxy configured, the address that counts is the connection's, not the forwarded one.
     proxied = create_app({**config, "PROXY_COUNT": 1})
     client = proxied.test_client()
@@ -139,7 +160,9 @@ def test_metrics_show_requests_the_outbox_and_the_activation_funnel(app, admin_c
     base = complete_customer_option(admin_client, app, email="funnel@matai.example.com")
     assert post(admin_client, f"{base}/review").status_code == 303
     during = admin_client.get("/metrics").get_data(as_text=True)
-    assert _sample(during, "onboarding_outbox_emails_waiting") == _sample(before, "onboarding_outbox_emails_waiting") + 1
+    assert (
+        _sample(during, "onboarding_outbox_emails_waiting") == _sample(before, "onboarding_outbox_emails_waiting") + 1
+    )
     assert _sample(during, "onboarding_outbox_emails_oldest_waiting_seconds") >= 0
     with app.app_context():
         assert deliver_due() >= 1
@@ -149,12 +172,16 @@ def test_metrics_show_requests_the_outbox_and_the_activation_funnel(app, admin_c
     assert _sample(after, "onboarding_http_responses_total", route=route, method="POST", status="303") >= 4
     assert _sample(after, "onboarding_outbox_emails_waiting") == 0
     assert _sample(after, "onboarding_outbox_emails", status="sent") >= 1
-    assert _sample(after, "onboarding_outbox_email_attempts_total", result="sent") >= \
-        _sample(before, "onboarding_outbox_email_attempts_total", result="sent") + 1
+    assert (
+        _sample(after, "onboarding_outbox_email_attempts_total", result="sent")
+        >= _sample(before, "onboarding_outbox_email_attempts_total", result="sent") + 1
+    )
     for stage in ("created", "opened", "activated", "expired"):
         assert f'onboarding_activation_funnel_customers{{stage="{stage}"}}' in after
-    assert _sample(after, "onboarding_activation_funnel_customers", stage="created") == \
-        _sample(before, "onboarding_activation_funnel_customers", stage="created") + 1
+    assert (
+        _sample(after, "onboarding_activation_funnel_customers", stage="created")
+        == _sample(before, "onboarding_activation_funnel_customers", stage="created") + 1
+    )
     assert "funnel@matai.example.com" not in after and "Matai" not in after  # figures, never people
 
 
@@ -164,10 +191,14 @@ def test_metrics_show_requests_the_outbox_and_the_activation_funnel(app, admin_c
 def test_a_request_id_is_kept_or_made_and_reaches_the_outbox_row(app, admin_client, smtp, caplog):
     response = admin_client.get("/customers/", headers={"X-Request-ID": "lb-7f3a9c"})
     assert response.headers["X-Request-ID"] == "lb-7f3a9c"
-    made = admin_client.get("/customers/", headers={"X-Request-ID": "bad id <script>" + "x" * 80}).headers["X-Request-ID"]
+    made = admin_client.get("/customers/", headers={"X-Request-ID": "bad id <script>" + "x" * 80}).headers[
+        "X-Request-ID"
+    ]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
     assert re.fullmatch(r"[0-9a-f]{32}", admin_client.get("/healthz").headers["X-Request-ID"])
-    hook = post(admin_client, "/settings/webhooks/new", {"url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]})
+    hook = post(
+        admin_client, "/settings/webhooks/new", {"url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]}
+    )
     assert hook.status_code == 303
     base = complete_customer_option(admin_client, app, email="traced@matai.example.com")
     assert post(admin_client, f"{base}/review", headers={"X-Request-ID": "submit-4242a"}).status_code == 303
@@ -221,11 +252,20 @@ def test_json_log_lines_carry_the_request_user_and_white_label(app, config):
 
 
 def test_tokens_are_taken_out_of_request_lines():
-    line = 'GET /activate/AbC_def-123/pay?x=1 HTTP/1.1 referer https://x.example.com/invite/Zz9_-a'
-    assert logs.redact_links(line) == \
-        'GET /activate/[redacted]/pay?x=1 HTTP/1.1 referer https://x.example.com/invite/[redacted]'
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s', (
-        "127.0.0.1", "GET /activate/AbC_def-123 HTTP/1.1", "200"), None)
+    line = "GET /activate/AbC_def-123/pay?x=1 HTTP/1.1 referer https://x.example.com/invite/Zz9_-a"
+    assert (
+        logs.redact_links(line)
+        == "GET /activate/[redacted]/pay?x=1 HTTP/1.1 referer https://x.example.com/invite/[redacted]"
+    )
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s',
+        ("127.0.0.1", "GET /activate/AbC_def-123 HTTP/1.1", "200"),
+        None,
+    )
     logs.configure({})  # as create_app does
     for log_filter in logging.getLogger("werkzeug").filters:
         log_filter.filter(record)
@@ -248,13 +288,23 @@ def test_the_log_scan_finds_tokens_and_secrets():
     def sql(*params):
         return logging.LogRecord("peewee", logging.DEBUG, __file__, 1, ("SELECT 1 WHERE a = ?", list(params)), (), None)
 
-    leaks = [message("opening /activate/%s", token), message(f"token={token}."), sql(token),
-             message("key sk_test_4eC39HqLyjWDarjtT1zdp7dc"), message("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-             message("password demo-admin-password"), sql(f"/invite/{token}")]
+    leaks = [
+        message("opening /activate/%s", token),
+        message(f"token={token}."),
+        sql(token),
+        message("key sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+        message("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        message("password demo-admin-password"),
+        sql(f"/invite/{token}"),
+    ]
     for record in leaks:
         assert tokens_and_secrets_in_log_record(record), record.msg
-    clean = [message("hash %s", hashlib.sha256(token.encode()).hexdigest()), sql(secrets.token_hex(32)),
-             message("an id %s", uuid.uuid4().hex), message("GET /activate/[redacted] 200")]
+    clean = [
+        message("hash %s", hashlib.sha256(token.encode()).hexdigest()),
+        sql(secrets.token_hex(32)),
+        message("an id %s", uuid.uuid4().hex),
+        message("GET /activate/[redacted] 200"),
+    ]
     for record in clean:
         assert not tokens_and_secrets_in_log_record(record), record.msg
 
@@ -262,15 +312,36 @@ def test_the_log_scan_finds_tokens_and_secrets():
 # --- Under gunicorn, several workers ---------------------------------------------------------------
 
 
-def test_under_gunicorn_with_three_workers_metrics_add_up_and_the_access_log_has_the_request_id(tmp_path, record_figure):
+def test_under_gunicorn_with_three_workers_metrics_add_up_and_the_access_log_has_the_request_id(
+    tmp_path, record_figure
+):
     database = f"sqlite:///{tmp_path / 'metrics.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FLASK_ENV", "PROMETHEUS_MULTIPROC_DIR"}}
-    env.update(APP_ENV="production", SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=database, MAIL_PORT=str(free_port()),
-               WEB_CONCURRENCY="3", PORT=str(free_port()), APP_BASE_URL="https://onboarding.example.com")
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db-upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=120)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(
+        APP_ENV="production",
+        SECRET_KEY=uuid.uuid4().hex * 2,
+        DATABASE_URL=database,
+        MAIL_PORT=str(free_port()),
+        WEB_CONCURRENCY="3",
+        PORT=str(free_port()),
+        APP_BASE_URL="https://onboarding.example.com",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db-upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     import http.client
 
     def get(path, **headers):
@@ -311,6 +382,9 @@ def test_under_gunicorn_with_three_workers_metrics_add_up_and_the_access_log_has
     assert access and '"GET /healthz HTTP/1.1" 200' in access[0]
     token_line = next(line for line in output.splitlines() if "request_id=token-line" in line)
     assert "/activate/[redacted]" in token_line and "TTTT" not in token_line
-    record_figure("operations (gunicorn, 3 workers)", f"{requests + 1} requests to /healthz, 6 scrapes of /metrics: "
-                  "each counted all of them whichever worker answered; access log lines carry the request id, "
-                  "tokens redacted")
+    record_figure(
+        "operations (gunicorn, 3 workers)",
+        f"{requests + 1} requests to /healthz, 6 scrapes of /metrics: "
+        "each counted all of them whichever worker answered; access log lines carry the request id, "
+        "tokens redacted",
+    )

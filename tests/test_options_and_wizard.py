@@ -1,5 +1,6 @@
 """The wizard's options (webapp/onboarding/options.py) and the Wizard class, as units, and the
 promise that an option is one object: a third option works end to end once it is declared."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -101,7 +102,10 @@ def third_option(monkeypatch):
     """A reseller's sub-account: administered by the white-label, charged to it, with the customer
     option's shorter steps. Declared as one object, as options.py promises."""
     sub_account = dataclasses.replace(
-        WHITE_LABEL, key="sub_account", label="A reseller’s sub-account", short_label="Sub-account",
+        WHITE_LABEL,
+        key="sub_account",
+        label="A reseller’s sub-account",
+        short_label="Sub-account",
         hint="The account belongs to one of your resellers; you run it for them.",
         steps=CUSTOMER.steps,
     )
@@ -133,8 +137,11 @@ def test_answers_given_all_at_once_are_checked_by_the_same_forms(app, smtp):
     with app.app_context(), app.test_request_context(), db.connection_context():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         admin = User.get(User.email == "admin@demo.example.com")
-        answers = {"contact": dict(CONTACT), "address": dict(ADDRESS, service_same=True),
-                   "plan": {"plan": plan_id(app, "Starter")}}
+        answers = {
+            "contact": dict(CONTACT),
+            "address": dict(ADDRESS, service_same=True),
+            "plan": {"plan": plan_id(app, "Starter")},
+        }
         bad = Wizard.from_answers(label, CUSTOMER, {**answers, "contact": {**CONTACT, "email": "nope"}})
         with pytest.raises(StepProblem) as problem:
             with db.atomic():

@@ -10,6 +10,7 @@
 - SIGTERM: the worker finishes the send in progress, starts no other, and exits 0.
 - Webhook deliveries get the same lease, heartbeat and count.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,9 +40,17 @@ LEASE = 1.5  # seconds: short, so a lease running out is quick to see; the heart
 def _queue(app, count: int = 1, request_id: str = "") -> list[int]:
     with app.test_request_context(), logs.bound(request_id=request_id), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
-        return [queue_email(kind="test", recipient=f"someone{n}@example.com", subject="Once only",
-                            template="test_message", white_label=label, body="The body.").id
-                for n in range(count)]
+        return [
+            queue_email(
+                kind="test",
+                recipient=f"someone{n}@example.com",
+                subject="Once only",
+                template="test_message",
+                white_label=label,
+                body="The body.",
+            ).id
+            for n in range(count)
+        ]
 
 
 def _row(app, email_id: int) -> OutboxEmail:
@@ -61,14 +70,26 @@ def _metric(name: str, **labels) -> float:
 def start_worker(database_url: str, **env) -> subprocess.Popen:
     """`flask outbox-worker` as its own process, as production runs it."""
     environment = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "FLASK_ENV", "DATABASE_URL"}}
-    environment.update({
-        "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key", "MAIL_SERVER": "127.0.0.1",
-        "OUTBOX_POLL_SECONDS": "0.2", "OUTBOX_BACKOFF_SECONDS": "0", "SCHEDULE_INTERVAL_SECONDS": "3600",
-        "APP_BASE_URL": "https://onboarding.example.com",
-    })
+    environment.update(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "MAIL_SERVER": "127.0.0.1",
+            "OUTBOX_POLL_SECONDS": "0.2",
+            "OUTBOX_BACKOFF_SECONDS": "0",
+            "SCHEDULE_INTERVAL_SECONDS": "3600",
+            "APP_BASE_URL": "https://onboarding.example.com",
+        }
+    )
     environment.update({k: str(v) for k, v in env.items()})
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"], cwd=ROOT,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _stop(process: subprocess.Popen) -> str:
@@ -104,8 +125,10 @@ def test_a_server_that_drops_the_connection_after_accepting_gets_the_message_onc
     assert _deliver(app) == 0
     time.sleep(0.3)
     assert len(server.messages) == 1
-    record_figure("mail (SMTP drops after accepting)", "message taken, connection dropped before QUIT's reply: "
-                  "marked sent, 1 copy, not sent again")
+    record_figure(
+        "mail (SMTP drops after accepting)",
+        "message taken, connection dropped before QUIT's reply: marked sent, 1 copy, not sent again",
+    )
 
 
 @pytest.mark.parametrize("faulty", [("stall", 0.0)], indirect=True)
@@ -135,8 +158,11 @@ def test_a_quit_stalling_past_mail_timeout_is_a_success_and_the_heartbeat_keeps_
     assert result["seconds"] >= 2.5  # QUIT really stalled past the lease
     assert (row.status, row.attempts, row.lease_resends) == (OutboxEmail.SENT, 1, 0)
     assert len(server.messages) == 1
-    record_figure("mail (heartbeat)", f"QUIT stalled {result['seconds']:.1f} s with a {LEASE} s lease, a second "
-                  "worker polling every 0.1 s: 1 copy, never taken over")
+    record_figure(
+        "mail (heartbeat)",
+        f"QUIT stalled {result['seconds']:.1f} s with a {LEASE} s lease, a second "
+        "worker polling every 0.1 s: 1 copy, never taken over",
+    )
 
 
 # --- A killed worker: at least once, counted -------------------------------------------------------
@@ -144,7 +170,8 @@ def test_a_quit_stalling_past_mail_timeout_is_a_success_and_the_heartbeat_keeps_
 
 @pytest.mark.parametrize("faulty", [("stall", 0.0)], indirect=True)
 def test_a_worker_killed_after_the_server_accepted_is_taken_over_after_the_lease_with_the_same_message_id(
-        faulty, database_url, record_figure):
+    faulty, database_url, record_figure
+):
     app, server = faulty  # the worker waits for QUIT's reply when it dies
     [email_id] = _queue(app)
     resends_before = _metric("onboarding_outbox_email_lease_resends_total")
@@ -171,9 +198,11 @@ def test_a_worker_killed_after_the_server_accepted_is_taken_over_after_the_lease
     assert len(server.messages) == 2 and server.messages[0] == server.messages[1] == row.message_id
     assert (row.status, row.attempts, row.lease_resends) == (OutboxEmail.SENT, 2, 1)
     assert _metric("onboarding_outbox_email_lease_resends_total") == resends_before + 1
-    record_figure("mail (worker killed after acceptance)",
-                  f"SIGKILL while QUIT was pending: taken over {waited:.1f} s later (lease {LEASE} s), sent again "
-                  "with the same Message-ID, lease_resends 1, counted in onboarding_outbox_email_lease_resends_total")
+    record_figure(
+        "mail (worker killed after acceptance)",
+        f"SIGKILL while QUIT was pending: taken over {waited:.1f} s later (lease {LEASE} s), sent again "
+        "with the same Message-ID, lease_resends 1, counted in onboarding_outbox_email_lease_resends_total",
+    )
 
 
 @pytest.mark.parametrize("faulty", [("quit", 2.0)], indirect=True)  # each message held 2 s before its 250
@@ -197,8 +226,11 @@ def test_sigterm_finishes_the_send_in_progress_and_starts_no_other(faulty, datab
     assert "SIGTERM: finishing the send in progress" in output and "Outbox worker stopped." in output
     # The worker's log line about the email carries the id of the request that queued it.
     assert any("[req-sigterm]" in line and " sent (attempt 1)" in line for line in output.splitlines()), output
-    record_figure("mail (SIGTERM)", f"worker stopped {exited - signalled:.1f} s after SIGTERM, once the send in "
-                  "progress was accepted; 2 emails left queued, none left sending; exit code 0")
+    record_figure(
+        "mail (SIGTERM)",
+        f"worker stopped {exited - signalled:.1f} s after SIGTERM, once the send in "
+        "progress was accepted; 2 emails left queued, none left sending; exit code 0",
+    )
 
 
 # --- Webhooks: the same lease, heartbeat and count ------------------------------------------------
@@ -210,8 +242,9 @@ def _webhook_setup(app, receiver: Receiver) -> int:
 
     with app.test_request_context(), db.connection_context():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
-        endpoint, secret = create_endpoint(label, None, url=receiver.url, description="Shop",
-                                           events=["customer.created"])
+        endpoint, secret = create_endpoint(
+            label, None, url=receiver.url, description="Shop", events=["customer.created"]
+        )
         receiver.secrets = [secret]
         with logs.bound(request_id="req-webhook"), db.atomic():
             emit(label, "customer.created", {"customer": {"id": 1, "status": "active"}})
@@ -244,7 +277,11 @@ def test_a_slow_webhook_receiver_keeps_its_delivery_and_a_dead_workers_is_taken_
         with app.app_context():
             row = WebhookDelivery.get_by_id(delivery_id)
             assert (row.status, row.attempts, row.lease_resends, row.request_id) == (
-                WebhookDelivery.DELIVERED, 1, 0, "req-webhook")
+                WebhookDelivery.DELIVERED,
+                1,
+                0,
+                "req-webhook",
+            )
             # A worker that claims the delivery again (Send again) and dies before answering:
             WebhookDelivery.update(status=WebhookDelivery.PENDING, next_attempt_at=utcnow()).execute()
         receiver.delay = 0.0
@@ -260,15 +297,20 @@ def test_a_slow_webhook_receiver_keeps_its_delivery_and_a_dead_workers_is_taken_
     assert (row.status, row.attempts, row.lease_resends) == (WebhookDelivery.DELIVERED, 3, 1)
     assert [r.message_id for r in receiver.received] == [row.message_id] * 2
     assert _metric("onboarding_webhook_lease_resends_total") == resends_before + 1
-    record_figure("webhooks (lease)", f"a receiver slower (2.5 s) than the lease ({LEASE} s), a second worker "
-                  "polling: delivered once; a dead worker's claim taken over after the lease, same webhook-id, "
-                  "lease_resends 1")
+    record_figure(
+        "webhooks (lease)",
+        f"a receiver slower (2.5 s) than the lease ({LEASE} s), a second worker "
+        "polling: delivered once; a dead worker's claim taken over after the lease, same webhook-id, "
+        "lease_resends 1",
+    )
 
 
 # --- The scheduled jobs: two workers at once do each thing once ------------------------------------
 
 
-def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_once(app, admin_client, smtp, record_figure):
+def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_once(
+    app, admin_client, smtp, record_figure
+):
     """Every worker runs the schedule; two running it together must still queue one reminder per
     link and expire each customer once (each item is claimed by a conditional UPDATE)."""
     import datetime as dt
@@ -282,8 +324,12 @@ def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_o
     reminded, _ = create_pending_customer(app, admin_client, smtp, email="remind-me@matai.example.com")
     expiring, _ = create_pending_customer(app, admin_client, smtp, email="expire-me@matai.example.com")
     with app.app_context():
-        ActivationToken.update(expires_at=utcnow() + dt.timedelta(hours=20)).where(ActivationToken.customer == reminded).execute()
-        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(ActivationToken.customer == expiring).execute()
+        ActivationToken.update(expires_at=utcnow() + dt.timedelta(hours=20)).where(
+            ActivationToken.customer == reminded
+        ).execute()
+        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(
+            ActivationToken.customer == expiring
+        ).execute()
     overlap = Overlap("run_schedule")
     schedule = overlap.wrap(run_schedule)
     errors = []

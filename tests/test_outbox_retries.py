@@ -6,6 +6,7 @@ OUTBOX_BACKOFF_SECONDS (30 s), doubles per attempt and is capped at an hour; aft
 OUTBOX_MAX_ATTEMPTS (8) the email is FAILED. Removing the timeout from the SMTP connection
 passed every other test: here a send to a stalled server must end within about MAIL_TIMEOUT.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,8 +102,14 @@ class StallingSmtpServer:
 def _queue(app) -> int:
     with app.test_request_context(), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
-        return queue_email(kind="test", recipient="someone@example.com", subject="Retry me",
-                           template="test_message", white_label=label, body="The body.").id
+        return queue_email(
+            kind="test",
+            recipient="someone@example.com",
+            subject="Retry me",
+            template="test_message",
+            white_label=label,
+            body="The body.",
+        ).id
 
 
 def _row(app, email_id: int) -> OutboxEmail:
@@ -147,8 +154,10 @@ def test_a_stalled_smtp_server_fails_the_attempt_within_mail_timeout_and_it_is_r
     if "thread" in result:
         server.close()  # lets the stuck send end, so nothing outlives the test
         result["thread"].join(timeout=10)
-        pytest.fail(f"a send to an SMTP server that stalls at {server.stall_at!r} was still waiting after "
-                    f"{MAIL_TIMEOUT + SLACK + 10:.0f} s: MAIL_TIMEOUT ({MAIL_TIMEOUT} s) is not applied")
+        pytest.fail(
+            f"a send to an SMTP server that stalls at {server.stall_at!r} was still waiting after "
+            f"{MAIL_TIMEOUT + SLACK + 10:.0f} s: MAIL_TIMEOUT ({MAIL_TIMEOUT} s) is not applied"
+        )
     assert result["sent"] == 0
     # It waited for the timeout (the server really stalled, nothing refused it) and not much longer.
     assert MAIL_TIMEOUT <= result["seconds"] < MAIL_TIMEOUT + SLACK, result["seconds"]
@@ -158,9 +167,11 @@ def test_a_stalled_smtp_server_fails_the_attempt_within_mail_timeout_and_it_is_r
     # Rescheduled after the first back-off (OUTBOX_BACKOFF_SECONDS, 30 s here).
     backoff = dt.timedelta(seconds=30)
     assert result["before"] + backoff <= row.next_attempt_at <= result["after"] + backoff
-    record_figure(f"mail (SMTP stalls at {server.stall_at})",
-                  f"MAIL_TIMEOUT {MAIL_TIMEOUT} s: the attempt failed after {result['seconds']:.2f} s, "
-                  f"email queued again for 30 s later ({row.last_error})")
+    record_figure(
+        f"mail (SMTP stalls at {server.stall_at})",
+        f"MAIL_TIMEOUT {MAIL_TIMEOUT} s: the attempt failed after {result['seconds']:.2f} s, "
+        f"email queued again for 30 s later ({row.last_error})",
+    )
 
 
 @pytest.mark.parametrize("stalling", ["quit"], indirect=True)
@@ -181,7 +192,9 @@ def test_a_server_that_takes_the_message_and_stalls_at_quit_gets_it_once(stallin
         OutboxEmail.update(next_attempt_at=utcnow()).where(OutboxEmail.id == email_id).execute()
         assert deliver_due() == 0
     assert server.messages == 1
-    record_figure("mail (SMTP stalls at QUIT)", f"message taken, marked sent after {result['seconds']:.2f} s, not sent again")
+    record_figure(
+        "mail (SMTP stalls at QUIT)", f"message taken, marked sent after {result['seconds']:.2f} s, not sent again"
+    )
 
 
 # --- The retry schedule ------------------------------------------------------------------
@@ -191,8 +204,12 @@ def test_the_readme_defaults(monkeypatch, tmp_path):
     for name in ("MAIL_TIMEOUT", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_BACKOFF_SECONDS", "OUTBOX_POLL_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     config = from_environment(tmp_path)
-    assert (config["MAIL_TIMEOUT"], config["OUTBOX_MAX_ATTEMPTS"], config["OUTBOX_BACKOFF_SECONDS"],
-            config["OUTBOX_POLL_SECONDS"]) == (10, 8, 30, 2)
+    assert (
+        config["MAIL_TIMEOUT"],
+        config["OUTBOX_MAX_ATTEMPTS"],
+        config["OUTBOX_BACKOFF_SECONDS"],
+        config["OUTBOX_POLL_SECONDS"],
+    ) == (10, 8, 30, 2)
 
 
 def _fail_attempts(app, email_id: int, count: int) -> list[tuple]:
@@ -226,9 +243,16 @@ def test_failed_attempts_back_off_doubling_from_the_base_and_fail_after_the_maxi
     with app.app_context(), db.connection_context():
         OutboxEmail.update(next_attempt_at=utcnow() - dt.timedelta(days=1)).where(OutboxEmail.id == email_id).execute()
         assert deliver_due() == 0
-        assert (OutboxEmail.get_by_id(email_id).status, OutboxEmail.get_by_id(email_id).attempts) == (OutboxEmail.FAILED, 8)
-    record_figure("mail (back-off)", "retries after " + ", ".join(f"{d:,}" for _, _, d in seen[:7])
-                  + " s; FAILED at the 8th attempt and never tried again")
+        assert (OutboxEmail.get_by_id(email_id).status, OutboxEmail.get_by_id(email_id).attempts) == (
+            OutboxEmail.FAILED,
+            8,
+        )
+    record_figure(
+        "mail (back-off)",
+        "retries after "
+        + ", ".join(f"{d:,}" for _, _, d in seen[:7])
+        + " s; FAILED at the 8th attempt and never tried again",
+    )
 
 
 def test_the_back_off_is_capped_at_an_hour(app):

@@ -6,6 +6,7 @@ so over plain HTTP the sign-in form's session never comes back, and the post fai
 server expects HTTPS and where the README explains it; behind a TLS proxy that says so
 (X-Forwarded-Proto with PROXY_COUNT) nothing changes.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,12 @@ import pytest
 from webapp import create_app
 
 NOTICE = "This server expects HTTPS"
-SECURE = {"SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_NAME": "__Host-session",
-          "REMEMBER_COOKIE_SECURE": True, "REMEMBER_COOKIE_NAME": "__Host-remember_token"}
+SECURE = {
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_NAME": "__Host-session",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_NAME": "__Host-remember_token",
+}
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Plan changes are prorated once per billing month, say what they cost before they are made,
 and two at once never spend more than the white-label's credit."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,15 +58,25 @@ def starter(app, admin_client):
 @pytest.fixture
 def business(app, admin_client):
     """Another one, on Business."""
-    return _new_managed(app, admin_client, "Business", business_name="Rata Builders Ltd", trading_name="Rata Builders",
-                        email="ops@rata-builders.example.com")
+    return _new_managed(
+        app,
+        admin_client,
+        "Business",
+        business_name="Rata Builders Ltd",
+        trading_name="Rata Builders",
+        email="ops@rata-builders.example.com",
+    )
 
 
 def wl_entries(app, customer_id) -> list[tuple[str, int, str]]:
     """The white-label ledger's lines for a customer: (kind, amount, reason), oldest first."""
     with app.app_context():
-        return [(e.kind, e.amount, e.reason) for e in LedgerEntry.select().where(
-            (LedgerEntry.customer == customer_id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL)).order_by(LedgerEntry.id)]
+        return [
+            (e.kind, e.amount, e.reason)
+            for e in LedgerEntry.select()
+            .where((LedgerEntry.customer == customer_id) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
+            .order_by(LedgerEntry.id)
+        ]
 
 
 def wl_total(app, customer_id) -> int:
@@ -75,8 +86,11 @@ def wl_total(app, customer_id) -> int:
 
 def plan_events(app, customer_id) -> list[AuditEvent]:
     with app.app_context():
-        return list(AuditEvent.select().where((AuditEvent.customer == customer_id) & (AuditEvent.action == "plan_changed"))
-                    .order_by(AuditEvent.id))
+        return list(
+            AuditEvent.select()
+            .where((AuditEvent.customer == customer_id) & (AuditEvent.action == "plan_changed"))
+            .order_by(AuditEvent.id)
+        )
 
 
 def change(admin_client, app, customer_id, plan: str, **extra):
@@ -91,7 +105,12 @@ def test_an_upgrade_mid_month_charges_the_difference_for_the_days_left(app, admi
     response = change(admin_client, app, starter, "Business")
     assert response.status_code == 303
     assert wl_entries(app, starter)[1:] == [
-        ("debit", BUSINESS_25 - STARTER_25, "Plan change for Matai Joinery Ltd: Starter to Business, 25 of 30 days from 10 Nov 2026")]
+        (
+            "debit",
+            BUSINESS_25 - STARTER_25,
+            "Plan change for Matai Joinery Ltd: Starter to Business, 25 of 30 days from 10 Nov 2026",
+        )
+    ]
     [event] = plan_events(app, starter)
     assert '"old": "Starter"' in event.detail and '"new": "Business"' in event.detail
     page = admin_client.get(f"/customers/{starter}").get_data(as_text=True)
@@ -103,18 +122,28 @@ def test_a_downgrade_mid_month_credits_the_difference_for_the_days_left(app, adm
     clock(MID_MONTH)
     assert change(admin_client, app, business, "Starter").status_code == 303
     assert wl_entries(app, business)[1:] == [
-        ("credit", BUSINESS_25 - STARTER_25, "Plan change for Rata Builders Ltd: Business to Starter, 25 of 30 days from 10 Nov 2026")]
+        (
+            "credit",
+            BUSINESS_25 - STARTER_25,
+            "Plan change for Rata Builders Ltd: Business to Starter, 25 of 30 days from 10 Nov 2026",
+        )
+    ]
     with app.app_context():
         assert Customer.get_by_id(business).plan.name == "Starter"
     page = admin_client.get(f"/customers/{business}").get_data(as_text=True)
     assert "NZ$41.66 was credited to your white-label account" in page
 
 
-@pytest.mark.parametrize("moment,final_month", [
-    (FIRST_DAY, 7900),  # on the month's first day: a whole month of Business
-    (MID_MONTH, 2900 - STARTER_25 + BUSINESS_25),  # Starter for 5 days, then Business for 25
-])
-def test_flip_flopping_in_a_month_costs_what_the_final_plan_costs(app, admin_client, starter, clock, moment, final_month):
+@pytest.mark.parametrize(
+    "moment,final_month",
+    [
+        (FIRST_DAY, 7900),  # on the month's first day: a whole month of Business
+        (MID_MONTH, 2900 - STARTER_25 + BUSINESS_25),  # Starter for 5 days, then Business for 25
+    ],
+)
+def test_flip_flopping_in_a_month_costs_what_the_final_plan_costs(
+    app, admin_client, starter, clock, moment, final_month
+):
     clock(moment)
     for plan in ["Business", "Starter", "Business"]:
         assert change(admin_client, app, starter, plan).status_code == 303
@@ -135,16 +164,22 @@ def test_choosing_the_current_plan_changes_nothing(app, admin_client, business, 
     assert (wl_entries(app, business), len(plan_events(app, business))) == before
 
 
-def test_the_page_says_what_each_plan_will_charge_or_credit_before_confirming(app, admin_client, starter, business, clock):
+def test_the_page_says_what_each_plan_will_charge_or_credit_before_confirming(
+    app, admin_client, starter, business, clock
+):
     clock(MID_MONTH)
     page = admin_client.get(f"/customers/{starter}/plan").get_data(as_text=True)
-    assert ("Business costs NZ$50.00 more a month: NZ$41.66 for the 25 days left of this billing month "
-            "(NZ$65.83 for Business less NZ$24.17 for Starter) is charged to your white-label account.") in page
+    assert (
+        "Business costs NZ$50.00 more a month: NZ$41.66 for the 25 days left of this billing month "
+        "(NZ$65.83 for Business less NZ$24.17 for Starter) is charged to your white-label account."
+    ) in page
     assert "Call Centre costs NZ$220.00 more a month: NZ$183.33 for the 25 days left" in page
     assert "This billing month runs from 5 Nov to 4 Dec 2026: 25 of its 30 days are left, today included." in page
     page = admin_client.get(f"/customers/{business}/plan").get_data(as_text=True)
-    assert ("Starter costs NZ$50.00 less a month: NZ$41.66 for the 25 days left of this billing month "
-            "(NZ$65.83 for Business less NZ$24.17 for Starter) is credited to your white-label account.") in page
+    assert (
+        "Starter costs NZ$50.00 less a month: NZ$41.66 for the 25 days left of this billing month "
+        "(NZ$65.83 for Business less NZ$24.17 for Starter) is credited to your white-label account."
+    ) in page
     assert wl_total(app, starter) == 2900  # looking charges nothing
 
 
@@ -177,12 +212,21 @@ def test_a_quote_that_is_out_of_date_is_shown_again_before_anything_is_charged(a
     assert wl_total(app, starter) == 2900 + round(7900 * 24 / 30) - round(2900 * 24 / 30)
 
 
-@pytest.mark.parametrize("hidden", [{"from_plan": "²", "billing_day": "2026-11-10"}, {"from_plan": "9" * 30, "billing_day": ""},
-                                    {"from_plan": "", "billing_day": "2026-02-30"}, {"billing_day": "x"}])
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        {"from_plan": "²", "billing_day": "2026-11-10"},
+        {"from_plan": "9" * 30, "billing_day": ""},
+        {"from_plan": "", "billing_day": "2026-02-30"},
+        {"billing_day": "x"},
+    ],
+)
 def test_a_broken_quote_is_out_of_date_never_a_500(app, admin_client, starter, clock, hidden):
     clock(MID_MONTH)
     response = change(admin_client, app, starter, "Business", **hidden)
-    assert response.status_code == 422 and "The amounts changed since the page was opened" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "The amounts changed since the page was opened" in response.get_data(
+        as_text=True
+    )
     assert wl_total(app, starter) == 2900
 
 
@@ -245,8 +289,9 @@ def _record_race(record, name: str, text: str) -> None:
     record("plan changes at once", "; ".join(RACES[k] for k in sorted(RACES)))
 
 
-def test_two_plan_changes_at_once_cannot_exceed_the_credit_limit(app, admin_client, business, clock, monkeypatch,
-                                                                 record_figure_session):
+def test_two_plan_changes_at_once_cannot_exceed_the_credit_limit(
+    app, admin_client, business, clock, monkeypatch, record_figure_session
+):
     clock(MID_MONTH)
     with app.app_context():
         harbour = Customer.get(Customer.business_name == "Harbour Plumbing Ltd")
@@ -254,28 +299,39 @@ def test_two_plan_changes_at_once_cannot_exceed_the_credit_limit(app, admin_clie
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         one_upgrade = CALL_CENTRE_25 - BUSINESS_25
         # Room for one upgrade to Call Centre (NZ$141.67) and NZ$100 more: not for two.
-        WhiteLabel.update(credit_limit=one_upgrade + 10000 - white_label_balance(label)).where(WhiteLabel.id == label.id).execute()
+        WhiteLabel.update(credit_limit=one_upgrade + 10000 - white_label_balance(label)).where(
+            WhiteLabel.id == label.id
+        ).execute()
     call_centre = plan_id(app, "Call Centre")
     responses, overlap = _at_once(app, monkeypatch, [(business, call_centre), (harbour.id, call_centre)])
     assert sorted(r.status_code for r in responses) == [303, 422]
     with app.app_context():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         assert white_label_balance(label) + label.credit_limit == 10000  # never below zero
-        on_call_centre = Customer.select().where(Customer.id.in_([business, harbour.id]) & (Customer.plan == int(call_centre)))
+        on_call_centre = Customer.select().where(
+            Customer.id.in_([business, harbour.id]) & (Customer.plan == int(call_centre))
+        )
         assert on_call_centre.count() == 1
-    _record_race(record_figure_session, "credit", f"two upgrades with credit for one, both inside change_plan together "
-                 f"for {overlap:.2f} s: 1 made, 1 refused, NZ$100.00 of credit left (never below 0)")
+    _record_race(
+        record_figure_session,
+        "credit",
+        f"two upgrades with credit for one, both inside change_plan together "
+        f"for {overlap:.2f} s: 1 made, 1 refused, NZ$100.00 of credit left (never below 0)",
+    )
 
 
-def test_a_plan_change_submitted_twice_at_once_charges_once(app, admin_client, starter, clock, monkeypatch,
-                                                           record_figure_session):
+def test_a_plan_change_submitted_twice_at_once_charges_once(
+    app, admin_client, starter, clock, monkeypatch, record_figure_session
+):
     clock(MID_MONTH)
     business_plan = plan_id(app, "Business")
     responses, overlap = _at_once(app, monkeypatch, [(starter, business_plan), (starter, business_plan)])
     assert [r.status_code for r in responses] == [303, 303]
     assert wl_total(app, starter) == 2900 + BUSINESS_25 - STARTER_25
     assert len(plan_events(app, starter)) == 1
-    _record_race(record_figure_session, "double", f"one change submitted twice, together for {overlap:.2f} s: charged once")
+    _record_race(
+        record_figure_session, "double", f"one change submitted twice, together for {overlap:.2f} s: charged once"
+    )
 
 
 # --- The billing month and the rounding rule --------------------------------------------------
@@ -285,14 +341,20 @@ def test_billing_months_start_on_the_activation_day_in_the_white_labels_time_zon
     from webapp.billing import billing_period
 
     period = billing_period(ACTIVATED, "Pacific/Auckland", MID_MONTH)
-    assert (period.start, period.end, period.days, period.days_left) == (dt.date(2026, 11, 5), dt.date(2026, 12, 5), 30, 25)
+    assert (period.start, period.end, period.days, period.days_left) == (
+        dt.date(2026, 11, 5),
+        dt.date(2026, 12, 5),
+        30,
+        25,
+    )
     utc = billing_period(ACTIVATED, "UTC", MID_MONTH)
     assert (utc.start, utc.days_left) == (dt.date(2026, 11, 4), 24)
     # Activated on 31 January: months start 28 February (29 in a leap year), 31 March, 30 April.
     jan31 = dt.datetime(2027, 1, 31, 12)
     assert billing_period(jan31, "UTC", dt.datetime(2027, 2, 27, 12)).start == dt.date(2027, 1, 31)
-    assert [billing_period(jan31, "UTC", dt.datetime(2027, m, d, 12)).start for m, d in ((2, 28), (3, 30), (3, 31), (4, 30))] == [
-        dt.date(2027, 2, 28), dt.date(2027, 2, 28), dt.date(2027, 3, 31), dt.date(2027, 4, 30)]
+    assert [
+        billing_period(jan31, "UTC", dt.datetime(2027, m, d, 12)).start for m, d in ((2, 28), (3, 30), (3, 31), (4, 30))
+    ] == [dt.date(2027, 2, 28), dt.date(2027, 2, 28), dt.date(2027, 3, 31), dt.date(2027, 4, 30)]
     feb = billing_period(jan31, "UTC", dt.datetime(2027, 2, 28, 12))
     assert (feb.days, feb.days_left, feb.last_day) == (31, 31, dt.date(2027, 3, 30))
     last = billing_period(jan31, "UTC", dt.datetime(2027, 3, 30, 23))
@@ -310,7 +372,9 @@ def test_any_run_of_changes_on_one_day_costs_the_single_change(prices, path, day
     from webapp.billing import BillingPeriod, prorate
 
     start = dt.date(2026, 1, 1)
-    period = BillingPeriod(start, start + dt.timedelta(days=days), start + dt.timedelta(days=data.draw(st.integers(0, days - 1))))
+    period = BillingPeriod(
+        start, start + dt.timedelta(days=days), start + dt.timedelta(days=data.draw(st.integers(0, days - 1)))
+    )
     chain = [prices[i % len(prices)] for i in [0, *path]]
     charges = [prorate(new, period) - prorate(old, period) for old, new in zip(chain, chain[1:], strict=False)]
     assert sum(charges) == prorate(chain[-1], period) - prorate(chain[0], period)
@@ -336,8 +400,11 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
         own = [str(p.id) for p in Plan.select().join(WhiteLabel).where(WhiteLabel.slug == "demo-telecom")]
         others = [str(p.id) for p in Plan.select().join(WhiteLabel).where(WhiteLabel.slug != "demo-telecom")]
     token = csrf_token(admin_client)
-    fields = {"plan": own + own + others + ["0", "x"], "from_plan": ["", "", "", *own, "abc"],
-              "billing_day": ["", "", "", "2026-11-10", "2026-11-09", "10/11/2026"]}
+    fields = {
+        "plan": own + own + others + ["0", "x"],
+        "from_plan": ["", "", "", *own, "abc"],
+        "billing_day": ["", "", "", "2026-11-10", "2026-11-09", "10/11/2026"],
+    }
     seen = {"requests": 0, "changes": 0}
 
     def share(price):
@@ -359,12 +426,18 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
 
     run()
     assert seen["requests"] >= 500 and seen["changes"] > 5
-    record_figure("plan changes prorated", f"{seen['requests']} fuzzed plan-change posts ({seen['changes']} changes at one "
-                  "moment): 0 server errors, the white-label's total always the first month + prorate(current) - "
-                  "prorate(first plan), to the cent")
+    record_figure(
+        "plan changes prorated",
+        f"{seen['requests']} fuzzed plan-change posts ({seen['changes']} changes at one "
+        "moment): 0 server errors, the white-label's total always the first month + prorate(current) - "
+        "prorate(first plan), to the cent",
+    )
     TOTALS["requests"] += seen["requests"]
     TOTALS["forms"] += 1
-    record_figure("fuzz (total)", f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors")
+    record_figure(
+        "fuzz (total)",
+        f"{TOTALS['requests']:,} fuzzed requests over {TOTALS['forms']} forms, {TOTALS['errors']} server errors",
+    )
 
 
 def test_the_same_proration_can_charge_the_customers_own_balance(smtp, app, admin_client, clock):
@@ -390,4 +463,7 @@ def test_the_same_proration_can_charge_the_customers_own_balance(smtp, app, admi
             service.change_plan(customer, plans["Call Centre"], contact, payer=LedgerEntry.CUSTOMER)
         assert "credited to your balance" in quote.describe(LedgerEntry.CUSTOMER)
         entries = LedgerEntry.select().where(LedgerEntry.customer == customer_id).order_by(LedgerEntry.id)
-        assert [(e.account, e.kind, e.amount) for e in entries] == [("customer", "credit", 7500), ("customer", "credit", 4166)]
+        assert [(e.account, e.kind, e.amount) for e in entries] == [
+            ("customer", "credit", 7500),
+            ("customer", "credit", 4166),
+        ]

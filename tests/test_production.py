@@ -5,6 +5,7 @@ creates (and drops), after `flask db-upgrade` and `flask seed-demo`; a person si
 HTTP and sees the demo customers. Without a proper SECRET_KEY nothing starts (the missing-key
 case of create_app itself is in test_setup.py).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -44,7 +45,12 @@ def test_production_refuses_a_short_secret_key(monkeypatch):
 def test_gunicorn_without_a_secret_key_exits_with_the_reason():
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"],
-        cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
@@ -53,8 +59,12 @@ def test_gunicorn_without_a_secret_key_exits_with_the_reason():
 def test_gunicorn_with_per_process_rate_limit_storage_exits_with_the_reason():
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"],
-        cwd=ROOT, env=_production_env(SECRET_KEY=uuid.uuid4().hex * 2, RATELIMIT_STORAGE_URI="memory://"),
-        capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=_production_env(SECRET_KEY=uuid.uuid4().hex * 2, RATELIMIT_STORAGE_URI="memory://"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "RATELIMIT_STORAGE_URI is memory://" in result.stderr
@@ -115,22 +125,34 @@ class Browser:
 
 
 def _run(args, env):
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
 def test_gunicorn_on_postgresql_serves_the_app_and_signs_in(fresh_postgres, record_figure):
-    env = _production_env(SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=fresh_postgres,
-                          APP_BASE_URL="https://onboarding.example.com")
+    env = _production_env(
+        SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=fresh_postgres, APP_BASE_URL="https://onboarding.example.com"
+    )
     started = time.monotonic()
     assert "Applied" in _run(["db-upgrade"], env)
     assert ADMIN[0] in _run(["seed-demo"], env)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         browser = Browser(port)
@@ -163,7 +185,10 @@ def test_gunicorn_on_postgresql_serves_the_app_and_signs_in(fresh_postgres, reco
             server.wait(timeout=15)
         finally:
             server.stdout.close()
-    record_figure("production start", f"gunicorn on a fresh PostgreSQL: migrated, seeded, served and signed in within {time.monotonic() - started:.1f} s")
+    record_figure(
+        "production start",
+        f"gunicorn on a fresh PostgreSQL: migrated, seeded, served and signed in within {time.monotonic() - started:.1f} s",
+    )
 
 
 @pytest.fixture
@@ -179,10 +204,29 @@ def _start_gunicorn(env, workers: int, port: int, max_requests: int = 0):
     """gunicorn serving wsgi:app, logging each request with the id of the worker that answered
     (with `max_requests`, each worker is replaced by a new process after that many)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--max-requests", str(max_requests), "--max-requests-jitter", "0",
-         "--access-logfile", "-", "--access-logformat", "answered-by %(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--max-requests",
+            str(max_requests),
+            "--max-requests-jitter",
+            "0",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            "answered-by %(p)s %(m)s %(U)s %(s)s",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -210,8 +254,9 @@ def test_sign_in_limit_holds_across_three_gunicorn_workers(fresh_database, recor
     account from one address is a 429, whichever of 3 workers answers each request. Each worker
     is replaced after 4 requests, so the requests certainly reach several processes (an idle
     machine may otherwise hand every request to the same worker) and no count lives in one."""
-    env = _production_env(SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=fresh_database,
-                          APP_BASE_URL="https://onboarding.example.com")
+    env = _production_env(
+        SECRET_KEY=uuid.uuid4().hex * 2, DATABASE_URL=fresh_database, APP_BASE_URL="https://onboarding.example.com"
+    )
     _run(["db-upgrade"], env)
     _run(["seed-demo"], env)
     port = free_port()
@@ -223,19 +268,26 @@ def test_sign_in_limit_holds_across_three_gunicorn_workers(fresh_database, recor
         assert response.status == 200
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         for _ in range(10):
-            response, _ = browser.request("POST", "/login", {"email": ADMIN[0], "password": "wrong-password", "csrf_token": token})
+            response, _ = browser.request(
+                "POST", "/login", {"email": ADMIN[0], "password": "wrong-password", "csrf_token": token}
+            )
             statuses.append(response.status)
         for _ in range(5):  # the 11th and after, the right password included
-            response, page = browser.request("POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
+            response, page = browser.request(
+                "POST", "/login", {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token}
+            )
             statuses.append(response.status)
             assert "Too many attempts" in page
             assert 0 < int(response.getheader("Retry-After")) <= 900
     finally:
         output = _stop(server)
     assert statuses == [422] * 10 + [429] * 5, statuses
-    workers = {line.split()[1] for line in output.splitlines()
-               if line.startswith("answered-by ") and " POST /login " in line}
-    record_figure("rate limits (3 gunicorn workers)",
-                  f"10 failed sign-ins then 5 more on {'PostgreSQL' if 'postgres' in fresh_database else 'SQLite'}: "
-                  f"statuses {statuses.count(422)}x422 then {statuses.count(429)}x429, answered by {len(workers)} workers")
+    workers = {
+        line.split()[1] for line in output.splitlines() if line.startswith("answered-by ") and " POST /login " in line
+    }
+    record_figure(
+        "rate limits (3 gunicorn workers)",
+        f"10 failed sign-ins then 5 more on {'PostgreSQL' if 'postgres' in fresh_database else 'SQLite'}: "
+        f"statuses {statuses.count(422)}x422 then {statuses.count(429)}x429, answered by {len(workers)} workers",
+    )
     assert len(workers) >= 2, f"every request went to one worker; the check proved nothing ({workers})"

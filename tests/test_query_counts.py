@@ -3,6 +3,7 @@
 Each page is requested once with 5 rows and once with 50, counting every statement that goes
 through the database's execute_sql; the two counts must be equal.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -88,14 +89,27 @@ def customer_page(app, rows: int) -> tuple[str, int]:
         customer = _customer(label, plans, creator, next(_serial))
         # The same kind of account for both sizes, the one whose page shows the most (every
         # panel and control): an active account the white-label administers.
-        Customer.update(status=Customer.ACTIVE, administered_by=WHITE_LABEL.key).where(Customer.id == customer.id).execute()
+        Customer.update(status=Customer.ACTIVE, administered_by=WHITE_LABEL.key).where(
+            Customer.id == customer.id
+        ).execute()
         batch = next(_serial)
         for index in range(rows):
-            PhoneNumber.create(white_label=label, number=f"+6439{batch:04d}{index:03d}", customer=customer,
-                               assigned_at=dt.datetime(2030, 1, 1))
-            LedgerEntry.create(white_label=label, account=LedgerEntry.CUSTOMER, customer=customer,
-                               kind=LedgerEntry.CREDIT, amount=100 + index, currency="NZD",
-                               reason=f"Top-up {index}", created_by=creator)
+            PhoneNumber.create(
+                white_label=label,
+                number=f"+6439{batch:04d}{index:03d}",
+                customer=customer,
+                assigned_at=dt.datetime(2030, 1, 1),
+            )
+            LedgerEntry.create(
+                white_label=label,
+                account=LedgerEntry.CUSTOMER,
+                customer=customer,
+                kind=LedgerEntry.CREDIT,
+                amount=100 + index,
+                currency="NZD",
+                reason=f"Top-up {index}",
+                created_by=creator,
+            )
             AuditEvent.create(white_label=label, customer=customer, actor=creator, action="counted")
     return f"/customers/{customer.id}", 0
 
@@ -109,9 +123,16 @@ def ledger_page(app, rows: int) -> tuple[str, int]:
         creator = User.get(User.email == "admin@demo.example.com")
         for index in range(rows):
             customer = _customer(label, plans, creator, next(_serial))
-            LedgerEntry.create(white_label=label, account=LedgerEntry.WHITE_LABEL, customer=customer,
-                               kind=LedgerEntry.DEBIT, amount=100 + index, currency="NZD",
-                               reason=f"Charge {index}", created_by=creator)
+            LedgerEntry.create(
+                white_label=label,
+                account=LedgerEntry.WHITE_LABEL,
+                customer=customer,
+                kind=LedgerEntry.DEBIT,
+                amount=100 + index,
+                currency="NZD",
+                reason=f"Charge {index}",
+                created_by=creator,
+            )
     from webapp.settings.routes import BILLING_PAGE_SIZE
 
     return "/settings/billing", min(rows, BILLING_PAGE_SIZE)
@@ -133,9 +154,11 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, admin_client, mak
         with counted_queries() as statements:
             response = admin_client.get(url)
         assert response.status_code == 200
-        assert any('FROM "customer"' in sql or 'FROM "ledger_entry"' in sql for sql in statements)  # the counter saw the page's queries
+        assert any(
+            'FROM "customer"' in sql or 'FROM "ledger_entry"' in sql for sql in statements
+        )  # the counter saw the page's queries
         if listed:
-            assert response.get_data(as_text=True).count("<td><a href=\"/customers/") == listed
+            assert response.get_data(as_text=True).count('<td><a href="/customers/') == listed
         counts[rows] = statements
     assert len(counts[5]) == len(counts[50]), (
         f"{len(counts[5])} queries with 5 rows, {len(counts[50])} with 50:\n" + "\n".join(counts[50])

@@ -6,6 +6,7 @@ README: activation and invitation link look-ups 30 per address per minute
 (ACTIVATION_RATE_LIMIT), resends 5 per customer per hour (RESEND_RATE_LIMIT). The sign-in
 defaults are pinned in tests/test_rate_limits.py.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,10 @@ def test_link_lookups_are_limited_to_30_per_address_per_minute_by_default(stated
     assert 0 < int(refused.headers["Retry-After"]) <= 60  # a minute's window, not an hour's
     # Per address: another address is still answered.
     assert client.get(f"{route}/guessed-token-31", environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code == 404
-    record_figure(f"rate limits ({route}/<token>, default)",
-                  f"30 look-ups from one address in a minute answered, the 31st 429 (Retry-After {refused.headers['Retry-After']} s)")
+    record_figure(
+        f"rate limits ({route}/<token>, default)",
+        f"30 look-ups from one address in a minute answered, the 31st 429 (Retry-After {refused.headers['Retry-After']} s)",
+    )
 
 
 def test_resends_are_limited_to_5_per_customer_per_hour_by_default(stated, record_figure):
@@ -60,5 +63,7 @@ def test_resends_are_limited_to_5_per_customer_per_hour_by_default(stated, recor
     assert refused.status_code == 429, f"the 6th resend in an hour was {refused.status_code}"
     assert 60 < int(refused.headers["Retry-After"]) <= 3600  # an hour's window, not a minute's
     assert resend(tui).status_code == 303  # per customer: another customer's resend goes
-    record_figure("rate limits (resend, default)",
-                  f"5 resends for one customer in an hour sent, the 6th 429 (Retry-After {refused.headers['Retry-After']} s)")
+    record_figure(
+        "rate limits (resend, default)",
+        f"5 resends for one customer in an hour sent, the 6th 429 (Retry-After {refused.headers['Retry-After']} s)",
+    )

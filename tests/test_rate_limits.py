@@ -7,6 +7,7 @@ LOGIN_ACCOUNT_ALL_ADDRESSES_RATE_LIMIT, LOGIN_ADDRESS_RATE_LIMIT). Counters live
 database by default (RATELIMIT_STORAGE_URI=database://, webapp/ratelimit_storage.py), or in
 Redis; the 3-worker gunicorn check is in tests/test_production.py.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,9 +29,7 @@ def attempt(client, email: str, password: str, address: str = "127.0.0.1"):
     """One sign-in through the real form, from `address`."""
     environ = {"REMOTE_ADDR": address}
     token = csrf_token(client)
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token}, environ_base=environ
-    )
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token}, environ_base=environ)
 
 
 def sign_out(client) -> None:
@@ -62,7 +61,9 @@ def test_eleventh_attempt_after_ten_failures_is_refused_even_with_the_right_pass
     # ...and so does the account's owner from elsewhere: ten wrong passwords from one address
     # cannot lock a known account out for everyone.
     assert attempt(app.test_client(), *ADMIN, address="127.0.0.2").status_code == 303
-    record_figure("rate limits (account)", f"11th sign-in after 10 failures: 429, Retry-After {response.headers['Retry-After']} s")
+    record_figure(
+        "rate limits (account)", f"11th sign-in after 10 failures: 429, Retry-After {response.headers['Retry-After']} s"
+    )
 
 
 def test_the_account_is_the_email_whatever_its_case_or_spaces(client):
@@ -88,7 +89,9 @@ def test_fifty_failures_from_one_address_lock_that_address_only(app, record_figu
         assert attempt(client, f"guess{n}@example.com", WRONG, address="127.0.0.3").status_code == 422
     assert_locked(attempt(client, *STAFF, address="127.0.0.3"))
     assert attempt(app.test_client(), *STAFF, address="127.0.0.4").status_code == 303
-    record_figure("rate limits (address)", "51st sign-in from one address after 50 failures: 429; other addresses unaffected")
+    record_figure(
+        "rate limits (address)", "51st sign-in from one address after 50 failures: 429; other addresses unaffected"
+    )
 
 
 def test_limits_are_configuration(config):
@@ -111,8 +114,10 @@ def test_a_stranger_cannot_lock_a_known_account_out(app, record_figure):
         assert attempt(attacker, ADMIN[0], WRONG, address="203.0.113.9").status_code == 422
     assert_locked(attempt(attacker, ADMIN[0], WRONG, address="203.0.113.9"))
     assert attempt(app.test_client(), *ADMIN, address="198.51.100.7").status_code == 303
-    record_figure("rate limits (account and address)",
-                  "10 failures on one account from one address: that address gets 429, the owner elsewhere signs in")
+    record_figure(
+        "rate limits (account and address)",
+        "10 failures on one account from one address: that address gets 429, the owner elsewhere signs in",
+    )
 
 
 def test_guessing_one_account_from_many_addresses_is_stopped_at_one_hundred_an_hour(app, record_figure):
@@ -125,9 +130,11 @@ def test_guessing_one_account_from_many_addresses_is_stopped_at_one_hundred_an_h
     assert_locked(response)
     assert 15 * 60 < int(response.headers["Retry-After"]) <= 3600
     assert attempt(app.test_client(), *STAFF, address="198.51.100.8").status_code == 303  # other accounts unaffected
-    record_figure("rate limits (account, all addresses)",
-                  "101st sign-in after 100 failures from 100 addresses: 429 from a new address, Retry-After "
-                  f"{response.headers['Retry-After']} s")
+    record_figure(
+        "rate limits (account, all addresses)",
+        "101st sign-in after 100 failures from 100 addresses: 429 from a new address, Retry-After "
+        f"{response.headers['Retry-After']} s",
+    )
 
 
 def test_the_limit_across_addresses_is_configuration(config):
@@ -149,7 +156,9 @@ def test_counts_are_shared_by_every_app_instance_on_the_default_database_storage
     assert_locked(attempt(second.test_client(), *ADMIN))
     with app.app_context():
         assert RateLimitCounter.select().count() >= 2  # per account and address, per account, per address
-    record_figure("rate limits (database)", "a lock made through one app instance holds in a second one (default storage)")
+    record_figure(
+        "rate limits (database)", "a lock made through one app instance holds in a second one (default storage)"
+    )
 
 
 # --- The database storage itself -------------------------------------------------------------
@@ -194,9 +203,11 @@ def test_database_storage_counts_atomically_under_concurrency(app, storage, reco
     assert not errors, errors
     assert sorted(seen) == list(range(1, threads * each + 1))
     assert storage.get("concurrent-key") == threads * each
-    record_figure("rate limits (atomic increments)",
-                  f"{threads} threads x {each} increments of one counter: {len(seen)} distinct counts, none lost "
-                  f"({elapsed:.1f} s)")
+    record_figure(
+        "rate limits (atomic increments)",
+        f"{threads} threads x {each} increments of one counter: {len(seen)} distinct counts, none lost "
+        f"({elapsed:.1f} s)",
+    )
 
 
 def test_database_storage_windows_expire_and_restart(storage):
@@ -276,7 +287,9 @@ def _resend(client, customer_id: int, **kwargs):
     return client.post(f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(client)}, **kwargs)
 
 
-def test_another_white_label_cannot_use_up_a_customers_resends(smtp, app, admin_client, other_admin_client, record_figure):
+def test_another_white_label_cannot_use_up_a_customers_resends(
+    smtp, app, admin_client, other_admin_client, record_figure
+):
     """The resend limit counts only requests that find the customer in the caller's white-label."""
     from activation_helpers import create_pending_customer
 
@@ -284,7 +297,9 @@ def test_another_white_label_cannot_use_up_a_customers_resends(smtp, app, admin_
     assert [_resend(other_admin_client, customer_id).status_code for _ in range(8)] == [404] * 8
     codes = [_resend(admin_client, customer_id).status_code for _ in range(6)]
     assert codes == [303] * 5 + [429]
-    record_figure("rate limits (resend)", "8 resends from another white-label: 404, none counted; the owner's 6th in an hour: 429")
+    record_figure(
+        "rate limits (resend)", "8 resends from another white-label: 404, none counted; the owner's 6th in an hour: 429"
+    )
 
 
 def test_a_refused_resend_is_a_429_page_that_says_when(smtp, app, admin_client):

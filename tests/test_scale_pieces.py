@@ -1,4 +1,5 @@
 """The cheap pieces of `make scale-test` (bench/scale.py), tested without running the topology."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,11 +19,21 @@ def test_percentiles_are_nearest_rank():
 
 def test_emails_per_customer_tell_lost_duplicates_and_resent_copies_apart():
     customers = ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]
-    received = [("a@example.com", "<1>"),  # exactly one
-                ("B@example.com", "<2>"), ("b@example.com", "<2>"),  # one email, a re-sent copy
-                ("c@example.com", "<3>"), ("c@example.com", "<4>")]  # two different emails: a duplicate
+    received = [
+        ("a@example.com", "<1>"),  # exactly one
+        ("B@example.com", "<2>"),
+        ("b@example.com", "<2>"),  # one email, a re-sent copy
+        ("c@example.com", "<3>"),
+        ("c@example.com", "<4>"),
+    ]  # two different emails: a duplicate
     counted = count_mail(customers, received)
-    assert (counted.customers, counted.exactly_one, counted.lost, counted.duplicates, counted.resent_copies) == (4, 2, 1, 1, 1)
+    assert (counted.customers, counted.exactly_one, counted.lost, counted.duplicates, counted.resent_copies) == (
+        4,
+        2,
+        1,
+        1,
+        1,
+    )
 
 
 def test_the_first_refusal_and_the_table():
@@ -44,8 +55,14 @@ def test_the_scale_tests_mail_server_drops_after_accepting_and_the_outbox_counts
     with app.test_request_context(), db.atomic():
         label = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         for n in range(6):
-            queue_email(kind="test", recipient=f"p{n}@example.com", subject="s", template="test_message",
-                        white_label=label, body="b")
+            queue_email(
+                kind="test",
+                recipient=f"p{n}@example.com",
+                subject="s",
+                template="test_message",
+                white_label=label,
+                body="b",
+            )
     with app.app_context():
         assert deliver_due() == 6
         assert OutboxEmail.select().where(OutboxEmail.status == OutboxEmail.SENT).count() == 6

@@ -5,6 +5,7 @@ cookie in hand; signing in starts a fresh session (nothing carried over, a new C
 changing a password takes the current one; everyone signed in has a profile page with
 "Sign out everywhere else".
 """
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,15 @@ def is_signed_in(client) -> bool:
 
 
 def change_password(client, current, new=NEW_PASSWORD, confirm=None):
-    return client.post("/profile/password", data={
-        "csrf_token": csrf_token(client), "current_password": current, "password": new,
-        "confirm_password": new if confirm is None else confirm})
+    return client.post(
+        "/profile/password",
+        data={
+            "csrf_token": csrf_token(client),
+            "current_password": current,
+            "password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def password_hash(app, email):
@@ -120,7 +127,9 @@ def test_sign_in_starts_a_fresh_session(app):
     before = csrf_token(client)  # a token from the sign-in page, which someone else may know
     with client.session_transaction() as session:
         session["planted"] = "by someone else"
-    assert client.post("/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": before}).status_code == 303
+    assert (
+        client.post("/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": before}).status_code == 303
+    )
     with client.session_transaction() as session:
         assert "planted" not in session
     # The token from before sign-in no longer works; the page's new one does.
@@ -134,18 +143,22 @@ def test_sign_in_starts_a_fresh_session(app):
 def test_sign_in_still_follows_a_safe_next(client):
     page = client.get("/login?next=/customers/%3Fq%3Dkauri").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/login?next=/customers/%3Fq%3Dkauri",
-                           data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
+    response = client.post(
+        "/login?next=/customers/%3Fq%3Dkauri", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token}
+    )
     assert response.headers["Location"] == "/customers/?q=kauri"
 
 
 # --- Changing a password asks for the current one -----------------------------------------------------
 
 
-@pytest.mark.parametrize("current,message", [
-    ("", "Enter your current password."),
-    ("not-the-password-at-all", "Your current password is not right."),
-])
+@pytest.mark.parametrize(
+    "current,message",
+    [
+        ("", "Enter your current password."),
+        ("not-the-password-at-all", "Your current password is not right."),
+    ],
+)
 def test_changing_a_password_needs_the_current_one(app, current, message):
     client, other = signed_in(app), signed_in(app)
     before = password_hash(app, ADMIN[0])
@@ -157,11 +170,14 @@ def test_changing_a_password_needs_the_current_one(app, current, message):
     assert is_signed_in(other)
 
 
-@pytest.mark.parametrize("new,confirm,message", [
-    ("short", None, "Use at least 15 characters"),
-    ("password1234567890", None, "harder to guess"),
-    (NEW_PASSWORD, "something-else-entirely-here", "The passwords do not match."),
-])
+@pytest.mark.parametrize(
+    "new,confirm,message",
+    [
+        ("short", None, "Use at least 15 characters"),
+        ("password1234567890", None, "harder to guess"),
+        (NEW_PASSWORD, "something-else-entirely-here", "The passwords do not match."),
+    ],
+)
 def test_the_new_password_follows_the_rules(app, new, confirm, message):
     client = signed_in(app)
     before = password_hash(app, ADMIN[0])
@@ -175,7 +191,9 @@ def test_the_forced_change_after_a_temporary_password_asks_for_it(app, admin_cli
 
     temporary = "temporary-harbour-kauri-51"
     with app.app_context():
-        User.update(password_hash=hash_password(temporary), must_change_password=True).where(User.email == STAFF[0]).execute()
+        User.update(password_hash=hash_password(temporary), must_change_password=True).where(
+            User.email == STAFF[0]
+        ).execute()
     person = signed_in(app, (STAFF[0], temporary))
     response = person.get("/customers/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/profile")
@@ -217,7 +235,9 @@ def test_everyone_signed_in_has_a_profile_page(app, who, name):
 def test_a_customer_has_a_profile_page_in_their_brand(smtp, app, admin_client):
     from activation_helpers import create_pending_customer, submit_activation
 
-    _, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery")
+    _, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     html = contact.get("/profile").get_data(as_text=True)

@@ -19,9 +19,9 @@ def white_label(app, slug="demo-telecom") -> WhiteLabel:
 
 def store_stripe_keys(app, publishable=TEST_PK, secret=TEST_SK, slug="demo-telecom"):
     with app.app_context():
-        WhiteLabel.update(
-            payment_gateway="stripe", stripe_publishable_key=publishable, stripe_secret_key=secret
-        ).where(WhiteLabel.slug == slug).execute()
+        WhiteLabel.update(payment_gateway="stripe", stripe_publishable_key=publishable, stripe_secret_key=secret).where(
+            WhiteLabel.slug == slug
+        ).execute()
 
 
 def post(client, **data):
@@ -33,7 +33,10 @@ def post(client, **data):
 def test_staff_cannot_open_settings(staff_client):
     assert staff_client.get("/settings/").status_code == 403
     assert staff_client.get(URL).status_code == 403
-    assert staff_client.post(URL, data={"csrf_token": csrf_token(staff_client), "payment_gateway": "none"}).status_code == 403
+    assert (
+        staff_client.post(URL, data={"csrf_token": csrf_token(staff_client), "payment_gateway": "none"}).status_code
+        == 403
+    )
 
 
 def test_staff_see_no_settings_link(staff_client):
@@ -61,7 +64,7 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 def test_page_shows_the_current_gateway_with_labels(admin_client):
     html = admin_client.get(URL).get_data(as_text=True)
     assert '<h1 data-focus-heading tabindex="-1">Payment gateway</h1>' in html
-    assert '<legend>Payment gateway</legend>' in html
+    assert "<legend>Payment gateway</legend>" in html
     assert re.search(r'<input checked id="payment_gateway-1"[^>]*value="sandbox">', html)
     assert '<label for="payment_gateway-0">None: customers cannot pay by card' in html
     assert '<label for="stripe_publishable_key">Stripe publishable key</label>' in html
@@ -81,16 +84,32 @@ def test_administrator_switches_sandbox_to_none(app, admin_client):
 
 
 def test_stripe_with_valid_keys_is_saved(app, admin_client):
-    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=f"  {TEST_PK} ", stripe_secret_key=TEST_SK)
+    response = post(
+        admin_client, payment_gateway="stripe", stripe_publishable_key=f"  {TEST_PK} ", stripe_secret_key=TEST_SK
+    )
     assert response.status_code == 303
     saved = white_label(app)
-    assert (saved.payment_gateway, saved.stripe_publishable_key, saved.stripe_secret_key) == ("stripe", TEST_PK, TEST_SK)
+    assert (saved.payment_gateway, saved.stripe_publishable_key, saved.stripe_secret_key) == (
+        "stripe",
+        TEST_PK,
+        TEST_SK,
+    )
 
 
 def test_live_keys_and_restricted_keys_are_accepted(app, admin_client):
-    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=LIVE_PK, stripe_secret_key=LIVE_SK).status_code == 303
+    assert (
+        post(
+            admin_client, payment_gateway="stripe", stripe_publishable_key=LIVE_PK, stripe_secret_key=LIVE_SK
+        ).status_code
+        == 303
+    )
     restricted = "rk_live_51RestrictedKey1234"
-    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=LIVE_PK, stripe_secret_key=restricted).status_code == 303
+    assert (
+        post(
+            admin_client, payment_gateway="stripe", stripe_publishable_key=LIVE_PK, stripe_secret_key=restricted
+        ).status_code
+        == 303
+    )
     assert white_label(app).stripe_secret_key == restricted
 
 
@@ -98,13 +117,27 @@ def test_live_keys_and_restricted_keys_are_accepted(app, admin_client):
     "publishable, secret, field, message",
     [
         ("", TEST_SK, "stripe_publishable_key", "Enter the Stripe publishable key."),
-        ("sk_test_oops", TEST_SK, "stripe_publishable_key", "Enter a publishable key that starts with pk_test_ or pk_live_."),
-        (TEST_PK, "pk_test_wrongfield", "stripe_secret_key", "Enter a secret key that starts with sk_test_, sk_live_, rk_test_ or rk_live_."),
+        (
+            "sk_test_oops",
+            TEST_SK,
+            "stripe_publishable_key",
+            "Enter a publishable key that starts with pk_test_ or pk_live_.",
+        ),
+        (
+            TEST_PK,
+            "pk_test_wrongfield",
+            "stripe_secret_key",
+            "Enter a secret key that starts with sk_test_, sk_live_, rk_test_ or rk_live_.",
+        ),
         (TEST_PK, "", "stripe_secret_key", "Enter the Stripe secret key."),
     ],
 )
-def test_bad_stripe_keys_are_refused_and_the_publishable_key_is_kept(app, admin_client, publishable, secret, field, message):
-    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=publishable, stripe_secret_key=secret)
+def test_bad_stripe_keys_are_refused_and_the_publishable_key_is_kept(
+    app, admin_client, publishable, secret, field, message
+):
+    response = post(
+        admin_client, payment_gateway="stripe", stripe_publishable_key=publishable, stripe_secret_key=secret
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "There is a problem" in html
@@ -152,7 +185,10 @@ def test_stored_secret_key_is_never_shown_only_masked(app, admin_client):
 def test_blank_secret_key_keeps_the_stored_one(app, admin_client):
     store_stripe_keys(app)
     new_pk = "pk_test_51NewPublishableKey"
-    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=new_pk, stripe_secret_key="").status_code == 303
+    assert (
+        post(admin_client, payment_gateway="stripe", stripe_publishable_key=new_pk, stripe_secret_key="").status_code
+        == 303
+    )
     saved = white_label(app)
     assert (saved.stripe_publishable_key, saved.stripe_secret_key) == (new_pk, TEST_SK)
 
@@ -175,7 +211,9 @@ def test_unknown_or_missing_gateway_is_refused(app, admin_client):
 
 
 def test_other_white_label_admin_changes_only_their_own(app, other_admin_client):
-    response = post(other_admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK)
+    response = post(
+        other_admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK
+    )
     assert response.status_code == 303
     other, demo = white_label(app, "other-voice"), white_label(app)
     assert (other.payment_gateway, other.stripe_secret_key) == ("stripe", TEST_SK)
@@ -222,7 +260,9 @@ def stored_column(app, slug="demo-telecom") -> str:
     from webapp.extensions import db
 
     with app.app_context(), db.connection_context():
-        return db.execute_sql(f"SELECT stripe_secret_key FROM white_label WHERE slug = {db.param}", (slug,)).fetchone()[0]
+        return db.execute_sql(f"SELECT stripe_secret_key FROM white_label WHERE slug = {db.param}", (slug,)).fetchone()[
+            0
+        ]
 
 
 def app_with_keys(config, keys: str):
@@ -232,7 +272,12 @@ def app_with_keys(config, keys: str):
 
 
 def test_the_secret_key_is_stored_encrypted(app, admin_client):
-    assert post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK).status_code == 303
+    assert (
+        post(
+            admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK
+        ).status_code
+        == 303
+    )
     raw = stored_column(app)
     assert raw.startswith("fernet:") and TEST_SK not in raw and TEST_SK[8:] not in raw
     assert white_label(app).stripe_secret_key == TEST_SK  # the app reads it back
@@ -274,8 +319,11 @@ def test_a_key_stored_before_encryption_reads_and_then_gets_encrypted(app, runne
     from webapp.extensions import db
 
     with app.app_context(), db.connection_context():
-        db.execute_sql(f"UPDATE white_label SET payment_gateway = 'stripe', stripe_secret_key = {db.param} "
-                       f"WHERE slug = 'demo-telecom'", (TEST_SK,))
+        db.execute_sql(
+            f"UPDATE white_label SET payment_gateway = 'stripe', stripe_secret_key = {db.param} "
+            f"WHERE slug = 'demo-telecom'",
+            (TEST_SK,),
+        )
     assert white_label(app).stripe_secret_key == TEST_SK
     result = runner.invoke(args=["reencrypt-secrets"])
     assert result.exit_code == 0, result.output
@@ -299,7 +347,9 @@ def stored_webhook_secret(app, slug="demo-telecom") -> str:
     from webapp.extensions import db
 
     with app.app_context(), db.connection_context():
-        return db.execute_sql(f"SELECT stripe_webhook_secret FROM white_label WHERE slug = {db.param}", (slug,)).fetchone()[0]
+        return db.execute_sql(
+            f"SELECT stripe_webhook_secret FROM white_label WHERE slug = {db.param}", (slug,)
+        ).fetchone()[0]
 
 
 def test_settings_show_the_webhook_endpoint_to_paste_into_stripe(app, admin_client):
@@ -307,14 +357,23 @@ def test_settings_show_the_webhook_endpoint_to_paste_into_stripe(app, admin_clie
     demo = white_label(app)
     # Built from APP_BASE_URL, never from the request's Host header.
     assert f"https://onboarding.example.com/stripe/webhook/{demo.id}" in html
-    assert "payment_intent.succeeded" in html and "payment_intent.payment_failed" in html and "payment_intent.canceled" in html
+    assert (
+        "payment_intent.succeeded" in html
+        and "payment_intent.payment_failed" in html
+        and "payment_intent.canceled" in html
+    )
     assert '<label for="stripe_webhook_secret">Stripe webhook signing secret</label>' in html
     assert "No signing secret stored" in html
 
 
 def test_the_webhook_signing_secret_is_stored_encrypted_and_shown_masked(app, admin_client):
-    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK,
-                    stripe_webhook_secret=TEST_WHSEC)
+    response = post(
+        admin_client,
+        payment_gateway="stripe",
+        stripe_publishable_key=TEST_PK,
+        stripe_secret_key=TEST_SK,
+        stripe_webhook_secret=TEST_WHSEC,
+    )
     assert response.status_code == 303
     raw = stored_webhook_secret(app)
     assert raw.startswith("fernet:") and TEST_WHSEC not in raw and TEST_WHSEC[6:] not in raw
@@ -330,8 +389,13 @@ def test_the_webhook_signing_secret_is_stored_encrypted_and_shown_masked(app, ad
 
 
 def test_a_malformed_webhook_secret_is_refused_and_never_echoed(app, admin_client):
-    response = post(admin_client, payment_gateway="stripe", stripe_publishable_key=TEST_PK, stripe_secret_key=TEST_SK,
-                    stripe_webhook_secret="sk_test_notasigningsecret1234")
+    response = post(
+        admin_client,
+        payment_gateway="stripe",
+        stripe_publishable_key=TEST_PK,
+        stripe_secret_key=TEST_SK,
+        stripe_webhook_secret="sk_test_notasigningsecret1234",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Enter a signing secret that starts with whsec_" in html
@@ -347,7 +411,8 @@ def test_reencrypt_secrets_covers_the_webhook_secret(app, config):
     old, new = (Fernet.generate_key().decode() for _ in range(2))
     with app_with_keys(config, old).app_context():
         WhiteLabel.update(payment_gateway="stripe", stripe_secret_key=TEST_SK, stripe_webhook_secret=TEST_WHSEC).where(
-            WhiteLabel.slug == "demo-telecom").execute()
+            WhiteLabel.slug == "demo-telecom"
+        ).execute()
     under_old = stored_webhook_secret(app)
     both = app_with_keys(config, f"{new},{old}")
     result = both.test_cli_runner().invoke(args=["reencrypt-secrets"])

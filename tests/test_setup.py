@@ -25,7 +25,12 @@ def test_demo_data_has_what_the_demo_needs(app):
     with app.app_context():
         demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         other = WhiteLabel.get(WhiteLabel.slug == "other-voice")
-        assert (demo.country, demo.currency, demo.payment_gateway, demo.credit_limit) == ("NZ", "NZD", "sandbox", 500_000)
+        assert (demo.country, demo.currency, demo.payment_gateway, demo.credit_limit) == (
+            "NZ",
+            "NZD",
+            "sandbox",
+            500_000,
+        )
         assert (other.country, other.currency, other.payment_gateway) == ("AU", "AUD", "none")
         assert Plan.select().where(Plan.white_label == demo).count() == 3
         assert PhoneNumber.select().where(PhoneNumber.white_label == demo).count() == 25
@@ -65,11 +70,13 @@ def test_dev_mail_page_lists_caught_mail_with_clickable_links(app, client, tmp_p
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
             smtp.sendmail(
-                "a@example.com", ["b@example.com"],
+                "a@example.com",
+                ["b@example.com"],
                 b"Subject: First\r\n\r\nOne\r\n",
             )
             smtp.sendmail(
-                "a@example.com", ["b@example.com"],
+                "a@example.com",
+                ["b@example.com"],
                 b"Subject: Activate your account\r\n\r\nOpen https://onboarding.example.com/activate/abc\r\n",
             )
     finally:
@@ -114,7 +121,9 @@ def test_serve_dev_serves_the_app_and_catches_mail(tmp_path, database_url):
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "serve-dev", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         body = ""

@@ -74,14 +74,16 @@ def test_the_intent_carries_exactly_what_the_app_means_to_send(app, client, pend
         "white_label_id": str(white_label_id),
         "activation_token_hash": token_hash(token),
     }
-    assert {k[len("metadata["):-1]: v for k, v in sent.items() if k.startswith("metadata[")} == expected_metadata
+    assert {k[len("metadata[") : -1]: v for k, v in sent.items() if k.startswith("metadata[")} == expected_metadata
     assert stripe_http.intents[intent_id]["metadata"] == expected_metadata
     digest = hashlib.sha256(f"{token_hash(token)}:{fields['attempt']}".encode()).hexdigest()[:40]
     assert sent["_idempotency"] == f"act_{digest}_6000"
     assert sent["_api_key"] == stripe_keys["secret"]
 
 
-def test_the_browsers_post_back_checks_the_intent_with_the_charge_expanded(app, client, pending, stripe_http, stripe_keys):
+def test_the_browsers_post_back_checks_the_intent_with_the_charge_expanded(
+    app, client, pending, stripe_http, stripe_keys
+):
     customer_id, token = pending
     fields, intent_id = pay_in_browser(client, token, stripe_http, brand="amex", last4="0005")
     assert post_back(client, token, fields, intent_id).status_code == 303
@@ -92,11 +94,15 @@ def test_the_browsers_post_back_checks_the_intent_with_the_charge_expanded(app, 
         assert (payment.card_brand, payment.card_last4, payment.card_exp_month) == ("Amex", "0005", 12)
 
 
-def test_an_intent_made_for_another_activation_with_the_same_amount_is_refused(smtp, app, admin_client, client, pending, stripe_http):
+def test_an_intent_made_for_another_activation_with_the_same_amount_is_refused(
+    smtp, app, admin_client, client, pending, stripe_http
+):
     """Customer A's confirmed NZ$60.00 intent posted back to customer B's link: same amount, same
     currency, same white-label, but made for another link, so B is not activated by it."""
     a_id, a_token = pending
-    b_id, b_token = create_pending_customer(app, admin_client, smtp, business_name="Second Ltd", email="second@example.com")
+    b_id, b_token = create_pending_customer(
+        app, admin_client, smtp, business_name="Second Ltd", email="second@example.com"
+    )
     _, a_intent = pay_in_browser(client, a_token, stripe_http)
     b_client = type(client)(app, client.response_wrapper, use_cookies=True)
     b_fields = hidden(b_client, b_token)
@@ -109,13 +115,16 @@ def test_an_intent_made_for_another_activation_with_the_same_amount_is_refused(s
         assert LedgerEntry.select().where(LedgerEntry.customer == b_id).count() == 0
 
 
-def test_an_intent_the_white_labels_own_shop_made_with_the_same_amount_is_refused(app, client, pending, stripe_http, stripe_keys):
+def test_an_intent_the_white_labels_own_shop_made_with_the_same_amount_is_refused(
+    app, client, pending, stripe_http, stripe_keys
+):
     """The white-label's Stripe account is used for other things too: a paid intent of theirs
     for the same amount (no metadata of ours) does not activate anyone."""
     customer_id, token = pending
     fields = hidden(client, token)
-    theirs = stripe_http.create_intent_directly(stripe_keys["secret"], amount=6000, currency="nzd",
-                                                metadata={"order": "shop-1234"})
+    theirs = stripe_http.create_intent_directly(
+        stripe_keys["secret"], amount=6000, currency="nzd", metadata={"order": "shop-1234"}
+    )
     stripe_http.confirm(theirs)
     response = post_back(client, token, fields, theirs)
     assert response.status_code == 422
@@ -128,7 +137,9 @@ def test_a_key_that_is_not_the_white_labels_is_refused_by_stripe(app, client, pe
     """The fake knows only the white-label's key; another key gets Stripe's 401."""
     customer_id, token = pending
     with app.app_context():
-        WhiteLabel.update(stripe_secret_key="sk_test_someoneelses0000000").where(WhiteLabel.slug == "demo-telecom").execute()
+        WhiteLabel.update(stripe_secret_key="sk_test_someoneelses0000000").where(
+            WhiteLabel.slug == "demo-telecom"
+        ).execute()
     response = start_payment(client, token, hidden(client, token))
     assert response.status_code == 422
     assert "Card payments are not available right now" in response.get_data(as_text=True)
@@ -179,7 +190,9 @@ def test_an_intent_for_another_amount_or_activation_is_refused(app, client, pend
     fields = hidden(client, token)
     intent_id = json.loads(start_payment(client, token, fields).headers["HX-Trigger"])["stripe-confirm"]["intent"]
     stripe_http.confirm(intent_id)
-    response = client.post(f"/activate/{token}", data={**fields, **FIELDS, "opening_balance": "500.00", "payment_intent": intent_id})
+    response = client.post(
+        f"/activate/{token}", data={**fields, **FIELDS, "opening_balance": "500.00", "payment_intent": intent_id}
+    )
     assert response.status_code == 422
     assert "does not match" in response.get_data(as_text=True)
     with app.app_context():

@@ -1,5 +1,6 @@
 """Without a webhook, a scheduled job asks Stripe about every intent created but not settled
 after 15 minutes and settles it as the webhook would (issue 13, item 2)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,8 @@ def age(app, intent_id: str, minutes: int) -> None:
     """The intent was created `minutes` ago."""
     with app.app_context():
         StripeIntent.update(created_at=utcnow() - dt.timedelta(minutes=minutes)).where(
-            StripeIntent.intent_id == intent_id).execute()
+            StripeIntent.intent_id == intent_id
+        ).execute()
 
 
 def status(app, intent_id: str) -> str:
@@ -42,14 +44,28 @@ def test_reconciliation_settles_an_unrecorded_intent_after_15_minutes(app, clien
     assert result.exit_code == 0 and "received: 1" in result.output, result.output
     asked = [r for r in stripe_http.requests if r[0] == "get" and r[1] == f"/v1/payment_intents/{intent_id}"]
     assert asked and asked[-1][2]["expand[0]"] == "latest_charge"
-    assert money_state(app, customer_id) == {"status": "pending_activation", "payments": 1, "ledger": 1, "balance": 6000, "events": 0}
-    assert "We have received your payment of NZ$60.00 by Visa ending 4242" in client.get(f"/activate/{token}").get_data(as_text=True)
+    assert money_state(app, customer_id) == {
+        "status": "pending_activation",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 0,
+    }
+    assert "We have received your payment of NZ$60.00 by Visa ending 4242" in client.get(f"/activate/{token}").get_data(
+        as_text=True
+    )
     assert finish(client, token).status_code == 303
     # Settled: the next run leaves it alone and asks Stripe nothing more about it.
     before = len(stripe_http.requests)
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert len(stripe_http.requests) == before
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 0}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 0,
+    }
 
 
 def test_the_worker_schedule_runs_reconciliation(app, client, pending, stripe_http):
@@ -64,10 +80,14 @@ def test_the_worker_schedule_runs_reconciliation(app, client, pending, stripe_ht
     assert money_state(app, customer_id)["payments"] == 1
 
 
-def test_reconciliation_marks_declined_and_cancelled_intents(smtp, app, admin_client, client, pending, stripe_http, runner):
+def test_reconciliation_marks_declined_and_cancelled_intents(
+    smtp, app, admin_client, client, pending, stripe_http, runner
+):
     customer_id, token = pending
     _, declined = pay_in_browser(client, token, stripe_http, succeed=False)
-    other_id, other_token = create_pending_customer(app, admin_client, smtp, business_name="Totara Ltd", email="t@example.com")
+    other_id, other_token = create_pending_customer(
+        app, admin_client, smtp, business_name="Totara Ltd", email="t@example.com"
+    )
     _, cancelled = pay_in_browser(app.test_client(), other_token, stripe_http, succeed=False)
     stripe_http.cancel(cancelled)
     age(app, declined, 20)
@@ -87,7 +107,9 @@ def test_an_unpaid_intent_whose_link_expired_is_cancelled_at_stripe(app, client,
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert status(app, intent_id) == StripeIntent.CREATED  # the link still works: it may yet be paid
     with app.app_context():
-        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(ActivationToken.customer == customer_id).execute()
+        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(
+            ActivationToken.customer == customer_id
+        ).execute()
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert status(app, intent_id) == StripeIntent.CANCELED
     assert stripe_http.intents[intent_id]["status"] == "canceled"
@@ -120,7 +142,9 @@ def test_stripe_unreachable_leaves_the_intent_for_the_next_run(app, client, pend
     assert status(app, intent_id) == StripeIntent.RECEIVED
 
 
-def test_an_unreadable_secret_key_leaves_intents_for_when_it_is_entered_again(app, client, pending, stripe_http, stripe_keys, runner):
+def test_an_unreadable_secret_key_leaves_intents_for_when_it_is_entered_again(
+    app, client, pending, stripe_http, stripe_keys, runner
+):
     """A secret key no configured encryption key opens reads as not set: reconciliation must not
     give up on the white-label's intents, only wait until the key is entered again."""
     customer_id, token = pending

@@ -4,6 +4,7 @@ Stripe is the fake in tests/stripe_stub.py (only the stripe library's HTTP clien
 webhook events are signed with Stripe's real scheme: `t=<timestamp>,v1=<HMAC-SHA256 of
 "<timestamp>.<payload>" keyed with the endpoint's signing secret>`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,12 @@ def endpoint(app) -> str:
 def deliver(app, stripe_http, secret, kind, intent_id, *, payload=None, timestamp=None, event_id=None):
     """Stripe posting one event to the white-label's endpoint."""
     payload = payload or stripe_http.event(kind, intent_id, event_id=event_id)
-    return app.test_client().post(endpoint(app), data=payload, content_type="application/json",
-                                  headers={"Stripe-Signature": sign(payload, secret, timestamp)})
+    return app.test_client().post(
+        endpoint(app),
+        data=payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign(payload, secret, timestamp)},
+    )
 
 
 def money_state(app, customer_id):
@@ -88,8 +93,14 @@ def finish(client, token, **overrides):
     html = client.get(f"/activate/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
     attempt = re.search(r'id="attempt" name="attempt" type="hidden" value="([^"]*)"', html).group(1)
-    data = {"csrf_token": csrf, "attempt": attempt, "password": PASSWORD, "confirm_password": PASSWORD,
-            "accept_terms": "y", **overrides}
+    data = {
+        "csrf_token": csrf,
+        "attempt": attempt,
+        "password": PASSWORD,
+        "confirm_password": PASSWORD,
+        "accept_terms": "y",
+        **overrides,
+    }
     return client.post(f"/activate/{token}", data=data)
 
 
@@ -97,7 +108,8 @@ def finish(client, token, **overrides):
 
 
 def test_browser_closed_after_paying_the_webhook_records_it_and_the_link_asks_only_for_a_password(
-        app, client, pending, stripe_http, webhook_secret):
+    app, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http, brand="visa", last4="4242")
     # The browser never posts back. Stripe tells us instead.
@@ -107,7 +119,12 @@ def test_browser_closed_after_paying_the_webhook_records_it_and_the_link_asks_on
     assert state == {"status": "pending_activation", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
     with app.app_context():
         payment = Payment.get(Payment.customer == customer_id)
-        assert (payment.reference, payment.amount, payment.card_brand, payment.card_last4) == (intent_id, 6000, "Visa", "4242")
+        assert (payment.reference, payment.amount, payment.card_brand, payment.card_last4) == (
+            intent_id,
+            6000,
+            "Visa",
+            "4242",
+        )
         assert StripeIntent.get(StripeIntent.intent_id == intent_id).status == StripeIntent.RECEIVED
 
     # Opening the link again: the payment is acknowledged, and only what is missing is asked.
@@ -119,13 +136,21 @@ def test_browser_closed_after_paying_the_webhook_records_it_and_the_link_asks_on
     assert "js.stripe.com" not in html and "js.stripe.com" not in page.headers["Content-Security-Policy"]
     assert 'name="password"' in html and 'name="accept_terms"' in html
     # A second payment cannot even be started.
-    again = client.post(f"/activate/{token}/payment", data={**hidden(client, token), **FIELDS}, headers={"HX-Request": "true"})
+    again = client.post(
+        f"/activate/{token}/payment", data={**hidden(client, token), **FIELDS}, headers={"HX-Request": "true"}
+    )
     assert again.status_code == 204 and again.headers["HX-Redirect"] == f"/activate/{token}"
     assert len(stripe_http.intents) == 1
 
     response = finish(client, token)
     assert response.status_code == 303 and response.headers["Location"] == "/account/"
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 1,
+    }
     with app.app_context():
         user = User.get(User.email == "hana@matai-joinery.example.com")
         assert Payment.get(Payment.customer == customer_id).created_by_id == user.id
@@ -133,7 +158,9 @@ def test_browser_closed_after_paying_the_webhook_records_it_and_the_link_asks_on
     assert len(stripe_http.intents) == 1 and stripe_http.refunds == []
 
 
-def test_the_missing_password_comes_back_with_errors_and_still_no_second_payment(app, client, pending, stripe_http, webhook_secret):
+def test_the_missing_password_comes_back_with_errors_and_still_no_second_payment(
+    app, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id)
@@ -159,13 +186,21 @@ def test_an_event_delivered_twice_changes_nothing(app, client, pending, stripe_h
     assert once["payments"] == 1 and once["ledger"] == 1 and once["events"] == 1
 
 
-def test_the_event_before_the_browsers_post_back_completes_without_a_second_record(app, client, pending, stripe_http, webhook_secret):
+def test_the_event_before_the_browsers_post_back_completes_without_a_second_record(
+    app, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     fields, intent_id = pay_in_browser(client, token, stripe_http)
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id).status_code == 200
     response = post_back(client, token, fields, intent_id)
     assert response.status_code == 303 and response.headers["Location"] == "/account/"
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 1,
+    }
     # And the other way round: the post-back first, the event after it changes nothing.
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id).status_code == 200
     assert money_state(app, customer_id)["payments"] == 1 and money_state(app, customer_id)["ledger"] == 1
@@ -176,7 +211,13 @@ def test_the_post_back_first_then_the_event_records_once(app, client, pending, s
     fields, intent_id = pay_in_browser(client, token, stripe_http)
     assert post_back(client, token, fields, intent_id).status_code == 303
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id).status_code == 200
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 1,
+    }
 
 
 # --- Refused deliveries -------------------------------------------------------------------------
@@ -188,14 +229,27 @@ def test_a_wrong_signature_is_400_and_records_nothing(app, client, pending, stri
     forged = "whsec_" + secrets.token_urlsafe(24)
     response = deliver(app, stripe_http, forged, "payment_intent.succeeded", intent_id)
     assert response.status_code == 400
-    assert money_state(app, customer_id) == {"status": "pending_activation", "payments": 0, "ledger": 0, "balance": 0, "events": 0}
+    assert money_state(app, customer_id) == {
+        "status": "pending_activation",
+        "payments": 0,
+        "ledger": 0,
+        "balance": 0,
+        "events": 0,
+    }
     # Unsigned, or signed over another body, is the same.
     payload = stripe_http.event("payment_intent.succeeded", intent_id)
     client = app.test_client()
     assert client.post(endpoint(app), data=payload, content_type="application/json").status_code == 400
     tampered = payload.replace('"livemode": false', '"livemode": true')
-    assert client.post(endpoint(app), data=tampered, content_type="application/json",
-                       headers={"Stripe-Signature": sign(payload, webhook_secret)}).status_code == 400
+    assert (
+        client.post(
+            endpoint(app),
+            data=tampered,
+            content_type="application/json",
+            headers={"Stripe-Signature": sign(payload, webhook_secret)},
+        ).status_code
+        == 400
+    )
     assert money_state(app, customer_id)["payments"] == 0
     with app.app_context():
         assert StripeIntent.get(StripeIntent.intent_id == intent_id).status == StripeIntent.CREATED
@@ -204,8 +258,9 @@ def test_a_wrong_signature_is_400_and_records_nothing(app, client, pending, stri
 def test_an_old_timestamp_is_400_and_records_nothing(app, client, pending, stripe_http, webhook_secret):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
-    response = deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id,
-                       timestamp=int(time.time()) - 301)  # Stripe's default tolerance is 300 s
+    response = deliver(
+        app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id, timestamp=int(time.time()) - 301
+    )  # Stripe's default tolerance is 300 s
     assert response.status_code == 400
     assert money_state(app, customer_id)["payments"] == 0 and money_state(app, customer_id)["events"] == 0
 
@@ -224,19 +279,33 @@ def test_unknown_event_types_are_acknowledged_and_ignored(app, client, pending, 
     _, intent_id = pay_in_browser(client, token, stripe_http)
     response = deliver(app, stripe_http, webhook_secret, "charge.succeeded", intent_id)
     assert response.status_code == 200
-    assert money_state(app, customer_id) == {"status": "pending_activation", "payments": 0, "ledger": 0, "balance": 0, "events": 0}
+    assert money_state(app, customer_id) == {
+        "status": "pending_activation",
+        "payments": 0,
+        "ledger": 0,
+        "balance": 0,
+        "events": 0,
+    }
 
 
-def test_the_white_labels_own_shop_payments_are_acknowledged_and_left_alone(app, pending, stripe_http, stripe_keys, webhook_secret):
-    theirs = stripe_http.create_intent_directly(stripe_keys["secret"], amount=6000, currency="nzd", metadata={"order": "42"})
+def test_the_white_labels_own_shop_payments_are_acknowledged_and_left_alone(
+    app, pending, stripe_http, stripe_keys, webhook_secret
+):
+    theirs = stripe_http.create_intent_directly(
+        stripe_keys["secret"], amount=6000, currency="nzd", metadata={"order": "42"}
+    )
     stripe_http.confirm(theirs)
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", theirs).status_code == 200
     with app.app_context():
-        assert Payment.select().count() == 0 and StripeIntent.select().where(StripeIntent.intent_id == theirs).count() == 0
+        assert (
+            Payment.select().count() == 0 and StripeIntent.select().where(StripeIntent.intent_id == theirs).count() == 0
+        )
     assert stripe_http.refunds == []
 
 
-def test_failed_and_canceled_events_mark_the_intent_and_a_later_success_still_counts(smtp, app, client, pending, stripe_http, webhook_secret):
+def test_failed_and_canceled_events_mark_the_intent_and_a_later_success_still_counts(
+    smtp, app, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     fields, intent_id = pay_in_browser(client, token, stripe_http, succeed=False)
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.payment_failed", intent_id).status_code == 200
@@ -252,7 +321,9 @@ def test_failed_and_canceled_events_mark_the_intent_and_a_later_success_still_co
         assert StripeIntent.get(StripeIntent.intent_id == intent_id).status == StripeIntent.RECEIVED
     assert money_state(app, customer_id)["payments"] == 1
 
-    other_id, other_token = create_pending_customer(app, client_for_admin(app), smtp, business_name="Totara Ltd", email="t@example.com")
+    other_id, other_token = create_pending_customer(
+        app, client_for_admin(app), smtp, business_name="Totara Ltd", email="t@example.com"
+    )
     other_client = app.test_client()
     _, unpaid = pay_in_browser(other_client, other_token, stripe_http, succeed=False)
     stripe_http.cancel(unpaid)
@@ -270,7 +341,9 @@ def client_for_admin(app):
     return client
 
 
-def test_stripe_unreachable_during_an_event_is_503_so_stripe_delivers_it_again(app, client, pending, stripe_http, webhook_secret):
+def test_stripe_unreachable_during_an_event_is_503_so_stripe_delivers_it_again(
+    app, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     payload = stripe_http.event("payment_intent.succeeded", intent_id)
@@ -282,7 +355,9 @@ def test_stripe_unreachable_during_an_event_is_503_so_stripe_delivers_it_again(a
     assert money_state(app, customer_id)["payments"] == 1
 
 
-def test_failed_signatures_are_rate_limited_per_address_and_stripes_deliveries_are_not(app, client, pending, stripe_http, webhook_secret):
+def test_failed_signatures_are_rate_limited_per_address_and_stripes_deliveries_are_not(
+    app, client, pending, stripe_http, webhook_secret
+):
     app.config["STRIPE_WEBHOOK_RATE_LIMIT"] = "3 per minute"
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
@@ -297,14 +372,17 @@ def test_failed_signatures_are_rate_limited_per_address_and_stripes_deliveries_a
 
 
 def test_a_received_payment_is_refunded_when_the_link_expires_and_the_tracker_says_so(
-        app, admin_client, client, pending, stripe_http, webhook_secret, runner):
+    app, admin_client, client, pending, stripe_http, webhook_secret, runner
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id)
     html = admin_client.get(f"/customers/{customer_id}").get_data(as_text=True)
     assert "Payment received" in html and "NZ$60.00 by Visa ending 4242" in html
     with app.app_context():
-        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(ActivationToken.customer == customer_id).execute()
+        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(
+            ActivationToken.customer == customer_id
+        ).execute()
     result = runner.invoke(args=["expire-activations"])
     assert result.exit_code == 0, result.output
     assert stripe_http.refunded_intents() == [intent_id]
@@ -326,26 +404,40 @@ def test_a_received_payment_is_refunded_when_the_link_expires_and_the_tracker_sa
     assert client.get(f"/activate/{token}").status_code == 410
 
 
-def test_cancelling_the_customer_refunds_a_received_payment(app, admin_client, client, pending, stripe_http, webhook_secret):
+def test_cancelling_the_customer_refunds_a_received_payment(
+    app, admin_client, client, pending, stripe_http, webhook_secret
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id)
-    response = admin_client.post(f"/customers/{customer_id}/activation/cancel", data={"csrf_token": csrf_token(admin_client)})
+    response = admin_client.post(
+        f"/customers/{customer_id}/activation/cancel", data={"csrf_token": csrf_token(admin_client)}
+    )
     assert response.status_code == 303
     assert stripe_http.refunded_intents() == [intent_id]
-    assert money_state(app, customer_id) == {"status": "cancelled", "payments": 1, "ledger": 2, "balance": 0, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "cancelled",
+        "payments": 1,
+        "ledger": 2,
+        "balance": 0,
+        "events": 1,
+    }
     with app.app_context():
         debit = LedgerEntry.get((LedgerEntry.customer == customer_id) & (LedgerEntry.kind == LedgerEntry.DEBIT))
         assert "cancelled" in debit.reason
     assert "Payment refunded" in admin_client.get(f"/customers/{customer_id}").get_data(as_text=True)
 
 
-def test_a_refund_stripe_did_not_answer_is_tried_again_by_the_next_run(app, client, pending, stripe_http, webhook_secret, runner):
+def test_a_refund_stripe_did_not_answer_is_tried_again_by_the_next_run(
+    app, client, pending, stripe_http, webhook_secret, runner
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id)
     with app.app_context():
-        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(ActivationToken.customer == customer_id).execute()
+        ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(
+            ActivationToken.customer == customer_id
+        ).execute()
     stripe_http.down = True
     assert runner.invoke(args=["expire-activations"]).exit_code == 0
     assert stripe_http.refunds == [] and money_state(app, customer_id)["balance"] == 6000
@@ -354,19 +446,33 @@ def test_a_refund_stripe_did_not_answer_is_tried_again_by_the_next_run(app, clie
     assert stripe_http.refunded_intents() == [intent_id] and money_state(app, customer_id)["balance"] == 0
 
 
-def test_a_resend_keeps_the_received_payment_for_the_customer(smtp, app, admin_client, client, pending, stripe_http, webhook_secret, runner):
+def test_a_resend_keeps_the_received_payment_for_the_customer(
+    smtp, app, admin_client, client, pending, stripe_http, webhook_secret, runner
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_id)
-    assert admin_client.post(f"/customers/{customer_id}/activation/resend",
-                             data={"csrf_token": csrf_token(admin_client)}).status_code == 303
+    assert (
+        admin_client.post(
+            f"/customers/{customer_id}/activation/resend", data={"csrf_token": csrf_token(admin_client)}
+        ).status_code
+        == 303
+    )
     new_token = newest_link(app, smtp, customer_id)
     assert new_token != token
     assert runner.invoke(args=["expire-activations"]).exit_code == 0  # the old link is revoked, the new one works
     assert stripe_http.refunds == []
-    assert "We have received your payment of NZ$60.00 by Visa ending 4242" in client.get(f"/activate/{new_token}").get_data(as_text=True)
+    assert "We have received your payment of NZ$60.00 by Visa ending 4242" in client.get(
+        f"/activate/{new_token}"
+    ).get_data(as_text=True)
     assert finish(client, new_token).status_code == 303
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 1,
+    }
 
 
 def test_a_payment_made_after_another_tab_finished_is_refunded(app, client, pending, stripe_http, webhook_secret):
@@ -379,18 +485,27 @@ def test_a_payment_made_after_another_tab_finished_is_refunded(app, client, pend
     assert post_back(client, token, fields_a, intent_a).status_code == 303
     assert deliver(app, stripe_http, webhook_secret, "payment_intent.succeeded", intent_b).status_code == 200
     assert stripe_http.refunded_intents() == [intent_b]
-    assert money_state(app, customer_id) == {"status": "active", "payments": 1, "ledger": 1, "balance": 6000, "events": 1}
+    assert money_state(app, customer_id) == {
+        "status": "active",
+        "payments": 1,
+        "ledger": 1,
+        "balance": 6000,
+        "events": 1,
+    }
     with app.app_context():
         assert StripeIntent.get(StripeIntent.intent_id == intent_b).status == StripeIntent.REFUNDED
 
 
-def test_the_event_and_the_post_back_at_the_same_moment_record_once(smtp, app, admin_client, stripe_http, webhook_secret, record_figure):
+def test_the_event_and_the_post_back_at_the_same_moment_record_once(
+    smtp, app, admin_client, stripe_http, webhook_secret, record_figure
+):
     """Three activations, each with Stripe's event and the browser's post-back let go together."""
     import threading
 
     for round_ in range(3):
-        customer_id, token = create_pending_customer(app, admin_client, smtp, business_name=f"Race {round_} Ltd",
-                                                     email=f"race{round_}@example.com")
+        customer_id, token = create_pending_customer(
+            app, admin_client, smtp, business_name=f"Race {round_} Ltd", email=f"race{round_}@example.com"
+        )
         browser = app.test_client()
         fields, intent_id = pay_in_browser(browser, token, stripe_http)
         payload = stripe_http.event("payment_intent.succeeded", intent_id)
@@ -415,11 +530,16 @@ def test_the_event_and_the_post_back_at_the_same_moment_record_once(smtp, app, a
         state = money_state(app, customer_id)
         assert (state["status"], state["payments"], state["ledger"], state["balance"]) == ("active", 1, 1, 6000)
     assert stripe_http.refunds == []
-    record_figure("12 stripe race, activation", "3 activations with Stripe's event and the browser's post-back released "
-                  "together: 1 payment, 1 credit, 0 refunds each")
+    record_figure(
+        "12 stripe race, activation",
+        "3 activations with Stripe's event and the browser's post-back released "
+        "together: 1 payment, 1 credit, 0 refunds each",
+    )
 
 
-def test_an_event_is_not_acknowledged_while_the_secret_key_is_unreadable(app, client, pending, stripe_http, stripe_keys, webhook_secret):
+def test_an_event_is_not_acknowledged_while_the_secret_key_is_unreadable(
+    app, client, pending, stripe_http, stripe_keys, webhook_secret
+):
     customer_id, token = pending
     _, intent_id = pay_in_browser(client, token, stripe_http)
     payload = stripe_http.event("payment_intent.succeeded", intent_id)

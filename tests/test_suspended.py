@@ -5,6 +5,7 @@ The refusals are generated from app.url_map: every /account route with a custome
 method, except those whose permission a suspended account keeps (OPEN_WHILE_SUSPENDED in
 accounts/permissions.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,14 @@ from conftest import csrf_token
 from webapp.accounts.permissions import OPEN_WHILE_SUSPENDED
 from webapp.models import Customer, CustomerMembership, User
 
-INVITEE = {"first_name": "Tama", "last_name": "Rangi", "email": "tama@kowhai-bakery.example.com",
-           "extension": "201", "role": "user", "setup": "invite"}
+INVITEE = {
+    "first_name": "Tama",
+    "last_name": "Rangi",
+    "email": "tama@kowhai-bakery.example.com",
+    "extension": "201",
+    "role": "user",
+    "setup": "invite",
+}
 REASON = "Three invoices unpaid since August"
 
 
@@ -28,8 +35,9 @@ REASON = "Three invoices unpaid since August"
 def suspended(smtp, app, admin_client):
     """An option-1 customer, activated by its contact, with one invited user, then suspended by
     Demo Telecom's administrator: (customer id, the contact's signed-in client, the invitee's membership id)."""
-    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
-                                                 business_name="Kowhai Bakery")
+    customer_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     response = contact.post(f"/account/{customer_id}/users/new", data={**INVITEE, "csrf_token": csrf_token(contact)})
@@ -44,23 +52,34 @@ def suspended(smtp, app, admin_client):
 def test_every_route_of_an_account_declares_its_permission(app):
     """A route about one account (either side) reaches it only through accounts/views.py's
     decorators, which check a declared permission: one without would be open while suspended."""
-    rules = [r for r in app.url_map.iter_rules()
-             if r.endpoint.split(".")[0] in ("accounts", "manage") and "customer_id" in r.arguments]
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint.split(".")[0] in ("accounts", "manage") and "customer_id" in r.arguments
+    ]
     assert rules
     assert [r.endpoint for r in rules if not hasattr(app.view_functions[r.endpoint], "account_action")] == []
 
 
 def _account_routes(app):
     """Every /account rule that acts on one customer account."""
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint.startswith("accounts.") and "customer_id" in rule.arguments]
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("accounts.") and "customer_id" in rule.arguments
+    ]
 
 
 def test_every_change_to_a_suspended_account_is_refused_by_the_server(app, suspended, record_figure):
     customer_id, contact, membership_id = suspended
     token = csrf_token(contact)
-    data = {**INVITEE, "email": "late@kowhai-bakery.example.com", "time_zone": "UTC", "extension_length": "4",
-            "default_caller_id": ""}
+    data = {
+        **INVITEE,
+        "email": "late@kowhai-bakery.example.com",
+        "time_zone": "UTC",
+        "extension_length": "4",
+        "default_caller_id": "",
+    }
     before = snapshot(app)
     problems, refused = [], 0
     for rule in _account_routes(app):
@@ -79,8 +98,11 @@ def test_every_change_to_a_suspended_account_is_refused_by_the_server(app, suspe
     assert not problems, "\n".join(problems)
     assert snapshot(app) == before
     assert refused >= 16
-    record_figure("suspended accounts", f"{refused} requests to change users or PBX settings of a suspended account "
-                  "(every /account route but top-up, page and htmx): all 403, database unchanged; balance and top-up still work")
+    record_figure(
+        "suspended accounts",
+        f"{refused} requests to change users or PBX settings of a suspended account "
+        "(every /account route but top-up, page and htmx): all 403, database unchanged; balance and top-up still work",
+    )
 
 
 def test_a_suspended_account_still_signs_in_sees_its_balance_and_tops_up(app, suspended):
@@ -101,8 +123,14 @@ def test_the_account_page_says_why_and_whom_to_contact_and_offers_no_changes(app
     assert "This account is suspended" in text
     assert REASON in text
     assert "Demo Telecom" in text and "support@demo.example.com" in text and "09 555 0199" in text
-    for control in [f"/account/{customer_id}/pbx", f"/account/{customer_id}/users/new", "/deactivate", "/resend",
-                    "Edit PBX settings", "Create new users"]:
+    for control in [
+        f"/account/{customer_id}/pbx",
+        f"/account/{customer_id}/users/new",
+        "/deactivate",
+        "/resend",
+        "Edit PBX settings",
+        "Create new users",
+    ]:
         assert control not in html, control
 
 
@@ -116,8 +144,9 @@ def test_reactivating_brings_the_controls_back(app, admin_client, suspended):
 
 
 def test_without_a_recorded_reason_the_banner_still_says_whom_to_contact(smtp, app, admin_client):
-    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
-                                                 business_name="Kowhai Bakery")
+    customer_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     with app.app_context():

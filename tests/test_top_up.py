@@ -1,6 +1,7 @@
 """Topping up: the amount first, then a payment step whose button says the exact amount, with a
 way back to change it (issue 13, item 1); and top-ups by Stripe, credited exactly once whoever
 reports the payment first: the browser, the webhook or reconciliation (item 2)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,14 +17,20 @@ from stripe_stub import sign
 
 from webapp.models import Customer, LedgerEntry, Payment, StripeIntent, User, WhiteLabel, utcnow
 
-CARD = {"card_name": "Hana Kereama", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "security_code": "737"}
+CARD = {
+    "card_name": "Hana Kereama",
+    "card_number": "4242 4242 4242 4242",
+    "card_expiry": "12/34",
+    "security_code": "737",
+}
 
 
 @pytest.fixture
 def activated(smtp, app, admin_client):
     """A customer activated by its contact (sandbox, NZ$75.00): (customer id, signed-in contact)."""
-    customer_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai-bakery.example.com",
-                                                 business_name="Kowhai Bakery")
+    customer_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     return customer_id, contact
@@ -37,7 +44,9 @@ def on_stripe(activated, stripe_http):
 
 def fields(html: str) -> dict:
     found = dict(re.findall(r'<input[^>]*?name="(csrf_token|attempt|amount)"[^>]*?value="([^"]*)"', html))
-    found.update({m[1]: m[0] for m in re.findall(r'<input[^>]*?value="([^"]*)"[^>]*?name="(csrf_token|attempt|amount)"', html)})
+    found.update(
+        {m[1]: m[0] for m in re.findall(r'<input[^>]*?value="([^"]*)"[^>]*?name="(csrf_token|attempt|amount)"', html)}
+    )
     return found
 
 
@@ -55,8 +64,11 @@ def top_ups(app, customer_id) -> int:
 
 def choose_amount(contact, customer_id, amount: str, htmx=False):
     page = contact.get(f"/account/{customer_id}/top-up").get_data(as_text=True)
-    return contact.post(f"/account/{customer_id}/top-up", data={**fields(page), "amount": amount},
-                        headers={"HX-Request": "true"} if htmx else {})
+    return contact.post(
+        f"/account/{customer_id}/top-up",
+        data={**fields(page), "amount": amount},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
 
 
 # --- Sandbox: two plain forms ------------------------------------------------------------------
@@ -149,15 +161,20 @@ def test_with_htmx_each_step_swaps_in_place(app, activated):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["HX-Push-Url"] == f"/account/{customer_id}/top-up/pay?amount=2050"
-    assert html.lstrip().startswith("<title>Pay NZ$20.50 – Kowhai Bakery") and 'id="top-up"' in html and "<html" not in html
+    assert (
+        html.lstrip().startswith("<title>Pay NZ$20.50 – Kowhai Bakery")
+        and 'id="top-up"' in html
+        and "<html" not in html
+    )
     assert "Pay NZ$20.50" in html and 'hx-post="/account/' in html and "hx-disabled-elt" in html
     back = contact.get(f"/account/{customer_id}/top-up?amount=20.50", headers={"HX-Request": "true"})
     assert 'id="top-up"' in back.get_data(as_text=True) and "<html" not in back.get_data(as_text=True)
     bad = choose_amount(contact, customer_id, "nothing", htmx=True)
     assert bad.status_code == 422 and "<html" not in bad.get_data(as_text=True)
     page = contact.get(f"/account/{customer_id}/top-up/pay?amount=2050").get_data(as_text=True)
-    paid = contact.post(f"/account/{customer_id}/top-up/pay?amount=2050", data={**fields(page), **CARD},
-                        headers={"HX-Request": "true"})
+    paid = contact.post(
+        f"/account/{customer_id}/top-up/pay?amount=2050", data={**fields(page), **CARD}, headers={"HX-Request": "true"}
+    )
     assert paid.status_code == 204 and paid.headers["HX-Redirect"] == f"/account/#balance-{customer_id}"
     assert balance(app, customer_id) == 9550
 
@@ -167,7 +184,9 @@ def test_nothing_of_the_card_is_stored_or_logged(app, activated, caplog):
     pay_url = choose_amount(contact, customer_id, "20.50").headers["Location"]
     page = contact.get(pay_url).get_data(as_text=True)
     contact.post(pay_url, data={**fields(page), **CARD, "security_code": "9183"})
-    assert "4242424242424242" not in caplog.text and "4242 4242 4242 4242" not in caplog.text and "9183" not in caplog.text
+    assert (
+        "4242424242424242" not in caplog.text and "4242 4242 4242 4242" not in caplog.text and "9183" not in caplog.text
+    )
 
 
 # --- Stripe -------------------------------------------------------------------------------------
@@ -212,16 +231,30 @@ def test_stripe_top_up_is_confirmed_by_stripe_js_and_recorded(app, on_stripe, st
         actor = User.get(User.email == "owner@kowhai-bakery.example.com")
     key = "top_" + hashlib.sha256(f"{customer_id}:{actor.id}:{fields(html)['attempt']}:2050".encode()).hexdigest()[:40]
     assert (path, sent["amount"], sent["currency"], sent["_idempotency"], sent["_api_key"]) == (
-        "/v1/payment_intents", "2050", "nzd", key, stripe_keys["secret"])
+        "/v1/payment_intents",
+        "2050",
+        "nzd",
+        key,
+        stripe_keys["secret"],
+    )
     assert stripe_http.intents[intent_id]["metadata"] == {
-        "purpose": "top_up", "customer_id": str(customer_id), "white_label_id": str(white_label_id), "top_up_attempt": key}
+        "purpose": "top_up",
+        "customer_id": str(customer_id),
+        "white_label_id": str(white_label_id),
+        "top_up_attempt": key,
+    }
     stripe_http.confirm(intent_id, brand="mastercard", last4="4444")
     response = contact.post(pay_url, data={**fields(html), "payment_intent": intent_id})
     assert response.status_code == 303 and response.headers["Location"] == f"/account/#balance-{customer_id}"
     assert balance(app, customer_id) == 9550 and top_ups(app, customer_id) == 1
     with app.app_context():
         payment = Payment.get((Payment.customer == customer_id) & (Payment.purpose == "top_up"))
-        assert (payment.reference, payment.card_brand, payment.card_last4, payment.created_by_id) == (intent_id, "Mastercard", "4444", actor.id)
+        assert (payment.reference, payment.card_brand, payment.card_last4, payment.created_by_id) == (
+            intent_id,
+            "Mastercard",
+            "4444",
+            actor.id,
+        )
         assert StripeIntent.get(StripeIntent.intent_id == intent_id).status == StripeIntent.RECORDED
 
 
@@ -234,8 +267,12 @@ def test_stripe_top_up_credited_once_via_webhook_and_the_browsers_post(app, on_s
 
     def webhook(intent_id):
         payload = stripe_http.event("payment_intent.succeeded", intent_id)
-        return app.test_client().post(f"/stripe/webhook/{white_label.id}", data=payload, content_type="application/json",
-                                      headers={"Stripe-Signature": sign(payload, secret)})
+        return app.test_client().post(
+            f"/stripe/webhook/{white_label.id}",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": sign(payload, secret)},
+        )
 
     # The webhook first, then the browser's post.
     pay_url, page, intent_id = confirmed_top_up(app, contact, customer_id, stripe_http)
@@ -250,14 +287,21 @@ def test_stripe_top_up_credited_once_via_webhook_and_the_browsers_post(app, on_s
     assert webhook(second).status_code == 200
     assert balance(app, customer_id) == 9550 + 2050 and top_ups(app, customer_id) == 2
     with app.app_context():
-        assert LedgerEntry.select().where((LedgerEntry.customer == customer_id) & LedgerEntry.reason.startswith("Top-up")).count() == 2
+        assert (
+            LedgerEntry.select()
+            .where((LedgerEntry.customer == customer_id) & LedgerEntry.reason.startswith("Top-up"))
+            .count()
+            == 2
+        )
 
 
 def test_stripe_top_up_found_by_reconciliation_when_the_browser_closed(app, on_stripe, stripe_http, runner):
     customer_id, contact = on_stripe
     _, _, intent_id = confirmed_top_up(app, contact, customer_id, stripe_http)  # and the browser closes
     with app.app_context():
-        StripeIntent.update(created_at=utcnow() - dt.timedelta(minutes=16)).where(StripeIntent.intent_id == intent_id).execute()
+        StripeIntent.update(created_at=utcnow() - dt.timedelta(minutes=16)).where(
+            StripeIntent.intent_id == intent_id
+        ).execute()
     result = runner.invoke(args=["reconcile-payments"])
     assert result.exit_code == 0 and "recorded: 1" in result.output, result.output
     assert balance(app, customer_id) == 9550 and top_ups(app, customer_id) == 1
@@ -268,13 +312,19 @@ def test_stripe_top_up_found_by_reconciliation_when_the_browser_closed(app, on_s
 def test_an_unpaid_top_up_intent_is_cancelled_after_a_day(app, on_stripe, stripe_http, runner):
     customer_id, contact = on_stripe
     _, page = stripe_pay_page(contact, customer_id)
-    intent_id = json.loads(create_intent(contact, customer_id, page.get_data(as_text=True)).headers["HX-Trigger"])["stripe-confirm"]["intent"]
+    intent_id = json.loads(create_intent(contact, customer_id, page.get_data(as_text=True)).headers["HX-Trigger"])[
+        "stripe-confirm"
+    ]["intent"]
     with app.app_context():
-        StripeIntent.update(created_at=utcnow() - dt.timedelta(hours=2)).where(StripeIntent.intent_id == intent_id).execute()
+        StripeIntent.update(created_at=utcnow() - dt.timedelta(hours=2)).where(
+            StripeIntent.intent_id == intent_id
+        ).execute()
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert stripe_http.intents[intent_id]["status"] == "requires_payment_method"
     with app.app_context():
-        StripeIntent.update(created_at=utcnow() - dt.timedelta(hours=25)).where(StripeIntent.intent_id == intent_id).execute()
+        StripeIntent.update(created_at=utcnow() - dt.timedelta(hours=25)).where(
+            StripeIntent.intent_id == intent_id
+        ).execute()
     assert runner.invoke(args=["reconcile-payments"]).exit_code == 0
     assert stripe_http.intents[intent_id]["status"] == "canceled"
 
@@ -283,7 +333,9 @@ def test_a_stripe_top_up_intent_for_another_amount_is_refused(app, on_stripe, st
     customer_id, contact = on_stripe
     pay_url, page, intent_id = confirmed_top_up(app, contact, customer_id, stripe_http)
     # The same intent posted back from a page for another amount.
-    response = contact.post(f"/account/{customer_id}/top-up/pay?amount=3000", data={**page, "amount": "3000", "payment_intent": intent_id})
+    response = contact.post(
+        f"/account/{customer_id}/top-up/pay?amount=3000", data={**page, "amount": "3000", "payment_intent": intent_id}
+    )
     assert response.status_code == 422 and "does not match" in response.get_data(as_text=True)
     assert top_ups(app, customer_id) == 0
 
@@ -326,9 +378,16 @@ def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, o
         # (This round's objects bound as defaults: each thread is started and joined in this round.)
         def event(barrier=barrier, results=results, payload=payload):
             barrier.wait()
-            results["event"] = app.test_client().post(
-                f"/stripe/webhook/{white_label.id}", data=payload, content_type="application/json",
-                headers={"Stripe-Signature": sign(payload, secret)}).status_code
+            results["event"] = (
+                app.test_client()
+                .post(
+                    f"/stripe/webhook/{white_label.id}",
+                    data=payload,
+                    content_type="application/json",
+                    headers={"Stripe-Signature": sign(payload, secret)},
+                )
+                .status_code
+            )
 
         def post(barrier=barrier, results=results, pay_url=pay_url, page=page, intent_id=intent_id):
             barrier.wait()
@@ -341,17 +400,23 @@ def test_the_webhook_and_the_browsers_post_at_the_same_moment_credit_once(app, o
             thread.join(30)
         assert results == {"event": 200, "post": 303}
     assert top_ups(app, customer_id) == rounds and balance(app, customer_id) == 7500 + rounds * 2050
-    record_figure("12 stripe race, top-up", f"{rounds} top-ups with Stripe's event and the browser's post released "
-                  "together: each credited once")
+    record_figure(
+        "12 stripe race, top-up",
+        f"{rounds} top-ups with Stripe's event and the browser's post released together: each credited once",
+    )
 
 
-def test_a_stripe_top_up_paid_for_another_customer_with_the_same_amount_is_refused(smtp, app, admin_client, on_stripe, stripe_http):
+def test_a_stripe_top_up_paid_for_another_customer_with_the_same_amount_is_refused(
+    smtp, app, admin_client, on_stripe, stripe_http
+):
     """Another customer's paid NZ$20.50 top-up posted back from this customer's page: refused,
     and nobody is credited through this page."""
     customer_id, contact = on_stripe
     with app.app_context():
         WhiteLabel.update(payment_gateway="sandbox").where(WhiteLabel.slug == "demo-telecom").execute()
-    other_id, token = create_pending_customer(app, admin_client, smtp, email="owner@rata-cafe.example.com", business_name="Rata Cafe")
+    other_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@rata-cafe.example.com", business_name="Rata Cafe"
+    )
     other = app.test_client()
     assert submit_activation(other, token).status_code == 303
     with app.app_context():

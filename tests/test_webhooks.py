@@ -1,6 +1,7 @@
 """Webhooks (issue 16): endpoints in Settings > Webhooks, events queued with the changes that
 cause them, and delivery by the outbox worker to a real HTTP receiver that checks every
 signature with the `standardwebhooks` package, as a shop would."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,9 +61,13 @@ def deliver_all(app, rounds: int = 20) -> int:
         for _ in range(rounds):
             sent = deliver_due_webhooks()
             total += sent
-            due = WebhookDelivery.select().where(
-                (WebhookDelivery.status == WebhookDelivery.PENDING) & (WebhookDelivery.next_attempt_at <= utcnow())
-            ).exists()
+            due = (
+                WebhookDelivery.select()
+                .where(
+                    (WebhookDelivery.status == WebhookDelivery.PENDING) & (WebhookDelivery.next_attempt_at <= utcnow())
+                )
+                .exists()
+            )
             if not due:
                 break
     return total
@@ -111,15 +116,19 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(app, admin_client)
     assert "There is a problem" in html and "Enter the URL your shop receives webhooks at." in html
     assert "Choose at least one event to send to this endpoint." in html
     assert 'value="Till"' in html
-    response = post(admin_client, "/settings/webhooks/new", {"url": "http://10.1.2.3/hooks", "events": ["customer.created"]})
+    response = post(
+        admin_client, "/settings/webhooks/new", {"url": "http://10.1.2.3/hooks", "events": ["customer.created"]}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "Plain http:// is allowed only to this machine" in html
     assert 'value="http://10.1.2.3/hooks"' in html
     assert re.search(r'<input [^>]*checked[^>]*value="customer.created"', html)  # the ticked box stays ticked
     assert not re.search(r'<input [^>]*checked[^>]*value="payment.succeeded"', html)
-    for url, words in [("ftp://shop.example.com/", "starts with https://"),
-                       ("https://user:pw@127.0.0.1/", "Take the user name and password out"),
-                       ("https://127.0.0.1/#x", "Take the part after #")]:
+    for url, words in [
+        ("ftp://shop.example.com/", "starts with https://"),
+        ("https://user:pw@127.0.0.1/", "Take the user name and password out"),
+        ("https://127.0.0.1/#x", "Take the part after #"),
+    ]:
         response = post(admin_client, "/settings/webhooks/new", {"url": url, "events": ["customer.created"]})
         assert response.status_code == 422 and words in response.get_data(as_text=True), url
     with app.app_context():
@@ -154,8 +163,9 @@ def test_every_event_type_arrives_exactly_once_and_signed(smtp, app, admin_clien
     receiver.secrets = [secret]
 
     # customer.created (customer option), then customer.activated and payment.succeeded.
-    activated_id, token = create_pending_customer(app, admin_client, smtp, email="owner@kowhai.example.com",
-                                                  business_name="Kowhai Bakery")
+    activated_id, token = create_pending_customer(
+        app, admin_client, smtp, email="owner@kowhai.example.com", business_name="Kowhai Bakery"
+    )
     contact = app.test_client()
     assert submit_activation(contact, token).status_code == 303
     # payment.succeeded for a top-up, its payment step posted twice (one payment).
@@ -165,14 +175,19 @@ def test_every_event_type_arrives_exactly_once_and_signed(smtp, app, admin_clien
     assert contact.post(chosen.headers["Location"], data=pay).status_code == 303
     assert contact.post(chosen.headers["Location"], data=pay).status_code == 303
     # customer.activation_expired, through the expiry job.
-    expiring_id, _ = create_pending_customer(app, admin_client, smtp, email="late@kauri.example.com", business_name="Kauri Cafe")
+    expiring_id, _ = create_pending_customer(
+        app, admin_client, smtp, email="late@kauri.example.com", business_name="Kauri Cafe"
+    )
     with app.app_context():
         ActivationToken.update(expires_at=utcnow() - dt.timedelta(minutes=1)).where(
-            ActivationToken.customer == expiring_id).execute()
+            ActivationToken.customer == expiring_id
+        ).execute()
         assert expire_activations() == 1
         assert expire_activations() == 0  # nothing expires twice
     # customer.status_changed: cancel, then (white-label option) suspend and reactivate.
-    cancelled_id, _ = create_pending_customer(app, admin_client, smtp, email="never@totara.example.com", business_name="Totara Tiles")
+    cancelled_id, _ = create_pending_customer(
+        app, admin_client, smtp, email="never@totara.example.com", business_name="Totara Tiles"
+    )
     assert post(admin_client, f"/customers/{cancelled_id}/activation/cancel").status_code == 303
     base = complete_white_label_option(admin_client, app, business_name="Managed Ltd", email="ops@managed.example.com")
     assert post(admin_client, f"{base}/review").status_code == 303
@@ -194,7 +209,8 @@ def test_every_event_type_arrives_exactly_once_and_signed(smtp, app, admin_clien
         by_type.setdefault(item.event_type, []).append(item.payload["data"])
     assert sorted(by_type) == sorted(EVENT_TYPES)
     assert sorted(d["customer"]["id"] for d in by_type["customer.created"]) == sorted(
-        [activated_id, expiring_id, cancelled_id, managed_id])
+        [activated_id, expiring_id, cancelled_id, managed_id]
+    )
     assert [d["customer"]["id"] for d in by_type["customer.activated"]] == [activated_id]
     assert by_type["customer.activated"][0]["customer"]["status"] == "active"
     assert by_type["customer.activated"][0]["customer"]["administered_by"] == "customer"
@@ -202,8 +218,9 @@ def test_every_event_type_arrives_exactly_once_and_signed(smtp, app, admin_clien
     assert payments == [("activation", 7500), ("top_up", 2550)]  # the doubled top-up post is one payment
     assert [d["customer"]["id"] for d in by_type["customer.activation_expired"]] == [expiring_id]
     assert by_type["customer.activation_expired"][0]["customer"]["status"] == "expired"
-    changes = sorted((d["customer"]["id"], d["previous_status"], d["customer"]["status"])
-                     for d in by_type["customer.status_changed"])
+    changes = sorted(
+        (d["customer"]["id"], d["previous_status"], d["customer"]["status"]) for d in by_type["customer.status_changed"]
+    )
     assert (cancelled_id, "pending_activation", "cancelled") in changes
     assert [c for c in changes if c[0] == managed_id] in (
         [(managed_id, "active", "suspended"), (managed_id, "suspended", "active")],
@@ -215,10 +232,15 @@ def test_every_event_type_arrives_exactly_once_and_signed(smtp, app, admin_clien
         assert "4242" not in item.body and "whsec_" not in item.body
         assert "card" not in item.body and "last4" not in item.body and "Visa" not in item.body
     with app.app_context():
-        assert all(row.status == WebhookDelivery.DELIVERED and row.attempts == 1 and row.last_status_code == 204
-                   for row in WebhookDelivery.select())
-    record_figure("webhooks: every event once", f"{len(queued)} events of all {len(EVENT_TYPES)} types from the real flows: "
-                  "each arrived once, every signature verified with standardwebhooks")
+        assert all(
+            row.status == WebhookDelivery.DELIVERED and row.attempts == 1 and row.last_status_code == 204
+            for row in WebhookDelivery.select()
+        )
+    record_figure(
+        "webhooks: every event once",
+        f"{len(queued)} events of all {len(EVENT_TYPES)} types from the real flows: "
+        "each arrived once, every signature verified with standardwebhooks",
+    )
 
 
 def test_a_rolled_back_change_queues_no_webhook(app, admin_client, receiver):
@@ -234,7 +256,9 @@ def test_a_rolled_back_change_queues_no_webhook(app, admin_client, receiver):
             emit(label, "customer.created", {"customer": {"id": 1}})
 
 
-def test_only_subscribed_enabled_endpoints_of_the_white_label_get_an_event(smtp, app, admin_client, other_admin_client, receiver):
+def test_only_subscribed_enabled_endpoints_of_the_white_label_get_an_event(
+    smtp, app, admin_client, other_admin_client, receiver
+):
     subscribed, _ = add_endpoint(admin_client, receiver.url, events=["customer.created"])
     add_endpoint(admin_client, receiver.url.replace("/hooks", "/payments"), events=["payment.succeeded"])
     other, _ = add_endpoint(other_admin_client, receiver.url, events=ALL_EVENTS)
@@ -252,7 +276,9 @@ def test_receiver_down_for_a_while_then_every_event_arrives_once(smtp, app, admi
     receiver.secrets = [secret]
     receiver.stop()  # down
     for index in range(3):
-        create_pending_customer(app, admin_client, smtp, email=f"down{index}@example.com", business_name=f"Down {index} Ltd")
+        create_pending_customer(
+            app, admin_client, smtp, email=f"down{index}@example.com", business_name=f"Down {index} Ltd"
+        )
     queued = deliveries(app)
     assert len(queued) == 3
     app.config.update(WEBHOOK_BACKOFF_SECONDS=0.05, WEBHOOK_MAX_BACKOFF_SECONDS=0.3, OUTBOX_POLL_SECONDS=0.05)
@@ -283,8 +309,11 @@ def test_receiver_down_for_a_while_then_every_event_arrives_once(smtp, app, admi
     with app.app_context():
         assert WebhookEndpoint.get().failing_since is None  # a success ends the failing spell
     attempts = sorted(row.attempts for row in rows)
-    record_figure("webhooks: receiver down", f"3 events while the receiver was down: retried ({attempts[0]}-{attempts[-1]} "
-                  "attempts each) and each delivered once when it came back")
+    record_figure(
+        "webhooks: receiver down",
+        f"3 events while the receiver was down: retried ({attempts[0]}-{attempts[-1]} "
+        "attempts each) and each delivered once when it came back",
+    )
 
 
 def test_two_workers_at_once_send_each_delivery_exactly_once(app, admin_client, receiver, record_figure):
@@ -315,8 +344,11 @@ def test_two_workers_at_once_send_each_delivery_exactly_once(app, admin_client, 
     assert receiver.by_id() == {row.message_id: 1 for row in queued}
     assert all(row.attempts == 1 for row in queued)  # no attempt was made twice
     assert receiver.most_in_flight >= 2 and min(sent) > 0, (receiver.most_in_flight, sent)  # they really overlapped
-    record_figure("webhooks: two workers", f"{count} deliveries, two workers at once (split {sent[0]}/{sent[1]}, "
-                  f"{receiver.most_in_flight} requests in flight at the receiver at once): each sent exactly once")
+    record_figure(
+        "webhooks: two workers",
+        f"{count} deliveries, two workers at once (split {sent[0]}/{sent[1]}, "
+        f"{receiver.most_in_flight} requests in flight at the receiver at once): each sent exactly once",
+    )
 
 
 def test_an_abandoned_claim_is_sent_after_its_lease_and_a_live_one_is_not(app, admin_client, receiver):
@@ -324,8 +356,9 @@ def test_an_abandoned_claim_is_sent_after_its_lease_and_a_live_one_is_not(app, a
     receiver.secrets = [secret]
     emit_test_events(app, 1)
     with app.app_context():
-        WebhookDelivery.update(status=WebhookDelivery.SENDING, attempts=1,
-                               locked_until=utcnow() + dt.timedelta(minutes=4)).execute()
+        WebhookDelivery.update(
+            status=WebhookDelivery.SENDING, attempts=1, locked_until=utcnow() + dt.timedelta(minutes=4)
+        ).execute()
     assert deliver_all(app) == 0 and receiver.received == []  # another worker is on it
     with app.app_context():
         WebhookDelivery.update(locked_until=utcnow() - dt.timedelta(seconds=1)).execute()
@@ -371,8 +404,9 @@ def test_a_slow_receiver_times_out(app, admin_client, receiver):
     assert row.status == WebhookDelivery.PENDING and "No answer within 0.5 s." == row.last_error
 
 
-def test_an_endpoint_failing_for_three_days_is_disabled_and_its_administrators_emailed(app, admin_client, receiver, smtp,
-                                                                                       record_figure):
+def test_an_endpoint_failing_for_three_days_is_disabled_and_its_administrators_emailed(
+    app, admin_client, receiver, smtp, record_figure
+):
     endpoint_id, secret = add_endpoint(admin_client, receiver.url)
     receiver.secrets = [secret]
     receiver.status = 503
@@ -409,8 +443,11 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_its_administrators_e
     assert len(deliveries(app)) == 1
     page = admin_client.get(f"/settings/webhooks/{endpoint_id}").get_data(as_text=True)
     assert "Disabled" in page and "after every attempt failed for 3 days" in page
-    record_figure("webhooks: failing endpoint", f"receiver answering 503: {attempts} attempts over 72 hours "
-                  "(back-off 30 s doubling to 6 h, jitter), then the endpoint disabled and its administrator emailed")
+    record_figure(
+        "webhooks: failing endpoint",
+        f"receiver answering 503: {attempts} attempts over 72 hours "
+        "(back-off 30 s doubling to 6 h, jitter), then the endpoint disabled and its administrator emailed",
+    )
 
 
 def test_enabling_again_sends_what_waited_and_restarts_the_failure_clock(app, admin_client, receiver):
@@ -431,8 +468,10 @@ def test_a_secret_no_key_can_read_fails_the_attempt_with_a_reason(app, admin_cli
     endpoint_id, _ = add_endpoint(admin_client, receiver.url)
     with app.app_context():
         # Stored under an encryption key this install no longer has.
-        db.execute_sql(f"UPDATE webhook_endpoint SET secret = {db.param} WHERE id = {db.param}",
-                       ("fernet:gAAAAABnot-a-token-any-key-opens", endpoint_id))
+        db.execute_sql(
+            f"UPDATE webhook_endpoint SET secret = {db.param} WHERE id = {db.param}",
+            ("fernet:gAAAAABnot-a-token-any-key-opens", endpoint_id),
+        )
     emit_test_events(app, 1)
     assert deliver_all(app, rounds=1) == 0
     assert "rotate the secret" in deliveries(app)[0].last_error
@@ -469,8 +508,11 @@ def test_edit_changes_subscriptions_and_delete_removes_the_endpoint(smtp, app, a
     endpoint_id, _ = add_endpoint(admin_client, receiver.url)
     form = admin_client.get(f"/settings/webhooks/{endpoint_id}/edit").get_data(as_text=True)
     assert receiver.url in form
-    response = post(admin_client, f"/settings/webhooks/{endpoint_id}/edit",
-                    {"url": receiver.url, "description": "Till", "events": ["payment.succeeded"]})
+    response = post(
+        admin_client,
+        f"/settings/webhooks/{endpoint_id}/edit",
+        {"url": receiver.url, "description": "Till", "events": ["payment.succeeded"]},
+    )
     assert response.status_code == 303
     create_pending_customer(app, admin_client, smtp)
     assert deliveries(app) == []  # no longer subscribed to customer.created
@@ -509,13 +551,18 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_overlap(app, admin
     assert item.verified_by == [0] and len(item.headers["webhook-signature"].split(" ")) == 1
     # Without an overlap the old secret stops at once.
     response = post(admin_client, f"/settings/webhooks/{endpoint_id}/rotate", {"overlap_hours": "0"})
-    newest = re.search(r"(whsec_[A-Za-z0-9+/=]+)", admin_client.get(response.headers["Location"]).get_data(as_text=True)).group(1)
+    newest = re.search(
+        r"(whsec_[A-Za-z0-9+/=]+)", admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    ).group(1)
     receiver.secrets = [newest, new]
     emit_test_events(app, 1)
     deliver_all(app)
     assert receiver.wait_for(3)[2].verified_by == [0]
-    record_figure("webhooks: secret rotation", "during a 24 h overlap each webhook carries 2 signatures (new and old secret, "
-                  "both verify); after it, or with no overlap, only the new secret's")
+    record_figure(
+        "webhooks: secret rotation",
+        "during a 24 h overlap each webhook carries 2 signatures (new and old secret, "
+        "both verify); after it, or with no overlap, only the new secret's",
+    )
 
 
 # --- Addresses: production refuses private networks; connections go to the checked address ----
@@ -546,18 +593,21 @@ def dns(monkeypatch):
     return answers, looked_up
 
 
-@pytest.mark.parametrize("url, answer", [
-    ("https://hooks.example.com/in", ["10.0.0.7"]),
-    ("https://hooks.example.com/in", ["93.184.216.34", "192.168.1.20"]),  # one bad answer is enough
-    ("https://hooks.example.com/in", ["169.254.169.254"]),  # cloud metadata
-    ("https://hooks.example.com/in", ["::1"]),
-    ("https://hooks.example.com/in", ["fe80::1"]),
-    ("https://hooks.example.com/in", ["100.64.0.1"]),  # shared address space (CGNAT)
-    ("https://hooks.example.com/in", ["::ffff:127.0.0.1"]),
-    ("https://127.0.0.1/in", None),
-    ("https://[::1]/in", None),
-    ("https://0x7f.1/in", None),  # 127.0.0.1 spelt another way
-])
+@pytest.mark.parametrize(
+    "url, answer",
+    [
+        ("https://hooks.example.com/in", ["10.0.0.7"]),
+        ("https://hooks.example.com/in", ["93.184.216.34", "192.168.1.20"]),  # one bad answer is enough
+        ("https://hooks.example.com/in", ["169.254.169.254"]),  # cloud metadata
+        ("https://hooks.example.com/in", ["::1"]),
+        ("https://hooks.example.com/in", ["fe80::1"]),
+        ("https://hooks.example.com/in", ["100.64.0.1"]),  # shared address space (CGNAT)
+        ("https://hooks.example.com/in", ["::ffff:127.0.0.1"]),
+        ("https://127.0.0.1/in", None),
+        ("https://[::1]/in", None),
+        ("https://0x7f.1/in", None),  # 127.0.0.1 spelt another way
+    ],
+)
 def test_production_refuses_endpoints_on_private_addresses(app, production, admin_client, dns, url, answer):
     answers, _ = dns
     if answer:
@@ -573,14 +623,19 @@ def test_production_refuses_endpoints_on_private_addresses(app, production, admi
 def test_production_refuses_plain_http_and_accepts_a_public_https_address(app, production, admin_client, dns):
     answers, _ = dns
     answers["hooks.example.com"] = [["93.184.216.34"]]
-    response = post(admin_client, "/settings/webhooks/new", {"url": "http://hooks.example.com/in", "events": ["customer.created"]})
+    response = post(
+        admin_client, "/settings/webhooks/new", {"url": "http://hooks.example.com/in", "events": ["customer.created"]}
+    )
     assert response.status_code == 422 and "Use an https:// URL" in response.get_data(as_text=True)
-    response = post(admin_client, "/settings/webhooks/new", {"url": "https://hooks.example.com/in", "events": ["customer.created"]})
+    response = post(
+        admin_client, "/settings/webhooks/new", {"url": "https://hooks.example.com/in", "events": ["customer.created"]}
+    )
     assert response.status_code == 303
 
 
 def test_production_checks_the_address_again_at_delivery_and_never_connects_to_a_private_one(
-        app, production, admin_client, dns, receiver):
+    app, production, admin_client, dns, receiver
+):
     answers, _ = dns
     # Public when saved; the name then points at this machine (DNS rebinding).
     answers["hooks.example.com"] = [["93.184.216.34"], ["127.0.0.1"]]
@@ -593,7 +648,8 @@ def test_production_checks_the_address_again_at_delivery_and_never_connects_to_a
 
 
 def test_a_delivery_connects_to_the_address_it_checked_without_looking_the_name_up_again(
-        app, admin_client, dns, receiver, monkeypatch):
+    app, admin_client, dns, receiver, monkeypatch
+):
     answers, looked_up = dns
     answers["shop.example.com"] = [["127.0.0.1"]]
     _, secret = add_endpoint(admin_client, f"http://shop.example.com:{receiver.port}/hooks")
@@ -616,9 +672,15 @@ def test_a_delivery_connects_to_the_address_it_checked_without_looking_the_name_
 def test_development_allows_http_only_to_this_machine(app, admin_client, dns):
     answers, _ = dns
     answers["shop.example.com"] = [["203.0.113.9"]]
-    response = post(admin_client, "/settings/webhooks/new", {"url": "http://shop.example.com/in", "events": ["customer.created"]})
-    assert response.status_code == 422 and "Plain http:// is allowed only to this machine" in response.get_data(as_text=True)
-    response = post(admin_client, "/settings/webhooks/new", {"url": "https://shop.example.com/in", "events": ["customer.created"]})
+    response = post(
+        admin_client, "/settings/webhooks/new", {"url": "http://shop.example.com/in", "events": ["customer.created"]}
+    )
+    assert response.status_code == 422 and "Plain http:// is allowed only to this machine" in response.get_data(
+        as_text=True
+    )
+    response = post(
+        admin_client, "/settings/webhooks/new", {"url": "https://shop.example.com/in", "events": ["customer.created"]}
+    )
     assert response.status_code == 303
 
 
@@ -632,7 +694,9 @@ def test_the_receiver_example_in_the_docs_checks_signatures_and_handles_each_eve
     from conftest import free_port
     from webapp.config import PROJECT_ROOT
 
-    spec = importlib.util.spec_from_file_location("webhook_receiver_example", PROJECT_ROOT / "docs" / "webhook_receiver.py")
+    spec = importlib.util.spec_from_file_location(
+        "webhook_receiver_example", PROJECT_ROOT / "docs" / "webhook_receiver.py"
+    )
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     port = free_port()
@@ -649,9 +713,17 @@ def test_the_receiver_example_in_the_docs_checks_signatures_and_handles_each_eve
         assert deliver_all(app) == 1  # answered 2xx again...
         assert [event["data"]["customer"]["id"] for event in handled] == [customer_id]  # ...and handled once
         forged = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        forged.request("POST", "/", body=row.payload, headers={
-            "webhook-id": "msg_forged", "webhook-timestamp": str(int(time.time())),
-            "webhook-signature": "v1,bm90IGEgc2lnbmF0dXJl", "Content-Type": "application/json"})
+        forged.request(
+            "POST",
+            "/",
+            body=row.payload,
+            headers={
+                "webhook-id": "msg_forged",
+                "webhook-timestamp": str(int(time.time())),
+                "webhook-signature": "v1,bm90IGEgc2lnbmF0dXJl",
+                "Content-Type": "application/json",
+            },
+        )
         assert forged.getresponse().status == 400
         forged.close()
         assert len(handled) == 1

@@ -1,4 +1,5 @@
 """The fast html_params renders exactly what WTForms' own does, and the widgets use it."""
+
 import string
 
 from hypothesis import given
@@ -25,7 +26,10 @@ def test_same_output_as_wtforms(attributes):
 
 def test_examples_from_the_wtforms_docs():
     assert widgets.html_params(name="text1", id="f", class_="text") == 'class="text" id="f" name="text1"'
-    assert widgets.html_params(data_attr="user.name", aria_labeledby="name") == 'aria-labeledby="name" data-attr="user.name"'
+    assert (
+        widgets.html_params(data_attr="user.name", aria_labeledby="name")
+        == 'aria-labeledby="name" data-attr="user.name"'
+    )
     assert widgets.html_params(value='say "hi" & <go>') == 'value="say &#34;hi&#34; &amp; &lt;go&gt;"'
 
 

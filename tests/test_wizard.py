@@ -50,7 +50,10 @@ def test_first_step_asks_who_administers_and_creates_no_draft(app, admin_client)
     html = admin_client.get("/customers/new/").get_data(as_text=True)
     assert "Who will administer this account?" in html
     assert "The new customer" in html and "Me, the white-label administrator" in html
-    assert "you will not be able to activate it for them" in html.lower() or "You will not be able to activate it for them" in html
+    assert (
+        "you will not be able to activate it for them" in html.lower()
+        or "You will not be able to activate it for them" in html
+    )
     assert "step 1 of 5" in html
     assert count(app, CustomerDraft) == 0
 
@@ -120,7 +123,9 @@ def test_valid_step_with_htmx_returns_the_next_step_and_pushes_its_url(admin_cli
 
 def test_invalid_step_is_422_with_summary_messages_and_typed_values_kept(admin_client):
     _, base = start(admin_client, "customer")
-    response = post(admin_client, f"{base}/contact", {**CONTACT, "business_name": "", "email": "not-an-email"}, htmx=True)
+    response = post(
+        admin_client, f"{base}/contact", {**CONTACT, "business_name": "", "email": "not-an-email"}, htmx=True
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "There is a problem" in html
@@ -173,7 +178,11 @@ def test_email_already_a_contact_of_another_customer_is_refused(admin_client):
 
 def test_another_white_labels_contact_email_is_fine(other_admin_client):
     _, base = start(other_admin_client, "white_label")
-    response = post(other_admin_client, f"{base}/contact", {**CONTACT, "authorized": "y", "email": "ben@kauridental.example.com", "phone": "02 9555 0100"})
+    response = post(
+        other_admin_client,
+        f"{base}/contact",
+        {**CONTACT, "authorized": "y", "email": "ben@kauridental.example.com", "phone": "02 9555 0100"},
+    )
     assert response.status_code == 303
 
 
@@ -203,18 +212,35 @@ def test_po_box_service_address_is_refused_with_the_reason(admin_client):
     same = post(admin_client, f"{base}/address", {**ADDRESS, "address_line1": "PO Box 1234"})
     assert same.status_code == 422
     assert "Emergency services are sent to the service address" in same.get_data(as_text=True)
-    separate = post(admin_client, f"{base}/address", {
-        **ADDRESS, "address_line1": "PO Box 1234", "service_same": "",
-        "service_line1": "Private Bag 99", "service_city": "Wellington", "service_postcode": "6011",
-    })
+    separate = post(
+        admin_client,
+        f"{base}/address",
+        {
+            **ADDRESS,
+            "address_line1": "PO Box 1234",
+            "service_same": "",
+            "service_line1": "Private Bag 99",
+            "service_city": "Wellington",
+            "service_postcode": "6011",
+        },
+    )
     html = separate.get_data(as_text=True)
     assert separate.status_code == 422
     assert "cannot be a PO Box" in html
     # A PO Box is fine as the postal address when the service address is a street.
-    ok = post(admin_client, f"{base}/address", {
-        **ADDRESS, "address_line1": "PO Box 1234", "service_same": "",
-        "service_line1": "5 Rata Road", "service_city": "Wellington", "service_postcode": "6011", "service_country": "NZ",
-    })
+    ok = post(
+        admin_client,
+        f"{base}/address",
+        {
+            **ADDRESS,
+            "address_line1": "PO Box 1234",
+            "service_same": "",
+            "service_line1": "5 Rata Road",
+            "service_city": "Wellington",
+            "service_postcode": "6011",
+            "service_country": "NZ",
+        },
+    )
     assert ok.status_code == 303
 
 
@@ -231,7 +257,9 @@ def test_unchecked_service_address_requires_its_fields(admin_client):
 def test_service_address_fields_appear_when_the_box_is_unchecked(admin_client):
     _, base = start(admin_client, "customer")
     post(admin_client, f"{base}/contact", CONTACT)
-    shown = post(admin_client, f"{base}/address/service", {**ADDRESS, "service_same": ""}, htmx=True).get_data(as_text=True)
+    shown = post(admin_client, f"{base}/address/service", {**ADDRESS, "service_same": ""}, htmx=True).get_data(
+        as_text=True
+    )
     hidden = post(admin_client, f"{base}/address/service", ADDRESS, htmx=True).get_data(as_text=True)
     assert "Service address line 1" in shown
     assert "Service address line 1" not in hidden
@@ -286,7 +314,9 @@ def test_numbers_can_be_filtered_keeping_the_chosen_ones(app, admin_client):
     post(admin_client, f"{base}/contact", {**CONTACT, "authorized": "y"})
     post(admin_client, f"{base}/address", ADDRESS)
     post(admin_client, f"{base}/plan", {"plan": plan_id(app, "Business")})
-    html = post(admin_client, f"{base}/numbers/choices", {"filter": "0111", "numbers": ["+6495550100"]}, htmx=True).get_data(as_text=True)
+    html = post(
+        admin_client, f"{base}/numbers/choices", {"filter": "0111", "numbers": ["+6495550100"]}, htmx=True
+    ).get_data(as_text=True)
     assert "09 555 0111" in html
     assert "09 555 0100" in html  # chosen, so still shown
     assert "09 555 0112" not in html
@@ -455,7 +485,11 @@ def test_option_two_creates_an_active_customer_charged_to_the_white_label(app, a
         assert (entry.account, entry.kind, entry.amount, entry.currency) == ("white_label", "debit", 7900, "NZD")
         assert sorted(n.number for n in customer.phone_numbers) == ["+6495550100", "+6495550101"]
         settings = PbxSettings.get(PbxSettings.customer == customer)
-        assert (settings.extension_length, settings.default_caller_id, settings.time_zone) == (4, "+6495550101", "Pacific/Auckland")
+        assert (settings.extension_length, settings.default_caller_id, settings.time_zone) == (
+            4,
+            "+6495550101",
+            "Pacific/Auckland",
+        )
         assert OutboxEmail.select().count() == 0
         assert ActivationToken.select().count() == 0
 
@@ -529,7 +563,9 @@ def test_country_defaults_to_the_white_labels_and_keeps_a_choice(admin_client, o
     assert '<option selected value="AU">Australia</option>' in kept
     _, other = start(other_admin_client, "white_label")
     post(other_admin_client, f"{other}/contact", {**CONTACT, "authorized": "y", "phone": "02 9555 0100"})
-    assert '<option selected value="AU">Australia</option>' in other_admin_client.get(f"{other}/address").get_data(as_text=True)
+    assert '<option selected value="AU">Australia</option>' in other_admin_client.get(f"{other}/address").get_data(
+        as_text=True
+    )
 
 
 def test_back_on_check_your_answers_does_not_create_the_customer(app, admin_client):

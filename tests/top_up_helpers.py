@@ -1,16 +1,24 @@
 """Topping up through the two steps a person takes: the amount, then the card on a page whose
 button says the amount (webapp/accounts/routes.py top_up and top_up_pay)."""
+
 from __future__ import annotations
 
 import re
 
-CARD = {"card_name": "Hana Kereama", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34", "security_code": "737"}
+CARD = {
+    "card_name": "Hana Kereama",
+    "card_number": "4242 4242 4242 4242",
+    "card_expiry": "12/34",
+    "security_code": "737",
+}
 
 
 def hidden_fields(html: str) -> dict:
     """The hidden fields a top-up page carries (CSRF token, attempt key, the chosen amount)."""
     found = dict(re.findall(r'<input[^>]*?name="(csrf_token|attempt|amount)"[^>]*?value="([^"]*)"', html))
-    found.update({m[1]: m[0] for m in re.findall(r'<input[^>]*?value="([^"]*)"[^>]*?name="(csrf_token|attempt|amount)"', html)})
+    found.update(
+        {m[1]: m[0] for m in re.findall(r'<input[^>]*?value="([^"]*)"[^>]*?name="(csrf_token|attempt|amount)"', html)}
+    )
     return found
 
 

@@ -5,6 +5,7 @@ small tables below: how to fill each URL variable with a real object, and which 
 public on purpose. A route with a variable missing from FILL makes the checks fail, naming
 the route and the variable, so a new route cannot slip past them.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -68,12 +69,12 @@ PUBLIC_ROUTES = {
     "static": "the app's own CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
     "payments.stripe_webhook": "Stripe posts payment events here; each is verified by the white-label's signing "
-                               "secret (HMAC over the body and a timestamp), not by a session",
+    "secret (HMAC over the body and a timestamp), not by a session",
     "health.healthz": "load balancers poll it without signing in; it says only that the process answers",
     "health.readyz": "load balancers and deploys poll it without signing in; it says which check failed, nothing "
-                     "secret (no addresses, counts or error text)",
+    "secret (no addresses, counts or error text)",
     "metrics.metrics": "Prometheus scrapes it without a session: it answers only METRICS_ALLOWED_ADDRESSES (direct "
-                       "connections) or the METRICS_TOKEN, and holds figures, never people or secrets",
+    "connections) or the METRICS_TOKEN, and holds figures, never people or secrets",
 }
 
 # POST routes that take no CSRF token, and what proves the sender instead. The CSRF walk checks
@@ -96,7 +97,8 @@ SECRET_VARIABLES = {"token"}
 POST_DATA = {
     "onboarding.step": lambda values: (
         {**CONTACT, "authorized": "y", "email": "isolation@example.com", "business_name": "Intruder Ltd"}
-        if values.get("slug") == "contact" else {}
+        if values.get("slug") == "contact"
+        else {}
     ),
     "onboarding.check_field": lambda values: {values["field"]: "isolation@example.com"},
     "onboarding.create_draft": lambda values: {"administered_by": "white_label"},
@@ -110,14 +112,23 @@ class UnfilledVariable(LookupError):
 def build_targets(app, admin_client) -> Targets:
     """Make the objects through the product itself (the wizard), plus one more account user."""
     # A webhook endpoint first, so the customers made next queue events for it.
-    hook = post(admin_client, "/settings/webhooks/new", {"url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]})
+    hook = post(
+        admin_client, "/settings/webhooks/new", {"url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]}
+    )
     assert hook.status_code == 303, hook.get_data(as_text=True)[:300]
     submitted = complete_customer_option(admin_client, app, email="submitted@matai.example.com")
     assert post(admin_client, f"{submitted}/review").status_code == 303
-    account = complete_white_label_option(admin_client, app, business_name="Account Holder Ltd",
-                                          numbers=["+6495550101"], email="account@matai.example.com")
+    account = complete_white_label_option(
+        admin_client,
+        app,
+        business_name="Account Holder Ltd",
+        numbers=["+6495550101"],
+        email="account@matai.example.com",
+    )
     assert post(admin_client, f"{account}/review").status_code == 303
-    finished = complete_white_label_option(admin_client, app, numbers=["+6495550100"], email="finished@matai.example.com")
+    finished = complete_white_label_option(
+        admin_client, app, numbers=["+6495550100"], email="finished@matai.example.com"
+    )
     with app.app_context():
         demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
         rimu = Customer.get(Customer.business_name == "Rimu Accounting")
@@ -129,8 +140,9 @@ def build_targets(app, admin_client) -> Targets:
         delivery = WebhookDelivery.select().order_by(WebhookDelivery.id).first()
         from webapp.api.keys import create_key
 
-        api_key = create_key(demo, User.get(User.email == "admin@demo.example.com"), name="Walk key",
-                             scope="read_write").row
+        api_key = create_key(
+            demo, User.get(User.email == "admin@demo.example.com"), name="Walk key", scope="read_write"
+        ).row
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -240,10 +252,7 @@ def snapshot(app) -> dict:
     except the rate-limit counters."""
     with app.app_context():
         tables = sorted(set(db.get_tables()) - COUNTING_TABLES)
-        return {
-            table: sorted(map(repr, db.execute_sql(f'SELECT * FROM "{table}"').fetchall()))
-            for table in tables
-        }
+        return {table: sorted(map(repr, db.execute_sql(f'SELECT * FROM "{table}"').fetchall())) for table in tables}
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:

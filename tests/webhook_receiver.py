@@ -1,5 +1,6 @@
 """A real webhook receiver for the tests: a threaded HTTP server on a loopback port that checks
 every signature with the `standardwebhooks` package, as a shop would, and records what came."""
+
 from __future__ import annotations
 
 import json
@@ -74,10 +75,17 @@ class Receiver:
                     else:
                         payload = json.loads(body)
                         with receiver._lock:
-                            receiver.received.append(Received(
-                                message_id=headers["webhook-id"], event_type=payload["type"], payload=payload,
-                                headers=headers, body=body, verified_by=verified_by, host=headers.get("host", ""),
-                            ))
+                            receiver.received.append(
+                                Received(
+                                    message_id=headers["webhook-id"],
+                                    event_type=payload["type"],
+                                    payload=payload,
+                                    headers=headers,
+                                    body=body,
+                                    verified_by=verified_by,
+                                    host=headers.get("host", ""),
+                                )
+                            )
                             receiver._lock.notify_all()
                         self.send_response(receiver.status)
                     self.send_header("Content-Length", "0")

@@ -1,4 +1,5 @@
 """Driving the create-customer wizard through the Flask test client."""
+
 from __future__ import annotations
 
 import re

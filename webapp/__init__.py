@@ -1,4 +1,5 @@
 """Customer-onboarding console for white-label resellers of a hosted PBX."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
             response.direct_passthrough = False
             response.make_sequence()  # reads the file and closes it when the response closes
         return response
+
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     from . import ratelimit_storage  # noqa: F401  (registers the database:// storage scheme)
 

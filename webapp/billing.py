@@ -21,6 +21,7 @@ day a change costs the whole difference.
 Who pays is the caller's choice (`LedgerEntry.WHITE_LABEL` for the white-label's account,
 `LedgerEntry.CUSTOMER` for the customer's own balance): the amount is the same.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -148,14 +149,21 @@ class PlanChangeQuote:
         if not self.amount:
             if not difference:
                 return f"{self.new.name} costs the same as {self.old_name}: nothing is charged or credited."
-            return f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month; " \
-                   "rounded to the cent, nothing is charged or credited for what is left of this billing month."
+            return (
+                f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month; "
+                "rounded to the cent, nothing is charged or credited for what is left of this billing month."
+            )
         more = self.amount > 0
-        shares = (f"{money(self.new_share)} for {self.new.name} less {money(self.old_share)} for {self.old_name}" if more
-                  else f"{money(self.old_share)} for {self.old_name} less {money(self.new_share)} for {self.new.name}")
-        return (f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month: "
-                f"{money(abs(self.amount))} for {self._days()} ({shares}) is "
-                f"{'charged to' if more else 'credited to'} {PAYERS.get(payer, payer)}.")
+        shares = (
+            f"{money(self.new_share)} for {self.new.name} less {money(self.old_share)} for {self.old_name}"
+            if more
+            else f"{money(self.old_share)} for {self.old_name} less {money(self.new_share)} for {self.new.name}"
+        )
+        return (
+            f"{self.new.name} costs {money(abs(difference))} {'more' if difference > 0 else 'less'} a month: "
+            f"{money(abs(self.amount))} for {self._days()} ({shares}) is "
+            f"{'charged to' if more else 'credited to'} {PAYERS.get(payer, payer)}."
+        )
 
     def outcome(self, payer: str = LedgerEntry.WHITE_LABEL) -> str:
         """What the change did, once made: "NZ$41.66 was charged to your white-label account for
@@ -163,13 +171,16 @@ class PlanChangeQuote:
         if not self.amount:
             return "Nothing was charged or credited."
         verb = "charged to" if self.amount > 0 else "credited to"
-        return (f"{format_money(abs(self.amount), self.currency)} was {verb} {PAYERS.get(payer, payer)} "
-                f"for {self._days()}.")
+        return (
+            f"{format_money(abs(self.amount), self.currency)} was {verb} {PAYERS.get(payer, payer)} for {self._days()}."
+        )
 
     def ledger_reason(self, business_name: str) -> str:
         """The ledger line (at most 200 characters): whose plan, from which to which, how much of the month."""
-        tail = (f": {self.old_name} to {self.new.name}, {self.period.days_left} of {self.period.days} days "
-                f"from {self.period.today:%-d %b %Y}")
+        tail = (
+            f": {self.old_name} to {self.new.name}, {self.period.days_left} of {self.period.days} days "
+            f"from {self.period.today:%-d %b %Y}"
+        )
         head = "Plan change for "
         room = 200 - len(head) - len(tail)
         name = business_name if len(business_name) <= room else business_name[: max(room - 1, 0)] + "…"
@@ -178,5 +189,9 @@ class PlanChangeQuote:
 
 def quote_plan_change(customer: Customer, new: Plan, now: dt.datetime | None = None) -> PlanChangeQuote:
     """What moving `customer` from its current plan to `new` costs today."""
-    return PlanChangeQuote(old=customer.plan, new=new, period=customer_billing_period(customer, now),
-                           currency=customer.white_label.currency)
+    return PlanChangeQuote(
+        old=customer.plan,
+        new=new,
+        period=customer_billing_period(customer, now),
+        currency=customer.white_label.currency,
+    )

@@ -1,4 +1,5 @@
 """Each white-label's accent colour as a tiny stylesheet (no inline styles under the CSP)."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ def _luminance(hex_colour: str) -> float:
         c = value / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 

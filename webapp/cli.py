@@ -1,4 +1,5 @@
 """Command-line tools: schema, demo data, the outbox worker, and setting up real installs."""
+
 from __future__ import annotations
 
 import os
@@ -50,9 +51,13 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-    @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
-                  help="Serve this worker's metrics on 127.0.0.1:PORT (when no web instance shares its "
-                       "PROMETHEUS_MULTIPROC_DIR).")
+    @click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Serve this worker's metrics on 127.0.0.1:PORT (when no web instance shares its "
+        "PROMETHEUS_MULTIPROC_DIR).",
+    )
     def outbox_worker(once: bool, metrics_port: int | None):
         """Deliver queued emails and webhooks with retries (run it as its own process in production).
         SIGTERM or Ctrl-C: the send in progress finishes, then the worker exits."""
@@ -103,26 +108,36 @@ def register_commands(app: Flask) -> None:
                     if plain is None:
                         unreadable.append(slug)
                         continue
-                    WhiteLabel.update({getattr(WhiteLabel, column): plain}).where(WhiteLabel.id == white_label_id).execute()
+                    WhiteLabel.update({getattr(WhiteLabel, column): plain}).where(
+                        WhiteLabel.id == white_label_id
+                    ).execute()
                     done += 1
             links, lost = 0, 0
             waiting = OutboxEmail.select(OutboxEmail.id, OutboxEmail.secret_link).where(
-                (OutboxEmail.secret_link != "") & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING]))
+                (OutboxEmail.secret_link != "") & OutboxEmail.status.in_([OutboxEmail.QUEUED, OutboxEmail.SENDING])
+            )
             for email in waiting:
                 plain = decrypt(email.secret_link) if email.secret_link.startswith(PREFIX) else None
                 if plain is None:
                     lost += 1  # the outbox worker fails it, saying why, when it comes to send it
                     continue
                 OutboxEmail.update(secret_link=encrypt(plain)).where(
-                    (OutboxEmail.id == email.id) & (OutboxEmail.secret_link == email.secret_link)).execute()
+                    (OutboxEmail.id == email.id) & (OutboxEmail.secret_link == email.secret_link)
+                ).execute()
                 links += 1
         click.echo(f"Re-encrypted {done} stored secret(s) and {links} queued email link(s) with the newest key.")
         if lost:
-            click.echo(f"Could not decrypt the links of {lost} queued email(s) with any configured key; they "
-                       "will fail when the outbox comes to send them. Send those people a new link.", err=True)
+            click.echo(
+                f"Could not decrypt the links of {lost} queued email(s) with any configured key; they "
+                "will fail when the outbox comes to send them. Send those people a new link.",
+                err=True,
+            )
         if unreadable:
-            click.echo(f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(sorted(set(unreadable)))}. "
-                       "Enter those Stripe keys and signing secrets again in Settings > Payment gateway.", err=True)
+            click.echo(
+                f"Could not decrypt {len(unreadable)} with any configured key: {', '.join(sorted(set(unreadable)))}. "
+                "Enter those Stripe keys and signing secrets again in Settings > Payment gateway.",
+                err=True,
+            )
         if unreadable or lost:
             sys.exit(1)
 
@@ -134,7 +149,12 @@ def register_commands(app: Flask) -> None:
     @click.option("--support-email", required=True, type=SINGLE_LINE_TEXT)
     @click.option("--time-zone", default="UTC", type=SINGLE_LINE_TEXT)
     @click.option("--credit-limit", default=0, type=int, help="In minor units (cents).")
-    @click.option("--locale", default="", type=SINGLE_LINE_TEXT, help="How its customers type amounts, e.g. de_CH; default from the country (NZ: en_NZ).")
+    @click.option(
+        "--locale",
+        default="",
+        type=SINGLE_LINE_TEXT,
+        help="How its customers type amounts, e.g. de_CH; default from the country (NZ: en_NZ).",
+    )
     @_connected
     def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale):
         """Set up a new white-label (operator task)."""
@@ -198,8 +218,9 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Removed {removed} draft(s).")
 
     @app.cli.command("purge-emails")
-    @click.option("--days", default=None, type=click.IntRange(min=0),
-                  help="Age in days (default OUTBOX_RETENTION_DAYS, 30).")
+    @click.option(
+        "--days", default=None, type=click.IntRange(min=0), help="Age in days (default OUTBOX_RETENTION_DAYS, 30)."
+    )
     @_connected
     def purge_emails(days):
         """Empty the bodies of emails sent or failed more than 30 days ago, keeping the rows (the

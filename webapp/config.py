@@ -4,6 +4,7 @@ Every setting can be overridden by `create_app(config={...})` (tests do this). P
 selected by APP_ENV=production (or FLASK_ENV=production); there the app refuses to start
 without a SECRET_KEY instead of inventing one.
 """
+
 from __future__ import annotations
 
 import os
@@ -155,7 +156,9 @@ def from_environment(instance_path: Path) -> dict:
         # unsettled intent after this long for white-labels without a webhook, and after the
         # second (a backstop) for those with one. Failed webhook signatures per address.
         "STRIPE_RECONCILE_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_AFTER_SECONDS", "900")),
-        "STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS": int(os.environ.get("STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS", "86400")),
+        "STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS": int(
+            os.environ.get("STRIPE_RECONCILE_WEBHOOK_AFTER_SECONDS", "86400")
+        ),
         "STRIPE_WEBHOOK_RATE_LIMIT": os.environ.get("STRIPE_WEBHOOK_RATE_LIMIT", "30 per minute"),
         # Operations (issue 18). A worker holds an email or webhook it is sending for
         # OUTBOX_LEASE_SECONDS, renewed every third of it while the send lasts; a worker that dies

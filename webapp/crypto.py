@@ -13,6 +13,7 @@ page then asks for the key again instead of every page that loads the white-labe
 A value without the prefix is a plaintext one stored before encryption arrived; it reads as it
 is until `flask reencrypt-secrets` or the next save encrypts it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,7 +82,7 @@ def decrypt(stored: str) -> str | None:
     if not stored.startswith(PREFIX):
         return stored  # stored before encryption arrived
     try:
-        return _configured().decrypt(stored[len(PREFIX):].encode()).decode()
+        return _configured().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken:
         return None
 
@@ -100,7 +101,11 @@ class EncryptedTextField(TextField):
         if plain is None:
             if value not in _reported:  # once per value and process, not on every page
                 _reported.add(value)
-                log.warning("%s.%s: a stored value cannot be decrypted with the configured "
-                            "SECRETS_ENCRYPTION_KEYS; it reads as not set", self.model._meta.table_name, self.name)
+                log.warning(
+                    "%s.%s: a stored value cannot be decrypted with the configured "
+                    "SECRETS_ENCRYPTION_KEYS; it reads as not set",
+                    self.model._meta.table_name,
+                    self.name,
+                )
             return ""
         return plain

@@ -1,4 +1,5 @@
 """Binding the database proxy, per-request connections, and schema migrations."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Demo data for `make run` and the tests. Idempotent: running it twice changes nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,11 +66,38 @@ USERS = [
 # (business, first, last, email, plan, administered_by, status, days ago)
 CUSTOMERS = {
     "demo-telecom": [
-        ("Harbour Plumbing Ltd", "Aroha", "Ngata", "aroha@harbourplumbing.example.com", "Business", WHITE_LABEL.key, "active", 40),
+        (
+            "Harbour Plumbing Ltd",
+            "Aroha",
+            "Ngata",
+            "aroha@harbourplumbing.example.com",
+            "Business",
+            WHITE_LABEL.key,
+            "active",
+            40,
+        ),
         ("Kauri Dental", "Ben", "Walsh", "ben@kauridental.example.com", "Starter", CUSTOMER.key, "active", 30),
-        ("Rimu Accounting", "Chloe", "Tan", "chloe@rimuaccounting.example.com", "Business", CUSTOMER.key, "pending_activation", 3),
+        (
+            "Rimu Accounting",
+            "Chloe",
+            "Tan",
+            "chloe@rimuaccounting.example.com",
+            "Business",
+            CUSTOMER.key,
+            "pending_activation",
+            3,
+        ),
         ("Tui Cafe", "Dev", "Patel", "dev@tuicafe.example.com", "Starter", CUSTOMER.key, "expired", 20),
-        ("Pohutukawa Motors", "Emma", "Reid", "emma@pohutukawamotors.example.com", "Call Centre", WHITE_LABEL.key, "active", 12),
+        (
+            "Pohutukawa Motors",
+            "Emma",
+            "Reid",
+            "emma@pohutukawamotors.example.com",
+            "Call Centre",
+            WHITE_LABEL.key,
+            "active",
+            12,
+        ),
         ("Kea Couriers", "Finn", "Roberts", "finn@keacouriers.example.com", "Starter", CUSTOMER.key, "cancelled", 8),
     ],
     "other-voice": [
@@ -116,9 +144,7 @@ def seed_demo(now: dt.datetime | None = None) -> None:
         for slug, email, password, first, last, role in USERS:
             user = User.get_or_none(User.email == email)
             if user is None:
-                user = User.create(
-                    email=email, password_hash=hash_password(password), first_name=first, last_name=last
-                )
+                user = User.create(email=email, password_hash=hash_password(password), first_name=first, last_name=last)
                 WhiteLabelMembership.create(user=user, white_label=labels[slug], role=role)
             users[slug] = users.get(slug) or user
 

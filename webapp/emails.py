@@ -7,6 +7,7 @@ rules against APP_BASE_URL, never from the request's Host header; a link that ca
 is handed to the outbox as a secret link, which stores it encrypted and puts it in the message
 only as it is sent.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,16 +38,20 @@ def secret_path(endpoint: str, **values) -> str:
     return _adapter(under_base_path=False).build(endpoint, values)
 
 
-def send_activation_email(customer: Customer, *, raw_token: str, expires_at: dt.datetime,
-                          reminder: bool = False) -> OutboxEmail:
+def send_activation_email(
+    customer: Customer, *, raw_token: str, expires_at: dt.datetime, reminder: bool = False
+) -> OutboxEmail:
     """The link to activate the account (or a reminder of it, 24 hours before it expires)."""
     white_label = customer.white_label
     plan: Plan | None = customer.plan
     return queue_email(
         kind="activation_reminder" if reminder else "activation",
         recipient=customer.contact_email,
-        subject=(f"Reminder: activate your {white_label.display_name} phone account" if reminder
-                 else f"Activate your {white_label.display_name} phone account"),
+        subject=(
+            f"Reminder: activate your {white_label.display_name} phone account"
+            if reminder
+            else f"Activate your {white_label.display_name} phone account"
+        ),
         template="activation",
         white_label=white_label,
         customer=customer,
@@ -63,9 +68,13 @@ def send_welcome_email(user: User, customer: Customer, payment: Payment) -> Outb
     """To the contact who activated: the account is active, with the opening balance paid."""
     white_label = customer.white_label
     return queue_email(
-        kind="welcome", recipient=user.email, template="welcome",
+        kind="welcome",
+        recipient=user.email,
+        template="welcome",
         subject=f"Your {white_label.display_name} account is active",
-        white_label=white_label, customer=customer, payment=payment,
+        white_label=white_label,
+        customer=customer,
+        payment=payment,
         balance=format_money(payment.amount, white_label.currency),
         sign_in_url=external_url("auth.login"),
     )
@@ -75,34 +84,50 @@ def send_customer_activated_email(creator: User, customer: Customer, payment: Pa
     """To the administrator who created the customer: they have activated their account."""
     white_label = customer.white_label
     return queue_email(
-        kind="customer_activated", recipient=creator.email, template="customer_activated",
+        kind="customer_activated",
+        recipient=creator.email,
+        template="customer_activated",
         subject=f"{customer.business_name} has activated their account",
-        white_label=white_label, customer=customer,
+        white_label=white_label,
+        customer=customer,
         balance=format_money(payment.amount, white_label.currency),
         customer_url=external_url("customers.show", customer_id=customer.id),
     )
 
 
-def send_invitation_email(user: User, customer: Customer, membership: CustomerMembership, *,
-                          raw_token: str, expires_at: dt.datetime) -> OutboxEmail:
+def send_invitation_email(
+    user: User, customer: Customer, membership: CustomerMembership, *, raw_token: str, expires_at: dt.datetime
+) -> OutboxEmail:
     """An invitation into a customer's account (a new person chooses a password; someone with an
     account accepts with theirs)."""
     return queue_email(
-        kind="invitation", recipient=user.email, template="invitation",
+        kind="invitation",
+        recipient=user.email,
+        template="invitation",
         subject=f"You have been invited to {customer.business_name}'s phone account",
-        white_label=customer.white_label, customer=customer, user=user, membership=membership,
+        white_label=customer.white_label,
+        customer=customer,
+        user=user,
+        membership=membership,
         needs_password=not user.password_hash,
         secret_link=secret_path("invitations.accept", token=raw_token),
         expires_at=expires_at,
     )
 
 
-def send_webhook_endpoint_disabled_email(administrator: User, endpoint: WebhookEndpoint, *,
-                                         failing_since: dt.datetime, hours: int, error: str) -> OutboxEmail:
+def send_webhook_endpoint_disabled_email(
+    administrator: User, endpoint: WebhookEndpoint, *, failing_since: dt.datetime, hours: int, error: str
+) -> OutboxEmail:
     """To each administrator of the white-label: an endpoint failed for days and was disabled."""
     return queue_email(
-        kind="webhook_endpoint_disabled", recipient=administrator.email, template="webhook_endpoint_disabled",
+        kind="webhook_endpoint_disabled",
+        recipient=administrator.email,
+        template="webhook_endpoint_disabled",
         subject=f"Webhooks to {urlsplit(endpoint.url).hostname} have stopped: the endpoint was disabled",
-        white_label=endpoint.white_label, endpoint=endpoint, failing_since=failing_since, hours=hours,
-        last_error=error, endpoint_url=external_url("webhooks.show", endpoint_id=endpoint.id),
+        white_label=endpoint.white_label,
+        endpoint=endpoint,
+        failing_since=failing_since,
+        hours=hours,
+        last_error=error,
+        endpoint_url=external_url("webhooks.show", endpoint_id=endpoint.id),
     )

@@ -1,4 +1,5 @@
 """Branded error pages; for htmx requests, a message fragment shown in place."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,8 +106,9 @@ def init_app(app: Flask) -> None:
             return _too_many(error)
         # Keep what the exception says about the response, such as Allow on a 405.
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        return render_error(error.code or 400, getattr(error, "title", None), getattr(error, "detail", None),
-                            headers=headers)
+        return render_error(
+            error.code or 400, getattr(error, "title", None), getattr(error, "detail", None), headers=headers
+        )
 
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):

@@ -1,4 +1,5 @@
 """Extensions are created here, unbound, and bound to an app in `create_app`."""
+
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -8,6 +8,7 @@ something else. Multi-line fields (TextAreaField) and hidden fields (machine-mad
 left alone. Every form in the app inherits from AppForm; tests/test_forms.py fails for one that
 does not.
 """
+
 from __future__ import annotations
 
 import re

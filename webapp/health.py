@@ -8,6 +8,7 @@
 Both are public (no sign-in: a load balancer has none) and say nothing secret: no addresses,
 versions, counts or error messages, only which check failed and, for the outbox, for how long.
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -57,9 +58,13 @@ def _outbox() -> str:
     from .models import OutboxEmail, utcnow
 
     now = utcnow()
-    oldest_due = (OutboxEmail.select(OutboxEmail.next_attempt_at)
-                  .where((OutboxEmail.status == OutboxEmail.QUEUED) & (OutboxEmail.next_attempt_at <= now))
-                  .order_by(OutboxEmail.next_attempt_at).limit(1).scalar())
+    oldest_due = (
+        OutboxEmail.select(OutboxEmail.next_attempt_at)
+        .where((OutboxEmail.status == OutboxEmail.QUEUED) & (OutboxEmail.next_attempt_at <= now))
+        .order_by(OutboxEmail.next_attempt_at)
+        .limit(1)
+        .scalar()
+    )
     overdue = (now - oldest_due).total_seconds() if oldest_due is not None else 0.0
     if overdue > current_app.config["OUTBOX_STALLED_SECONDS"]:
         return f"stalled: an email has been due for {overdue:.0f} s and no worker has tried it (is the outbox worker running?)"

@@ -1,4 +1,5 @@
 """Small answers every view gives the same way."""
+
 from __future__ import annotations
 
 from flask import make_response, redirect, request

@@ -12,6 +12,7 @@ may already have handed the message over: SMTP and HTTP have no way to ask "did 
 this is the one window where a message can go twice (with the same Message-ID or webhook-id, so
 mail clients and receivers can fold the copies). Everything else is exactly once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,12 @@ def claim(model, row_id: int, *, now: dt.datetime, lease: dt.timedelta, waiting:
     is not due. Each is one conditional UPDATE, so exactly one of several workers wins."""
     fields = model._meta.fields
     taken = (
-        model.update(status=sending, locked_until=now + lease, attempts=fields["attempts"] + 1,
-                     lease_resends=fields["lease_resends"] + 1)
+        model.update(
+            status=sending,
+            locked_until=now + lease,
+            attempts=fields["attempts"] + 1,
+            lease_resends=fields["lease_resends"] + 1,
+        )
         .where((model.id == row_id) & (model.status == sending) & (model.locked_until < now))
         .execute()
     )
@@ -74,7 +79,8 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         self._thread = threading.Thread(
-            target=self._beat, name=f"lease-{self.model._meta.table_name}-{self.row.id}", daemon=True)
+            target=self._beat, name=f"lease-{self.model._meta.table_name}-{self.row.id}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -95,7 +101,8 @@ class Heartbeat:
                 continue
             if renewed != 1:
                 self.lost = True
-                log.warning("%s %s was taken over by another worker during a send",
-                            self.model._meta.table_name, self.row.id)
+                log.warning(
+                    "%s %s was taken over by another worker during a send", self.model._meta.table_name, self.row.id
+                )
                 return
             self.beats += 1

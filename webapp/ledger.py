@@ -1,4 +1,5 @@
 """Balances are sums of ledger entries, never a stored number updated in place."""
+
 from __future__ import annotations
 
 from peewee import Case, fn

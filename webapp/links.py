@@ -2,6 +2,7 @@
 secret, so they are never cached nor sent on as a referrer; a link that cannot be used says why
 with the right status; and a white-label member signed in to the console cannot use a link meant
 for a customer (they would act as someone they are not)."""
+
 from __future__ import annotations
 
 from flask_login import current_user
@@ -20,15 +21,23 @@ def private(response):
 
 def gone(state: str, customer: Customer | None, *, invitation: bool = False):
     """The page for a link that cannot be used (expired, used, replaced, cancelled, unknown)."""
-    return private(render("links/gone.html", status=GONE_STATUS[state], state=state,
-                          brand=customer.white_label if customer else None, customer=customer,
-                          invitation=invitation))
+    return private(
+        render(
+            "links/gone.html",
+            status=GONE_STATUS[state],
+            state=state,
+            brand=customer.white_label if customer else None,
+            customer=customer,
+            invitation=invitation,
+        )
+    )
 
 
 def signed_in_white_label_member() -> bool:
-    return current_user.is_authenticated and WhiteLabelMembership.select().where(
-        WhiteLabelMembership.user == current_user.id
-    ).exists()
+    return (
+        current_user.is_authenticated
+        and WhiteLabelMembership.select().where(WhiteLabelMembership.user == current_user.id).exists()
+    )
 
 
 def white_label_member_refused(*, invitation: bool = False):

@@ -12,6 +12,7 @@
   lines (the development server's log here, gunicorn's access log in gunicorn.conf.py).
   Nothing else here logs a request's body, headers or cookies.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -88,7 +89,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

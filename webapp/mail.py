@@ -12,6 +12,7 @@ its bodies are rendered with LINK_PLACEHOLDER as `{{ link }}`, and the path wait
 as it sends it, and forgets the path once the email is sent or has failed for good. Sent emails'
 bodies are emptied after OUTBOX_RETENTION_DAYS (`purge_sent_emails`); the rows stay.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -127,8 +128,9 @@ def lease() -> dt.timedelta:
 def _claim(email_id: int, now: dt.datetime) -> str | None:
     """Take the row for this worker (leases.DUE or leases.TAKEN_OVER); None when another worker
     has it or it is not due."""
-    return leases.claim(OutboxEmail, email_id, now=now, lease=lease(), waiting=OutboxEmail.QUEUED,
-                        sending=OutboxEmail.SENDING)
+    return leases.claim(
+        OutboxEmail, email_id, now=now, lease=lease(), waiting=OutboxEmail.QUEUED, sending=OutboxEmail.SENDING
+    )
 
 
 def _with_link(row: OutboxEmail) -> tuple[str, str]:
@@ -140,7 +142,8 @@ def _with_link(row: OutboxEmail) -> tuple[str, str]:
     if path is None:
         raise UnreadableLink(
             "its link was encrypted with a key SECRETS_ENCRYPTION_KEYS no longer holds, so it cannot "
-            "be sent: send a new link (Resend)")
+            "be sent: send a new link (Resend)"
+        )
     url = current_app.config["APP_BASE_URL"].rstrip("/") + path
     return row.text_body.replace(LINK_PLACEHOLDER, url), row.html_body.replace(LINK_PLACEHOLDER, str(escape(url)))
 
@@ -195,8 +198,13 @@ def _send(row: OutboxEmail, *, taken_over: bool) -> int:
     mine = leases.still_mine(OutboxEmail, row)
     if taken_over:
         metrics.EMAIL_LEASE_RESENDS.inc()
-        log.warning("Email %s (%s) taken over after its worker's lease ran out (attempt %s): it may "
-                    "already have been sent; sending again with the same Message-ID", row.id, row.kind, row.attempts)
+        log.warning(
+            "Email %s (%s) taken over after its worker's lease ran out (attempt %s): it may "
+            "already have been sent; sending again with the same Message-ID",
+            row.id,
+            row.kind,
+            row.attempts,
+        )
     try:
         message = _message(row)
     except UnreadableLink as error:
@@ -209,7 +217,10 @@ def _send(row: OutboxEmail, *, taken_over: bool) -> int:
         return 0
     accepted = False
     try:
-        with leases.Heartbeat(OutboxEmail, row, lease()), _TimeoutConnection(current_app.extensions["mail"]) as connection:
+        with (
+            leases.Heartbeat(OutboxEmail, row, lease()),
+            _TimeoutConnection(current_app.extensions["mail"]) as connection,
+        ):
             connection.send(message)
             # The server answered 250 to the message: it has it. Whatever happens after this
             # (QUIT stalling past MAIL_TIMEOUT, the line dropping before QUIT's reply) is a
@@ -217,8 +228,13 @@ def _send(row: OutboxEmail, *, taken_over: bool) -> int:
             accepted = True
     except Exception as error:  # noqa: BLE001 - any failure to hand over the message: retry later
         if accepted:
-            log.info("Email %s (%s): the server accepted it, then the connection ended badly (%s: %s)",
-                     row.id, row.kind, type(error).__name__, error)
+            log.info(
+                "Email %s (%s): the server accepted it, then the connection ended badly (%s: %s)",
+                row.id,
+                row.kind,
+                type(error).__name__,
+                error,
+            )
         else:
             gave_up = row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
             changes = dict(
@@ -248,7 +264,8 @@ def purge_sent_emails(retention_days: int, now: dt.datetime | None = None) -> in
     rows stay for the activation tracker and delivery history. Returns how many were emptied."""
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     old = ((OutboxEmail.status == OutboxEmail.SENT) & (OutboxEmail.sent_at < cutoff)) | (
-        (OutboxEmail.status == OutboxEmail.FAILED) & (OutboxEmail.created_at < cutoff))
+        (OutboxEmail.status == OutboxEmail.FAILED) & (OutboxEmail.created_at < cutoff)
+    )
     return (
         OutboxEmail.update(text_body="", html_body="", secret_link="")
         .where(old & ((OutboxEmail.text_body != "") | (OutboxEmail.html_body != "")))

@@ -2,6 +2,7 @@
 
 `make run` starts it; `/dev/mail` (development only) reads the files back.
 """
+
 from __future__ import annotations
 
 import email
@@ -103,9 +104,7 @@ class CaughtMessage:
     def text_with_links(self) -> Markup:
         """The plain-text body, escaped, with its web addresses made clickable."""
         escaped = html.escape(self.text)
-        return Markup(
-            re.sub(r"(https?://[^\s<>&\"']+)", r'<a href="\1">\1</a>', escaped)
-        )
+        return Markup(re.sub(r"(https?://[^\s<>&\"']+)", r'<a href="\1">\1</a>', escaped))
 
 
 def read_messages(directory: str | Path, limit: int = 50) -> list[CaughtMessage]:

@@ -19,6 +19,7 @@ or a request with `Authorization: Bearer <METRICS_TOKEN>`. A request that came t
 (it carries X-Forwarded-For or Forwarded) needs the token whatever its address, since a proxy on
 the same machine connects from loopback on everyone's behalf.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -40,24 +41,34 @@ bp = Blueprint("metrics", __name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUEST_SECONDS = Histogram(
-    "onboarding_http_request_duration_seconds", "Time to answer a request, by route template and method.",
-    ["route", "method"], buckets=BUCKETS)
+    "onboarding_http_request_duration_seconds",
+    "Time to answer a request, by route template and method.",
+    ["route", "method"],
+    buckets=BUCKETS,
+)
 RESPONSES = Counter(
-    "onboarding_http_responses_total", "Responses sent, by route template, method and status.",
-    ["route", "method", "status"])
+    "onboarding_http_responses_total",
+    "Responses sent, by route template, method and status.",
+    ["route", "method", "status"],
+)
 EMAIL_ATTEMPTS = Counter(
     "onboarding_outbox_email_attempts_total",
     "Email send attempts by result: sent; retry (failed, will be tried again); failed (given up).",
-    ["result"])
+    ["result"],
+)
 EMAIL_LEASE_RESENDS = Counter(
     "onboarding_outbox_email_lease_resends_total",
-    "Emails taken over after the sending worker's lease ran out (each possibly a second copy, same Message-ID).")
+    "Emails taken over after the sending worker's lease ran out (each possibly a second copy, same Message-ID).",
+)
 WEBHOOK_ATTEMPTS = Counter(
     "onboarding_webhook_attempts_total",
-    "Webhook delivery attempts by result: delivered; retry; failed (retries ran out).", ["result"])
+    "Webhook delivery attempts by result: delivered; retry; failed (retries ran out).",
+    ["result"],
+)
 WEBHOOK_LEASE_RESENDS = Counter(
     "onboarding_webhook_lease_resends_total",
-    "Webhook deliveries taken over after the sending worker's lease ran out (same webhook-id).")
+    "Webhook deliveries taken over after the sending worker's lease ran out (same webhook-id).",
+)
 
 UNMATCHED = "<unmatched>"
 # Methods get their own label value; anything else is "other" (a client cannot add label values).
@@ -87,13 +98,18 @@ def _database_families() -> list:
     now = utcnow()
     families = []
     # On the request's connection (a connection_context here would close it on the way out).
-    for model, name, waiting in ((OutboxEmail, "outbox_emails", (OutboxEmail.QUEUED, OutboxEmail.SENDING)),
-                                 (WebhookDelivery, "webhook_deliveries",
-                                  (WebhookDelivery.PENDING, WebhookDelivery.SENDING))):
-        rows = (model.select(model.status, fn.COUNT(model.id), fn.MIN(model.created_at), fn.SUM(model.lease_resends))
-                .group_by(model.status).tuples())
-        by_status = GaugeMetricFamily(f"onboarding_{name}", f"Rows of {model._meta.table_name} by status.",
-                                      labels=["status"])
+    for model, name, waiting in (
+        (OutboxEmail, "outbox_emails", (OutboxEmail.QUEUED, OutboxEmail.SENDING)),
+        (WebhookDelivery, "webhook_deliveries", (WebhookDelivery.PENDING, WebhookDelivery.SENDING)),
+    ):
+        rows = (
+            model.select(model.status, fn.COUNT(model.id), fn.MIN(model.created_at), fn.SUM(model.lease_resends))
+            .group_by(model.status)
+            .tuples()
+        )
+        by_status = GaugeMetricFamily(
+            f"onboarding_{name}", f"Rows of {model._meta.table_name} by status.", labels=["status"]
+        )
         depth, oldest, resends = 0, None, 0
         for status, count, first, resent in rows:
             by_status.add_metric([status], count)
@@ -102,26 +118,42 @@ def _database_families() -> list:
                 depth += count
                 oldest = first if oldest is None or (first is not None and first < oldest) else oldest
         families.append(by_status)
-        families.append(GaugeMetricFamily(
-            f"onboarding_{name}_waiting", "Not yet sent: waiting, retrying or being sent now.", value=depth))
-        families.append(GaugeMetricFamily(
-            f"onboarding_{name}_oldest_waiting_seconds", "Age of the oldest one not yet sent (0: none waiting).",
-            value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0))
-        families.append(GaugeMetricFamily(
-            f"onboarding_{name}_lease_resends", "Take-overs after a worker's lease ran out, over every row.",
-            value=resends))
+        families.append(
+            GaugeMetricFamily(
+                f"onboarding_{name}_waiting", "Not yet sent: waiting, retrying or being sent now.", value=depth
+            )
+        )
+        families.append(
+            GaugeMetricFamily(
+                f"onboarding_{name}_oldest_waiting_seconds",
+                "Age of the oldest one not yet sent (0: none waiting).",
+                value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+            )
+        )
+        families.append(
+            GaugeMetricFamily(
+                f"onboarding_{name}_lease_resends",
+                "Take-overs after a worker's lease ran out, over every row.",
+                value=resends,
+            )
+        )
     activation = ActivationToken.purpose == ActivationToken.ACTIVATION
     created, opened, activated = (
         ActivationToken.select(
             fn.COUNT(ActivationToken.customer.distinct()),
             fn.COUNT(Case(None, [(ActivationToken.opened_at.is_null(False), ActivationToken.customer)]).distinct()),
             fn.COUNT(Case(None, [(ActivationToken.used_at.is_null(False), ActivationToken.customer)]).distinct()),
-        ).where(activation).tuples().get())
+        )
+        .where(activation)
+        .tuples()
+        .get()
+    )
     expired = Customer.select().where(Customer.status == Customer.EXPIRED).count()
     funnel = GaugeMetricFamily(
         "onboarding_activation_funnel_customers",
         "Customers at each stage of activation: sent a link (created), opened it, activated, expired.",
-        labels=["stage"])
+        labels=["stage"],
+    )
     for stage, count in (("created", created), ("opened", opened), ("activated", activated), ("expired", expired)):
         funnel.add_metric([stage], count)
     families.append(funnel)
@@ -132,8 +164,11 @@ _database_collector = DatabaseCollector()
 
 
 def _allowed_networks(config) -> list:
-    return [ipaddress.ip_network(part.strip(), strict=False)
-            for part in str(config["METRICS_ALLOWED_ADDRESSES"]).split(",") if part.strip()]
+    return [
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in str(config["METRICS_ALLOWED_ADDRESSES"]).split(",")
+        if part.strip()
+    ]
 
 
 def allowed() -> bool:
@@ -145,7 +180,9 @@ def allowed() -> bool:
         return True
     if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
         return False
-    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR", "")
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or request.environ.get(
+        "REMOTE_ADDR", ""
+    )
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:
@@ -160,8 +197,12 @@ def allowed() -> bool:
 def metrics():
     """The metrics in Prometheus's text format (for the monitoring system, not for people)."""
     if not allowed():
-        return Response("Not allowed: scrape from METRICS_ALLOWED_ADDRESSES or send the METRICS_TOKEN.\n",
-                        status=403, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        return Response(
+            "Not allowed: scrape from METRICS_ALLOWED_ADDRESSES or send the METRICS_TOKEN.\n",
+            status=403,
+            mimetype="text/plain",
+            headers={"Cache-Control": "no-store"},
+        )
     body = process_metrics() + generate_latest(_DatabaseRegistry())
     return Response(body, mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 

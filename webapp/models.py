@@ -1,4 +1,5 @@
 """Peewee models. Money is integer minor units plus a currency code; times are naive UTC."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -10,6 +10,7 @@ says how to type it, and when a different reading is likely, what we think was m
 ("Did you mean 20.50?"). An amount is never read as more than the digits typed before the
 decimal separator, nor with cents other than the digits after it.
 """
+
 from __future__ import annotations
 
 import re
@@ -138,16 +139,18 @@ def parse_amount(text: str | None, *, locale: str, currency: str) -> int:
     number = typed
     for symbol in rules.symbols:  # at most one currency, before or after the number
         if number[: len(symbol)].upper() == symbol:
-            number = number[len(symbol):].strip()
+            number = number[len(symbol) :].strip()
             break
-        if number[-len(symbol):].upper() == symbol:
+        if number[-len(symbol) :].upper() == symbol:
             number = number[: -len(symbol)].strip()
             break
 
     if not number:
         raise not_a_number
     if number[0] in _MINUS or number[-1] in _MINUS or (number[0] == "(" and number[-1] == ")"):
-        raise AmountError(f"Enter the amount without a minus sign, like {rules.number(Decimal(50))}: it can only be added.")
+        raise AmountError(
+            f"Enter the amount without a minus sign, like {rules.number(Decimal(50))}: it can only be added."
+        )
     allowed = set("0123456789 ") | {rules.decimal, rules.group}
     if not set(number) <= allowed | {".", ",", "'"} or not any(c.isdigit() for c in number):
         raise not_a_number
@@ -160,8 +163,10 @@ def parse_amount(text: str | None, *, locale: str, currency: str) -> int:
 
     if not set(number) <= {*"0123456789", rules.decimal, rules.babel_group, rules.group}:
         # A separator this locale does not use (a point in fr_FR, an apostrophe in en_NZ).
-        raise AmountError(_did_you_mean(number, rules) or
-                          f"Enter the amount with a {rules.name(rules.decimal)} before the cents, like {example}.")
+        raise AmountError(
+            _did_you_mean(number, rules)
+            or f"Enter the amount with a {rules.name(rules.decimal)} before the cents, like {example}."
+        )
     try:
         value = parse_decimal(number.replace(rules.group, rules.babel_group), locale=rules.locale, strict=True)
     except NumberFormatError as problem:
@@ -169,17 +174,23 @@ def parse_amount(text: str | None, *, locale: str, currency: str) -> int:
         if meant:
             raise AmountError(meant) from None
         if getattr(problem, "suggestions", None):
-            raise AmountError(f"Enter the amount with a {rules.name(rules.group)} only between thousands, "
-                              f"like {rules.number(Decimal(1250))}.") from None
+            raise AmountError(
+                f"Enter the amount with a {rules.name(rules.group)} only between thousands, "
+                f"like {rules.number(Decimal(1250))}."
+            ) from None
         raise not_a_number from None
 
     whole, _, cents = number.partition(rules.decimal)
     if len(cents) > 2:
-        raise AmountError(f"Enter the amount in whole cents, like {example}: at most two digits after the "
-                          f"{rules.name(rules.decimal)}.")
+        raise AmountError(
+            f"Enter the amount in whole cents, like {example}: at most two digits after the "
+            f"{rules.name(rules.decimal)}."
+        )
     if len(re.sub(r"\D", "", whole).lstrip("0")) > MAX_WHOLE_DIGITS:
-        raise AmountError(f"Enter the amount as a smaller number: {MAX_WHOLE_DIGITS + 1} digits before the "
-                          f"{rules.name(rules.decimal)} cannot be right.")
+        raise AmountError(
+            f"Enter the amount as a smaller number: {MAX_WHOLE_DIGITS + 1} digits before the "
+            f"{rules.name(rules.decimal)} cannot be right."
+        )
     return int(value.scaleb(2))
 
 
@@ -192,12 +203,15 @@ def _did_you_mean(number: str, rules: _Rules) -> str | None:
         return None
     head, cents = match.groups()
     groups = re.split(r"[^0-9]", head)
-    if len(set(re.findall(r"[^0-9]", head))) > 1 or (len(groups) > 1 and (
-            not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]))):
+    if len(set(re.findall(r"[^0-9]", head))) > 1 or (
+        len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]))
+    ):
         return None
     whole = "".join(groups)
     if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
         return None
     meant = rules.number(Decimal(f"{whole}.{cents}"))
-    return (f"Did you mean {meant}? Type the cents after a {rules.name(rules.decimal)}, like {meant}; "
-            f"a {rules.name(rules.group)} only separates thousands, like {rules.number(Decimal(1250))}.")
+    return (
+        f"Did you mean {meant}? Type the cents after a {rules.name(rules.decimal)}, like {meant}; "
+        f"a {rules.name(rules.group)} only separates thousands, like {rules.number(Decimal(1250))}."
+    )

@@ -5,6 +5,7 @@ truncated, no composition rules, paste allowed. Refused: passwords on the common
 list zxcvbn ships, guessable ones (zxcvbn score below 3, e.g. repeats and keyboard runs),
 and the person's own email address.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -67,13 +68,22 @@ NEW_PASSWORD_HINT = "At least 15 characters. A few unrelated words make a good p
 
 
 def new_password_field():
-    return PasswordField("New password", validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
-                         description=NEW_PASSWORD_HINT)
+    return PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), StrongPassword(lambda f: f.email)],
+        description=NEW_PASSWORD_HINT,
+    )
 
 
 def confirm_password_field():
-    return PasswordField("Confirm new password", validators=[
-        DataRequired("Enter the new password again."), EqualTo("password", "The passwords do not match."), Length(max=MAX_LENGTH)])
+    return PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("password", "The passwords do not match."),
+            Length(max=MAX_LENGTH),
+        ],
+    )
 
 
 class NewPasswordForm(AppForm):
@@ -90,5 +100,7 @@ class NewPasswordForm(AppForm):
 class CurrentPasswordForm(AppForm):
     """Someone who already has an account proves it is theirs (accepting an invitation)."""
 
-    current_password = PasswordField("Your current password", validators=[
-        DataRequired("Enter the password you sign in with."), Length(max=MAX_LENGTH)])
+    current_password = PasswordField(
+        "Your current password",
+        validators=[DataRequired("Enter the password you sign in with."), Length(max=MAX_LENGTH)],
+    )

@@ -2,6 +2,7 @@
 as people read them. Numbers are stored in E.164 (+6495550100); pages show them in the national
 format of the white-label's country (09 555 0100), and in international format when the number
 belongs to another country (+61 2 5555 0100)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -13,6 +13,7 @@ sees its own count. A row whose window has passed reads as zero and is restarted
 increment; every `purge_interval` seconds (300) an increment also deletes the expired rows, so
 the table holds only live windows.
 """
+
 from __future__ import annotations
 
 import hashlib

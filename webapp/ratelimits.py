@@ -5,6 +5,7 @@ request is one the limit is about (resending an activation email counts only onc
 is found in the caller's white-label and is waiting for activation). `count_or_refuse` counts
 in the same storage as the decorators (database:// or Redis, shared by every process).
 """
+
 from __future__ import annotations
 
 from limits import parse

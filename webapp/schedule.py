@@ -3,6 +3,7 @@ SCHEDULE_INTERVAL_SECONDS it runs the periodic jobs. It sits above everything it
 outbox, activation, payments, webhooks), which never import it: `flask outbox-worker` runs it
 as its own process, `make run` and the browser tests in a thread.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Response headers every page carries, and the role checks views declare."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -29,7 +30,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 HTTPS_EXPECTED = (
     "This server expects HTTPS: over plain HTTP your browser does not send the secure session cookie "
     "back, so signing in cannot work. Open this page with https:// instead. If you run this server, see "
-    "\"Production\" in the README (a TLS proxy, PROXY_COUNT and X-Forwarded-Proto)."
+    '"Production" in the README (a TLS proxy, PROXY_COUNT and X-Forwarded-Proto).'
 )
 
 
@@ -77,9 +78,7 @@ def init_app(app: Flask) -> None:
             # the file it opened, leaking a file handle per request; close it here.
             response.response.close()
         if app.config["APP_ENV"] == "production":
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint not in LONG_CACHED_ENDPOINTS and _signed_in():
             # What a signed-in person sees (pages, partials, redirects, the CSV export, errors)
             # must not stay in a shared computer's browser cache or a proxy after sign-out.

@@ -1,4 +1,5 @@
 """Rendering helpers: page-or-partial responses, money and time filters, asset URLs."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ The white-label is the signed-in user's, or on the integration API the key's (se
 Code that works for a white-label it was handed (a form checking a draft's answers, the worker,
 an import) names it: `scoped(Plan, of=white_label)`.
 """
+
 from __future__ import annotations
 
 from flask import abort, g, has_request_context

@@ -1,5 +1,6 @@
 """Emailed single-use links (activation, invitation): random tokens of 256 bits of which only a
 SHA-256 is stored, and whether a link can still be used."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(customer: Customer, purpose: str, ttl_seconds: int, *, revoke_others: bool = True) -> tuple[str, ActivationToken]:
+def issue_token(
+    customer: Customer, purpose: str, ttl_seconds: int, *, revoke_others: bool = True
+) -> tuple[str, ActivationToken]:
     """Create a token for `customer`; unless told otherwise, every older unused one of the same
     purpose stops working (invitations revoke per person instead)."""
     now = utcnow()

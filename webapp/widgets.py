@@ -11,6 +11,7 @@ format fails a test instead of changing the HTML quietly.
 the `html_params` static method of `Input` and `Button` (and so of every input subclass). The
 widget classes themselves are used as they are.
 """
+
 from __future__ import annotations
 
 import wtforms.widgets.core as wtforms_widgets

@@ -2,6 +2,7 @@
 "accounts") and the white-label's pages about it (/customers/<id>/..., blueprint "manage"):
 users and invitations, numbers, PBX settings, plan, status, hand-over and top-up. Who may do
 what is permissions.py; the service (no request handling) is service.py and payments.py."""
+
 from flask import Blueprint
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")

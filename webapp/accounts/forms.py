@@ -1,4 +1,5 @@
 """Forms for running an account: users, passwords, numbers, PBX settings, plan, status, top-up."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,15 +32,28 @@ class UserForm(AppForm):
     last_name = StringField("Last name", validators=[DataRequired("Enter the person’s last name."), Length(max=100)])
     email = StringField("Email", validators=[DataRequired("Enter the person’s email address."), Length(max=254)])
     extension = StringField("Extension", validators=[DataRequired("Enter an extension.")])
-    role = RadioField("Role", choices=[SelectChoice(CustomerMembership.USER, "User"),
-                                       SelectChoice(CustomerMembership.ACCOUNT_ADMINISTRATOR, "Account administrator")],
-                      default=CustomerMembership.USER, validators=[InputRequired("Choose a role.")])
-    setup = RadioField("How will they get a password?", choices=[
-        SelectChoice("invite", "Send an invitation"),
-        SelectChoice("password", "Set a password now"),
-    ], default="invite", validators=[InputRequired("Choose how they will get a password.")])
-    password = PasswordField("Temporary password", description=(
-        "They must change it when they first sign in, so you never know the password they keep."))
+    role = RadioField(
+        "Role",
+        choices=[
+            SelectChoice(CustomerMembership.USER, "User"),
+            SelectChoice(CustomerMembership.ACCOUNT_ADMINISTRATOR, "Account administrator"),
+        ],
+        default=CustomerMembership.USER,
+        validators=[InputRequired("Choose a role.")],
+    )
+    setup = RadioField(
+        "How will they get a password?",
+        choices=[
+            SelectChoice("invite", "Send an invitation"),
+            SelectChoice("password", "Set a password now"),
+        ],
+        default="invite",
+        validators=[InputRequired("Choose how they will get a password.")],
+    )
+    password = PasswordField(
+        "Temporary password",
+        description=("They must change it when they first sign in, so you never know the password they keep."),
+    )
 
     def __init__(self, *args, extension_length: int = 3, **kwargs):
         self.extension_length = extension_length
@@ -75,7 +89,8 @@ class PbxSettingsForm(AppForm):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = time_zone_choices()
         self.default_caller_id.choices = [SelectChoice("", "None")] + [
-            SelectChoice(n, display_phone(n, country)) for n in numbers]
+            SelectChoice(n, display_phone(n, country)) for n in numbers
+        ]
 
 
 class PlanForm(AppForm):
@@ -125,8 +140,10 @@ class TopUpForm(AppForm):
         except ValueError as problem:
             raise ValidationError(str(problem)) from None
         if not self.minimum <= minor <= self.maximum:
-            raise ValidationError(f"Enter an amount from {format_money(self.minimum, self.currency)} "
-                                  f"to {format_money(self.maximum, self.currency)}.")
+            raise ValidationError(
+                f"Enter an amount from {format_money(self.minimum, self.currency)} "
+                f"to {format_money(self.maximum, self.currency)}."
+            )
         self._amount = minor
 
     def amount_minor(self) -> int:

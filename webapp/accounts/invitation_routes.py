@@ -1,6 +1,7 @@
 """The invitation link (/invite/<token>): the invited person joins the account. A new person
 chooses a password; someone who already has an account enters its current password; white-label
 staff and administrators cannot join customer accounts."""
+
 from flask import current_app, flash, redirect, url_for
 
 from ..auth.sessions import start_session
@@ -32,8 +33,15 @@ def accept(token: str):
 
     def refused(state: str):
         if state == "white_label":
-            return private(render("accounts/invite_refused.html", status=403, message=STAFF_CANNOT_JOIN,
-                                  customer=found.customer, brand=found.customer.white_label))
+            return private(
+                render(
+                    "accounts/invite_refused.html",
+                    status=403,
+                    message=STAFF_CANNOT_JOIN,
+                    customer=found.customer,
+                    brand=found.customer.white_label,
+                )
+            )
         return gone(state, found.customer, invitation=True)
 
     try:
@@ -58,5 +66,14 @@ def accept(token: str):
             start_session(joined)
             flash(f"Welcome to {found.customer.business_name}.", "success")
             return redirect(url_for("accounts.home"), code=303)
-    return private(render("accounts/invite.html", status=form_status(form), form=form, existing=existing,
-                          customer=found.customer, brand=found.customer.white_label, user=user))
+    return private(
+        render(
+            "accounts/invite.html",
+            status=form_status(form),
+            form=form,
+            existing=existing,
+            customer=found.customer,
+            brand=found.customer.white_label,
+            user=user,
+        )
+    )

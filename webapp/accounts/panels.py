@@ -1,4 +1,5 @@
 """What the customer page shows about an account, gathered with a fixed number of queries."""
+
 from __future__ import annotations
 
 from peewee import JOIN
@@ -36,7 +37,9 @@ def customer_panels(access: Access) -> dict:
     )
     free_numbers = []
     if access.can(Action.MANAGE_NUMBERS):
-        free_numbers = list(scoped(PhoneNumber).where(PhoneNumber.customer.is_null()).order_by(PhoneNumber.number).limit(200))
+        free_numbers = list(
+            scoped(PhoneNumber).where(PhoneNumber.customer.is_null()).order_by(PhoneNumber.number).limit(200)
+        )
     return {
         "balance": customer_balance(customer),
         "ledger": customer_ledger(customer),

@@ -1,6 +1,7 @@
 """Topping up a customer's balance by card, through the same gateway as activation. With
 Stripe the card is confirmed in the browser; the top-up is credited exactly once whoever
 reports the payment first (the browser's post, the webhook, or reconciliation)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,10 +51,17 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
     if existing is not None:  # the same attempt posted twice: already done
         return existing
     try:
-        result = gateway.charge(amount=amount, currency=white_label.currency, card=card, idempotency_key=key,
-                                description=f"Top-up for {customer.business_name}")
+        result = gateway.charge(
+            amount=amount,
+            currency=white_label.currency,
+            card=card,
+            idempotency_key=key,
+            description=f"Top-up for {customer.business_name}",
+        )
     except GatewayUnavailable:
-        raise TopUpRefused("The payment service did not answer. You have not been charged twice: try again.", new_attempt=False) from None
+        raise TopUpRefused(
+            "The payment service did not answer. You have not been charged twice: try again.", new_attempt=False
+        ) from None
     if not result.succeeded:
         raise TopUpRefused(result.message or "Your card was declined.")
     with db.atomic():
@@ -61,8 +69,15 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
         if existing is not None:
             return existing
         payment = record_card_payment(
-            customer, gateway=gateway.name, purpose="top_up", amount=amount, currency=white_label.currency,
-            reference=result.reference, idempotency_key=key, reason="Top-up", created_by=actor,
+            customer,
+            gateway=gateway.name,
+            purpose="top_up",
+            amount=amount,
+            currency=white_label.currency,
+            reference=result.reference,
+            idempotency_key=key,
+            reason="Top-up",
+            created_by=actor,
             card=PaidCard(result.brand, result.last4, result.exp_month, result.exp_year),
         )
         audit(white_label, "topped_up", customer=customer, actor=actor, amount=amount, payment=payment.reference)
@@ -71,11 +86,15 @@ def top_up(customer: Customer, actor: User, *, amount: int, card: Card, attempt:
 
 def _unavailable(error: GatewayUnavailable, customer: Customer) -> TopUpRefused:
     if error.retry:
-        return TopUpRefused("The payment service did not answer. You have not been charged twice: try again.",
-                            new_attempt=False)
+        return TopUpRefused(
+            "The payment service did not answer. You have not been charged twice: try again.", new_attempt=False
+        )
     white_label = customer.white_label
-    return TopUpRefused(f"Card payments are not available right now and nothing was charged. Contact "
-                        f"{white_label.display_name} at {white_label.support_email}.", new_attempt=False)
+    return TopUpRefused(
+        f"Card payments are not available right now and nothing was charged. Contact "
+        f"{white_label.display_name} at {white_label.support_email}.",
+        new_attempt=False,
+    )
 
 
 def start_stripe_top_up(customer: Customer, actor: User, *, amount: int, attempt: str) -> tuple[str, str]:
@@ -85,17 +104,30 @@ def start_stripe_top_up(customer: Customer, actor: User, *, amount: int, attempt
     key = top_up_key(customer, actor, attempt, amount)
     try:
         intent_id, client_secret = gateway_for(white_label).create_intent(
-            amount=amount, currency=white_label.currency, idempotency_key=key,
-            description=f"Top-up for {customer.business_name}", metadata=top_up_metadata(customer, key),
+            amount=amount,
+            currency=white_label.currency,
+            idempotency_key=key,
+            description=f"Top-up for {customer.business_name}",
+            metadata=top_up_metadata(customer, key),
         )
     except GatewayUnavailable as error:
         raise _unavailable(error, customer) from None
-    remember(intent_id, white_label=white_label, customer=customer, purpose=StripeIntent.TOP_UP, amount=amount,
-             currency=white_label.currency, attempt_key=key, created_by=actor)
+    remember(
+        intent_id,
+        white_label=white_label,
+        customer=customer,
+        purpose=StripeIntent.TOP_UP,
+        amount=amount,
+        currency=white_label.currency,
+        attempt_key=key,
+        created_by=actor,
+    )
     return intent_id, client_secret
 
 
-def confirm_stripe_top_up(customer: Customer, actor: User, *, amount: int, attempt: str, payment_intent: str) -> Payment:
+def confirm_stripe_top_up(
+    customer: Customer, actor: User, *, amount: int, attempt: str, payment_intent: str
+) -> Payment:
     """The browser's post after Stripe.js confirmed the card: check with Stripe that this very
     top-up was paid, then credit it (once, if the webhook or reconciliation did not already)."""
     white_label = customer.white_label
@@ -123,14 +155,28 @@ def record_top_up(customer: Customer, info, record: StripeIntent) -> Payment:
             payment = Payment.get_or_none(Payment.reference == info.id)
             if payment is None:
                 payment = record_card_payment(
-                    customer, gateway="stripe", purpose="top_up", amount=info.amount, currency=info.currency.upper(),
-                    reference=info.id, idempotency_key=key, reason="Top-up", created_by=record.created_by_id,
+                    customer,
+                    gateway="stripe",
+                    purpose="top_up",
+                    amount=info.amount,
+                    currency=info.currency.upper(),
+                    reference=info.id,
+                    idempotency_key=key,
+                    reason="Top-up",
+                    created_by=record.created_by_id,
                     card=PaidCard(info.brand, info.last4, info.exp_month, info.exp_year),
                 )
-                audit(white_label, "topped_up", customer=customer, actor=record.created_by_id, amount=info.amount,
-                      payment=info.id)
+                audit(
+                    white_label,
+                    "topped_up",
+                    customer=customer,
+                    actor=record.created_by_id,
+                    amount=info.amount,
+                    payment=info.id,
+                )
             StripeIntent.update(status=StripeIntent.RECORDED, payment=payment, settled_at=utcnow()).where(
-                (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)).execute()
+                (StripeIntent.id == record.id) & (StripeIntent.status != StripeIntent.RECORDED)
+            ).execute()
             return payment
     except IntegrityError:  # recorded by another request at the same moment
         return Payment.get(Payment.reference == info.id)

@@ -7,6 +7,7 @@ may do it, and `require(action)` refuses with the reason. The rules depend on th
 on who administers the account (its option: options.py) and on the account's status. Views ask
 these, never the role or the option themselves.
 """
+
 from __future__ import annotations
 
 import enum
@@ -88,8 +89,11 @@ class Access:
         if action is Action.CHANGE_STATUS:
             return None if status in RUNNING else (409,)
         if action is Action.TOP_UP or not option_of(self.customer).white_label_administers:
-            return (403, "The customer administers this account",
-                    f"{self.customer.business_name} runs their own account: you can see it and change its status.")
+            return (
+                403,
+                "The customer administers this account",
+                f"{self.customer.business_name} runs their own account: you can see it and change its status.",
+            )
         if status not in RUNNING or (action is Action.HAND_OVER and status != Customer.ACTIVE):
             return (409,)
         return None if action in _WHITE_LABEL_RUNS else (403,)
@@ -102,9 +106,12 @@ class Access:
         if self.customer.status == Customer.SUSPENDED and action not in OPEN_WHILE_SUSPENDED:
             brand = self.customer.white_label
             phone = display_phone(brand.support_phone, brand.country)
-            return (403, "This account is suspended",
-                    "Users, numbers and PBX settings cannot be changed while the account is suspended. "
-                    f"Contact {brand.display_name} at {brand.support_email}" + (f" or {phone}" if phone else "") + ".")
+            return (
+                403,
+                "This account is suspended",
+                "Users, numbers and PBX settings cannot be changed while the account is suspended. "
+                f"Contact {brand.display_name} at {brand.support_email}" + (f" or {phone}" if phone else "") + ".",
+            )
         return None
 
 
@@ -123,10 +130,10 @@ def customer_access(customer_id: int) -> Access:
     """The signed-in person's access to a customer account they are an active member of; any
     other account is a 404 (a customer's people never learn of other customers)."""
     membership = CustomerMembership.get_or_none(
-        (CustomerMembership.user == current_user.id) & (CustomerMembership.customer == customer_id)
+        (CustomerMembership.user == current_user.id)
+        & (CustomerMembership.customer == customer_id)
         & (CustomerMembership.active == True)  # noqa: E712
     )
     if membership is None:
         abort(404)
-    return Access(Customer.get_by_id(customer_id), acting_user(), CUSTOMER, membership.role,
-                  membership)
+    return Access(Customer.get_by_id(customer_id), acting_user(), CUSTOMER, membership.role, membership)

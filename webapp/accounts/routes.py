@@ -19,8 +19,14 @@ from .permissions import CUSTOMER, Access, Action
 from .views import customer_page
 
 # Pages a person who must change their password may still open.
-PASSWORD_CHANGE_EXEMPT = {"profile.show", "profile.change_password", "profile.sign_out_others", "auth.logout",
-                          "static", "branding.css"}
+PASSWORD_CHANGE_EXEMPT = {
+    "profile.show",
+    "profile.change_password",
+    "profile.sign_out_others",
+    "auth.logout",
+    "static",
+    "branding.css",
+}
 
 
 @bp.before_app_request
@@ -58,12 +64,17 @@ def home():
         account = {"membership": m, "customer": m.customer, "access": access, "balance": customer_balance(m.customer)}
         if m.customer.status == Customer.SUSPENDED:
             brand = m.customer.white_label
-            account["suspended"] = {"reason": service.suspension_reason(m.customer), "brand": brand,
-                                    "phone": display_phone(brand.support_phone, brand.country)}
+            account["suspended"] = {
+                "reason": service.suspension_reason(m.customer),
+                "brand": brand,
+                "phone": display_phone(brand.support_phone, brand.country),
+            }
         if m.role == CustomerMembership.ACCOUNT_ADMINISTRATOR:
             account.update(
                 ledger=customer_ledger(m.customer),
-                numbers=list(PhoneNumber.select().where(PhoneNumber.customer == m.customer_id).order_by(PhoneNumber.number)),
+                numbers=list(
+                    PhoneNumber.select().where(PhoneNumber.customer == m.customer_id).order_by(PhoneNumber.number)
+                ),
                 pbx=PbxSettings.get_or_none(PbxSettings.customer == m.customer_id),
                 members=service.members(m.customer),
             )
@@ -127,8 +138,16 @@ def _top_up_page(customer, gateway, step: str, *, status: int = 200, push_url: s
     from ..templating import wants_partial
 
     partial = wants_partial()
-    response = render("accounts/top_up.html", "accounts/_top_up.html", status=status, customer=customer,
-                      gateway=gateway, step=step, partial=partial, **context)
+    response = render(
+        "accounts/top_up.html",
+        "accounts/_top_up.html",
+        status=status,
+        customer=customer,
+        gateway=gateway,
+        step=step,
+        partial=partial,
+        **context,
+    )
     if push_url and partial:
         response.headers["HX-Push-Url"] = push_url
     if step == "pay" and not gateway.collects_card:
@@ -144,8 +163,17 @@ def _pay_step(customer, gateway, amount: int, form, *, status: int = 200, card_e
     white_label = customer.white_label
     # "Change amount" brings the amount back as this white-label's customers type it.
     typed_amount = amount_as_typed(amount, white_label.amount_locale)
-    return _top_up_page(customer, gateway, "pay", status=status, push_url=push_url, form=form, amount=amount,
-                        card_error=card_error, typed_amount=typed_amount)
+    return _top_up_page(
+        customer,
+        gateway,
+        "pay",
+        status=status,
+        push_url=push_url,
+        form=form,
+        amount=amount,
+        card_error=card_error,
+        typed_amount=typed_amount,
+    )
 
 
 def _payment_form(gateway):
@@ -211,10 +239,17 @@ def top_up_pay(access: Access):
             if gateway.collects_card:
                 payment = take_payment(customer, actor, amount=amount, card=form.card(), attempt=form.attempt.data)
             elif not form.payment_intent.data:
-                raise TopUpRefused("Enter your card details. Card payments need JavaScript turned on.", new_attempt=False)
+                raise TopUpRefused(
+                    "Enter your card details. Card payments need JavaScript turned on.", new_attempt=False
+                )
             else:
-                payment = confirm_stripe_top_up(customer, actor, amount=amount, attempt=form.attempt.data,
-                                                payment_intent=form.payment_intent.data[:255])
+                payment = confirm_stripe_top_up(
+                    customer,
+                    actor,
+                    amount=amount,
+                    attempt=form.attempt.data,
+                    payment_intent=form.payment_intent.data[:255],
+                )
         except TopUpRefused as refused:
             if gateway.collects_card:
                 form.card_number.errors.append(refused.message)
@@ -245,14 +280,20 @@ def top_up_intent(access: Access):
         return see_other(url_for("accounts.top_up", customer_id=customer.id))
     form = _payment_form(gateway)
     try:
-        intent_id, client_secret = start_stripe_top_up(customer, access.user, amount=amount,
-                                                       attempt=form.attempt.data)
+        intent_id, client_secret = start_stripe_top_up(customer, access.user, amount=amount, attempt=form.attempt.data)
     except TopUpRefused as refused:
-        response = render("accounts/_top_up_stripe_fields.html", status=422, customer=customer, form=form,
-                          amount=amount, card_error=refused.message)
+        response = render(
+            "accounts/_top_up_stripe_fields.html",
+            status=422,
+            customer=customer,
+            form=form,
+            amount=amount,
+            card_error=refused.message,
+        )
         return response
     response = make_response("", 204)
     # stripe-activation.js hears this event and confirms the card with Stripe.js.
-    response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
+    response.headers["HX-Trigger"] = json.dumps(
+        {"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}}
+    )
     return response
-

@@ -1,5 +1,6 @@
 """Running a customer account after it exists: users and invitations, numbers, PBX settings,
 plan changes, status, top-ups and hand-over. No request handling here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,7 +62,8 @@ def extension_length(customer: Customer) -> int:
 def member_or_404(customer: Customer, membership_id: int) -> CustomerMembership:
     """One person's membership of this account; any other is a 404."""
     membership = CustomerMembership.get_or_none(
-        (CustomerMembership.id == membership_id) & (CustomerMembership.customer == customer.id))
+        (CustomerMembership.id == membership_id) & (CustomerMembership.customer == customer.id)
+    )
     if membership is None:
         abort(404)
     return membership
@@ -70,8 +72,12 @@ def member_or_404(customer: Customer, membership_id: int) -> CustomerMembership:
 def members(customer: Customer) -> list[CustomerMembership]:
     """Everyone in the account, with their user, administrators first, then by the name shown
     (the typed one until a person accepts, so the order tells nothing of an existing account)."""
-    shown_last = Case(None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_last_name)], User.last_name)
-    shown_first = Case(None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_first_name)], User.first_name)
+    shown_last = Case(
+        None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_last_name)], User.last_name
+    )
+    shown_first = Case(
+        None, [(CustomerMembership.accepted_at.is_null(), CustomerMembership.invited_first_name)], User.first_name
+    )
     return list(
         CustomerMembership.select(CustomerMembership, User)
         .join(User)
@@ -82,18 +88,33 @@ def members(customer: Customer) -> list[CustomerMembership]:
 
 # --- Users ------------------------------------------------------------------------------
 
-STAFF_CANNOT_BE_USERS = ("White-label staff and administrators cannot be customer users. "
-                         "Use a different email address for this person.")
+STAFF_CANNOT_BE_USERS = (
+    "White-label staff and administrators cannot be customer users. Use a different email address for this person."
+)
 STAFF_CANNOT_JOIN = "White-label staff and administrators cannot join customer accounts."
 
 
 def _set_status(where, status: str, **also) -> int:
     """Move the memberships matched by `where` to `status`, keeping `active` in step."""
-    return CustomerMembership.update(status=status, active=status == CustomerMembership.ACTIVE, **also).where(where).execute()
+    return (
+        CustomerMembership.update(status=status, active=status == CustomerMembership.ACTIVE, **also)
+        .where(where)
+        .execute()
+    )
 
 
-def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str, email: str,
-             extension: str, role: str, invite: bool, password: str | None = None) -> CustomerMembership:
+def add_user(
+    customer: Customer,
+    actor: User,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    extension: str,
+    role: str,
+    invite: bool,
+    password: str | None = None,
+) -> CustomerMembership:
     """Add a person to the account as Invited; raises AccountProblem for a clash.
 
     The adder learns nothing about an account the email may already have: the answer, and what
@@ -106,18 +127,30 @@ def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str
     email = normalise_email(email)
     with db.atomic():
         user = User.get_or_none(User.email == email)
-        if user is not None and WhiteLabelMembership.select().where(
-            (WhiteLabelMembership.user == user.id) & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
-        ).exists():
+        if (
+            user is not None
+            and WhiteLabelMembership.select()
+            .where(
+                (WhiteLabelMembership.user == user.id) & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
+            )
+            .exists()
+        ):
             raise AccountProblem(STAFF_CANNOT_BE_USERS, "email")
-        if user and CustomerMembership.select().where(
-            (CustomerMembership.user == user.id) & (CustomerMembership.customer == customer.id)
-        ).exists():
+        if (
+            user
+            and CustomerMembership.select()
+            .where((CustomerMembership.user == user.id) & (CustomerMembership.customer == customer.id))
+            .exists()
+        ):
             raise AccountProblem("This person is already a user in this account.", "email")
-        if CustomerMembership.select().where(
-            (CustomerMembership.customer == customer.id) & (CustomerMembership.extension == extension)
-        ).exists():
-            raise AccountProblem(f"Extension {extension} is already taken in this account. Choose another.", "extension")
+        if (
+            CustomerMembership.select()
+            .where((CustomerMembership.customer == customer.id) & (CustomerMembership.extension == extension))
+            .exists()
+        ):
+            raise AccountProblem(
+                f"Extension {extension} is already taken in this account. Choose another.", "extension"
+            )
         temporary = user is None and not invite
         # Hashed whether or not it will be used, so the answer takes as long either way.
         temporary_hash = "" if invite else hash_password(password or "")
@@ -130,9 +163,16 @@ def add_user(customer: Customer, actor: User, *, first_name: str, last_name: str
                 must_change_password=temporary,
             )
         membership = CustomerMembership.create(
-            user=user, customer=customer, role=role, extension=extension,
-            status=CustomerMembership.INVITED, active=False, accepted_at=None,
-            invited_first_name=first_name, invited_last_name=last_name, temporary_password=temporary,
+            user=user,
+            customer=customer,
+            role=role,
+            extension=extension,
+            status=CustomerMembership.INVITED,
+            active=False,
+            accepted_at=None,
+            invited_first_name=first_name,
+            invited_last_name=last_name,
+            temporary_password=temporary,
         )
         if not temporary:
             send_invitation(customer, membership, actor)
@@ -152,12 +192,23 @@ class AnswersRefused(Exception):
 def invite_from_answers(customer: Customer, actor: User, answers: dict) -> CustomerMembership:
     """Invite a person from answers given all at once (the integration API), checked by the same
     form as "Create new users"; raises AnswersRefused or AccountProblem."""
-    form = UserForm(formdata=MultiDict({**answers, "setup": "invite"}), meta={"csrf": False},
-                    extension_length=extension_length(customer))
+    form = UserForm(
+        formdata=MultiDict({**answers, "setup": "invite"}),
+        meta={"csrf": False},
+        extension_length=extension_length(customer),
+    )
     if not form.validate():
         raise AnswersRefused({name: [str(m) for m in messages] for name, messages in form.errors.items()})
-    return add_user(customer, actor, first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
-                    email=form.email.data, extension=form.extension.data, role=form.role.data, invite=True)
+    return add_user(
+        customer,
+        actor,
+        first_name=form.first_name.data.strip(),
+        last_name=form.last_name.data.strip(),
+        email=form.email.data,
+        extension=form.extension.data,
+        role=form.role.data,
+        invite=True,
+    )
 
 
 def send_invitation(customer: Customer, membership: CustomerMembership, actor: User | None) -> None:
@@ -172,9 +223,11 @@ def send_invitation(customer: Customer, membership: CustomerMembership, actor: U
 
 def _revoke_invitations(customer: Customer, user_id: int) -> None:
     ActivationToken.update(revoked_at=utcnow()).where(
-        (ActivationToken.customer == customer.id) & (ActivationToken.user == user_id)
+        (ActivationToken.customer == customer.id)
+        & (ActivationToken.user == user_id)
         & (ActivationToken.purpose == ActivationToken.INVITATION)
-        & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
+        & ActivationToken.used_at.is_null()
+        & ActivationToken.revoked_at.is_null()
     ).execute()
 
 
@@ -205,14 +258,16 @@ def check_invitation(token: ActivationToken) -> CustomerMembership:
     if is_white_label_person(token.user_id):
         raise InvitationRefused("white_label")
     membership = CustomerMembership.get_or_none(
-        (CustomerMembership.user == token.user_id) & (CustomerMembership.customer == token.customer_id))
+        (CustomerMembership.user == token.user_id) & (CustomerMembership.customer == token.customer_id)
+    )
     if membership is None or membership.status != CustomerMembership.INVITED:
         raise InvitationRefused("revoked")  # deactivated (or already accepted): the link does nothing
     return membership
 
 
-def accept_invitation(token: ActivationToken, *, new_password: str | None = None,
-                      current_password: str | None = None) -> User:
+def accept_invitation(
+    token: ActivationToken, *, new_password: str | None = None, current_password: str | None = None
+) -> User:
     """Use an invitation link: a new account sets its password, an existing one proves it with its
     current password; then the membership becomes Active. Raises AccountProblem for a wrong
     password (nothing changes) and InvitationRefused when the link or membership cannot be used."""
@@ -221,19 +276,29 @@ def accept_invitation(token: ActivationToken, *, new_password: str | None = None
         check_invitation(token)
         if user.password_hash:
             if not password_matches(user, current_password or ""):
-                raise AccountProblem(f"That is not the password for {user.email}. Enter the password you sign in with.",
-                                     "current_password")
+                raise AccountProblem(
+                    f"That is not the password for {user.email}. Enter the password you sign in with.",
+                    "current_password",
+                )
         elif not new_password:
             raise AccountProblem("Choose a password.", "password")
-        claimed = ActivationToken.update(used_at=utcnow()).where(
-            (ActivationToken.id == token.id) & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
-        ).execute()
+        claimed = (
+            ActivationToken.update(used_at=utcnow())
+            .where(
+                (ActivationToken.id == token.id)
+                & ActivationToken.used_at.is_null()
+                & ActivationToken.revoked_at.is_null()
+            )
+            .execute()
+        )
         if not claimed:
             raise InvitationRefused("used")
         joined = _set_status(
-            (CustomerMembership.user == user.id) & (CustomerMembership.customer == token.customer_id)
+            (CustomerMembership.user == user.id)
+            & (CustomerMembership.customer == token.customer_id)
             & (CustomerMembership.status == CustomerMembership.INVITED),
-            CustomerMembership.ACTIVE, accepted_at=utcnow(),
+            CustomerMembership.ACTIVE,
+            accepted_at=utcnow(),
         )
         if not joined:  # deactivated meanwhile: the token claim is rolled back with this
             raise InvitationRefused("revoked")
@@ -254,7 +319,8 @@ def deactivate_user(customer: Customer, membership: CustomerMembership, actor: U
             return
         if current.role == CustomerMembership.ACCOUNT_ADMINISTRATOR and current.status == CustomerMembership.ACTIVE:
             others = CustomerMembership.select().where(
-                (CustomerMembership.customer == customer.id) & (CustomerMembership.id != membership.id)
+                (CustomerMembership.customer == customer.id)
+                & (CustomerMembership.id != membership.id)
                 & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
                 & (CustomerMembership.status == CustomerMembership.ACTIVE)
             )
@@ -266,10 +332,12 @@ def deactivate_user(customer: Customer, membership: CustomerMembership, actor: U
         # Someone who never accepted never used the account: their account elsewhere is theirs and
         # is left alone (else anyone could sign a stranger out by adding and deactivating them).
         still_member = (
-            CustomerMembership.select().where(
+            CustomerMembership.select()
+            .where(
                 (CustomerMembership.user == user_id)
                 & CustomerMembership.status.in_([CustomerMembership.ACTIVE, CustomerMembership.INVITED])
-            ).exists()
+            )
+            .exists()
             or WhiteLabelMembership.select().where(WhiteLabelMembership.user == user_id).exists()
         )
         if not still_member:
@@ -284,13 +352,19 @@ def reactivate_user(customer: Customer, membership: CustomerMembership, actor: U
     (The customer's own white-label people cannot accept invitations; they are Active at once.)
     Returns True when an invitation was sent."""
     with db.atomic():
-        own_white_label = WhiteLabelMembership.select().where(
-            (WhiteLabelMembership.user == membership.user_id)
-            & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
-        ).exists()
+        own_white_label = (
+            WhiteLabelMembership.select()
+            .where(
+                (WhiteLabelMembership.user == membership.user_id)
+                & belongs_to(WhiteLabelMembership, of=customer.white_label_id)
+            )
+            .exists()
+        )
         status = CustomerMembership.ACTIVE if own_white_label else CustomerMembership.INVITED
-        changed = _set_status((CustomerMembership.id == membership.id)
-                              & (CustomerMembership.status == CustomerMembership.DEACTIVATED), status)
+        changed = _set_status(
+            (CustomerMembership.id == membership.id) & (CustomerMembership.status == CustomerMembership.DEACTIVATED),
+            status,
+        )
         if not changed:
             raise AccountProblem(f"{membership.display_name} is not deactivated.")
         if not own_white_label:
@@ -304,12 +378,16 @@ def change_password(user: User, password: str) -> None:
     that asked, with auth.sessions.keep_this_session), and the first change after a temporary
     password accepts the memberships that password was set for."""
     with db.atomic():
-        User.update(password_hash=hash_password(password), must_change_password=False).where(User.id == user.id).execute()
+        User.update(password_hash=hash_password(password), must_change_password=False).where(
+            User.id == user.id
+        ).execute()
         end_all_sessions(user.id)
         _set_status(
-            (CustomerMembership.user == user.id) & (CustomerMembership.status == CustomerMembership.INVITED)
+            (CustomerMembership.user == user.id)
+            & (CustomerMembership.status == CustomerMembership.INVITED)
             & (CustomerMembership.temporary_password == True),  # noqa: E712
-            CustomerMembership.ACTIVE, accepted_at=utcnow(),
+            CustomerMembership.ACTIVE,
+            accepted_at=utcnow(),
         )
 
 
@@ -326,10 +404,15 @@ def assign_number(customer: Customer, number_id: int, actor: User) -> PhoneNumbe
                 f"The {plan.name} plan includes {plan.included_numbers} number"
                 f"{'s' if plan.included_numbers != 1 else ''}. Release one or change the plan first."
             )
-        assigned = PhoneNumber.update(customer=customer, assigned_at=utcnow()).where(
-            (PhoneNumber.id == number_id) & belongs_to(PhoneNumber, of=customer.white_label_id)
-            & PhoneNumber.customer.is_null()
-        ).execute()
+        assigned = (
+            PhoneNumber.update(customer=customer, assigned_at=utcnow())
+            .where(
+                (PhoneNumber.id == number_id)
+                & belongs_to(PhoneNumber, of=customer.white_label_id)
+                & PhoneNumber.customer.is_null()
+            )
+            .execute()
+        )
         if not assigned:
             raise AccountProblem("That number is no longer available. Choose another.")
         number = PhoneNumber.get_by_id(number_id)
@@ -352,7 +435,9 @@ def release_number(customer: Customer, number_id: int, actor: User) -> None:
 
 def save_pbx_settings(customer: Customer, actor: User, **values) -> PbxSettings:
     with db.atomic():
-        settings, _ = PbxSettings.get_or_create(customer=customer, defaults={"time_zone": customer.white_label.time_zone})
+        settings, _ = PbxSettings.get_or_create(
+            customer=customer, defaults={"time_zone": customer.white_label.time_zone}
+        )
         for name, value in values.items():
             setattr(settings, name, value)
         settings.save()
@@ -364,8 +449,14 @@ class QuoteOutOfDate(AccountProblem):
     """The plan-change page showed amounts that no longer hold (the day or the plan changed)."""
 
 
-def change_plan(customer: Customer, plan: Plan, actor: User, *, payer: str = LedgerEntry.WHITE_LABEL,
-                quoted: tuple[int | None, dt.date] | None = None) -> PlanChangeQuote | None:
+def change_plan(
+    customer: Customer,
+    plan: Plan,
+    actor: User,
+    *,
+    payer: str = LedgerEntry.WHITE_LABEL,
+    quoted: tuple[int | None, dt.date] | None = None,
+) -> PlanChangeQuote | None:
     """Move the customer to `plan`, prorated for what is left of its billing month (billing.py):
     `payer`'s ledger (the white-label's account, or the customer's own balance) is charged the
     difference for a dearer plan and credited it for a cheaper one. Returns what was charged,
@@ -383,8 +474,11 @@ def change_plan(customer: Customer, plan: Plan, actor: User, *, payer: str = Led
             return None
         quote = quote_plan_change(customer, plan)
         if quoted is not None and quoted != (customer.plan_id, quote.period.today):
-            raise QuoteOutOfDate("The amounts changed since the page was opened (a new day began, or someone else "
-                                 "changed the plan). Check them below and confirm again.", "plan")
+            raise QuoteOutOfDate(
+                "The amounts changed since the page was opened (a new day began, or someone else "
+                "changed the plan). Check them below and confirm again.",
+                "plan",
+            )
         currency = white_label.currency
         if quote.amount > 0:
             if payer == LedgerEntry.WHITE_LABEL:
@@ -394,26 +488,46 @@ def change_plan(customer: Customer, plan: Plan, actor: User, *, payer: str = Led
                         f"Changing to {plan.name} costs {format_money(quote.amount, currency)} now, but your white-label "
                         f"account has only {format_money(max(available, 0), currency)} available (balance plus credit "
                         f"limit of {format_money(white_label.credit_limit, currency)}). Choose a smaller plan or add funds "
-                        "to your white-label account.", "plan")
+                        "to your white-label account.",
+                        "plan",
+                    )
             else:
                 available = customer_balance(customer)
                 if quote.amount > available:
                     raise AccountProblem(
                         f"Changing to {plan.name} costs {format_money(quote.amount, currency)} now, but the balance is "
-                        f"only {format_money(max(available, 0), currency)}. Top up first, or choose another plan.", "plan")
+                        f"only {format_money(max(available, 0), currency)}. Top up first, or choose another plan.",
+                        "plan",
+                    )
         held = PhoneNumber.select().where(PhoneNumber.customer == customer.id).count()
         if held > plan.included_numbers:
-            raise AccountProblem(f"{plan.name} includes {plan.included_numbers} numbers but the account has {held}. Release some first.")
+            raise AccountProblem(
+                f"{plan.name} includes {plan.included_numbers} numbers but the account has {held}. Release some first."
+            )
         Customer.update(plan=plan).where(Customer.id == customer.id).execute()
         if quote.amount:
             LedgerEntry.create(
-                white_label=white_label, account=payer, customer=customer,
-                kind=LedgerEntry.DEBIT if quote.amount > 0 else LedgerEntry.CREDIT, amount=abs(quote.amount),
-                currency=currency, reason=quote.ledger_reason(customer.business_name), created_by=actor,
+                white_label=white_label,
+                account=payer,
+                customer=customer,
+                kind=LedgerEntry.DEBIT if quote.amount > 0 else LedgerEntry.CREDIT,
+                amount=abs(quote.amount),
+                currency=currency,
+                reason=quote.ledger_reason(customer.business_name),
+                created_by=actor,
             )
-        audit(customer, actor, "plan_changed", old=quote.old_name if quote.old else "", new=plan.name,
-              charged=quote.amount, payer=payer, days_left=quote.period.days_left, days=quote.period.days,
-              period_start=quote.period.start.isoformat())
+        audit(
+            customer,
+            actor,
+            "plan_changed",
+            old=quote.old_name if quote.old else "",
+            new=plan.name,
+            charged=quote.amount,
+            payer=payer,
+            days_left=quote.period.days_left,
+            days=quote.period.days,
+            period_start=quote.period.start.isoformat(),
+        )
         return quote
 
 
@@ -424,7 +538,9 @@ def set_status(customer: Customer, actor: User, *, suspend: bool, reason: str) -
     """Suspend an active customer, or reactivate a suspended one, with a reason on record."""
     with db.atomic():
         wanted_from, to = (Customer.ACTIVE, Customer.SUSPENDED) if suspend else (Customer.SUSPENDED, Customer.ACTIVE)
-        changed = Customer.update(status=to).where((Customer.id == customer.id) & (Customer.status == wanted_from)).execute()
+        changed = (
+            Customer.update(status=to).where((Customer.id == customer.id) & (Customer.status == wanted_from)).execute()
+        )
         if not changed:
             raise AccountProblem("The customer's status changed meanwhile. Reload the page.")
         audit(customer, actor, "suspended" if suspend else "reactivated", reason=reason)

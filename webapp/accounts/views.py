@@ -3,6 +3,7 @@
 settings). The white-label's /customers/<id>/... pages (white_label_routes.py) and the
 customer's own /account/<id>/... pages (routes.py) differ only in who may use them (see
 permissions.py) and where they lead."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -53,7 +54,9 @@ def white_label_page(action: Action):
 
         wrapped.account_action = action
         # The least role the view accepts, read by the generated isolation checks.
-        wrapped.required_role = WhiteLabelMembership.STAFF if action is Action.VIEW else WhiteLabelMembership.ADMINISTRATOR
+        wrapped.required_role = (
+            WhiteLabelMembership.STAFF if action is Action.VIEW else WhiteLabelMembership.ADMINISTRATOR
+        )
         return wrapped
 
     return decorate
@@ -82,9 +85,15 @@ def user_form(access: Access):
     if form.validate_on_submit():
         try:
             service.add_user(
-                customer, access.user, first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip(),
-                email=form.email.data, extension=form.extension.data, role=form.role.data,
-                invite=form.setup.data == "invite", password=form.password.data,
+                customer,
+                access.user,
+                first_name=form.first_name.data.strip(),
+                last_name=form.last_name.data.strip(),
+                email=form.email.data,
+                extension=form.extension.data,
+                role=form.role.data,
+                invite=form.setup.data == "invite",
+                password=form.password.data,
             )
         except service.AccountProblem as problem:
             form[problem.field or "email"].errors.append(problem.message)
@@ -92,9 +101,14 @@ def user_form(access: Access):
             verb = "invited" if form.setup.data == "invite" else "added"
             flash(f"{form.first_name.data} {form.last_name.data} has been {verb}.", "success")
             return back_to_account(access, "users")
-    return render("manage/user_form.html", customer=customer, form=form, status=form_status(form),
-                  action=url_for(f"{access.blueprint}.new_user", customer_id=customer.id),
-                  cancel=account_url(access, "users"))
+    return render(
+        "manage/user_form.html",
+        customer=customer,
+        form=form,
+        status=form_status(form),
+        action=url_for(f"{access.blueprint}.new_user", customer_id=customer.id),
+        cancel=account_url(access, "users"),
+    )
 
 
 def pbx_form(access: Access):
@@ -107,14 +121,19 @@ def pbx_form(access: Access):
         form.extension_length.data = str(current.extension_length)
     if form.validate_on_submit():
         service.save_pbx_settings(
-            customer, access.user, time_zone=form.time_zone.data, extension_length=int(form.extension_length.data),
-            default_caller_id=form.default_caller_id.data, voicemail_to_email=form.voicemail_to_email.data,
+            customer,
+            access.user,
+            time_zone=form.time_zone.data,
+            extension_length=int(form.extension_length.data),
+            default_caller_id=form.default_caller_id.data,
+            voicemail_to_email=form.voicemail_to_email.data,
             call_recording=form.call_recording.data,
         )
         flash("PBX settings saved.", "success")
         return back_to_account(access, "pbx")
-    return render("manage/pbx_form.html", customer=customer, form=form, back=account_url(access, "pbx"),
-                  status=form_status(form))
+    return render(
+        "manage/pbx_form.html", customer=customer, form=form, back=account_url(access, "pbx"), status=form_status(form)
+    )
 
 
 def deactivate(access: Access, membership_id: int):
@@ -151,8 +170,11 @@ def reactivate(access: Access, membership_id: int):
         flash(problem.message, "error")
         return back_to_account(access, "users")
     if invited:
-        flash(f"A new invitation is on its way to {membership.user.email}. "
-              f"{membership.display_name} can use this account again once they accept it.", "success")
+        flash(
+            f"A new invitation is on its way to {membership.user.email}. "
+            f"{membership.display_name} can use this account again once they accept it.",
+            "success",
+        )
     else:
         flash(f"{membership.display_name} can use this account again.", "success")
     return back_to_account(access, "users")

@@ -1,6 +1,7 @@
 """The white-label's pages about one of its customers' accounts (/customers/<id>/...): users,
 numbers, PBX settings and plan of the accounts it administers; status and hand-over. Who may
 do what is permissions.py's; the forms both sides share are in views.py."""
+
 from flask import flash
 from htmx_flask import request
 from wtforms import SelectChoice
@@ -51,8 +52,9 @@ def assign_number(access: Access):
     """Give the customer a number from the white-label's inventory."""
     customer = access.customer
     form = AssignNumberForm()
-    form.number.choices = [SelectChoice(str(n.id), n.number)
-                           for n in scoped(PhoneNumber).where(PhoneNumber.customer.is_null())]
+    form.number.choices = [
+        SelectChoice(str(n.id), n.number) for n in scoped(PhoneNumber).where(PhoneNumber.customer.is_null())
+    ]
     if not form.validate_on_submit():
         flash("Choose one of the available numbers.", "error")
         return back_to_account(access, "numbers")
@@ -108,8 +110,9 @@ def change_plan(access: Access):
     quotes = [quote_plan_change(customer, plan) for plan in plans]
     period = customer_billing_period(customer)
     form.show_quote(customer.plan_id, period.today)
-    return render("manage/plan_form.html", customer=customer, form=form, quotes=quotes, period=period,
-                  status=form_status(form))
+    return render(
+        "manage/plan_form.html", customer=customer, form=form, quotes=quotes, period=period, status=form_status(form)
+    )
 
 
 @bp.route("/status", methods=["GET", "POST"])
@@ -136,7 +139,10 @@ def hand_over(access: Access):
     customer = access.customer
     if request.method == "POST":
         service.hand_over(customer, access.user)
-        flash(f"An activation email is on its way to {customer.contact_email}. When they activate, "
-              "they administer the account and your Account Administrator role ends.", "success")
+        flash(
+            f"An activation email is on its way to {customer.contact_email}. When they activate, "
+            "they administer the account and your Account Administrator role ends.",
+            "success",
+        )
         return back_to_account(access)
     return render("manage/hand_over.html", customer=customer)

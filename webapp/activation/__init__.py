@@ -1,4 +1,5 @@
 """The customer's branded activation page, and the administrator's resend and cancel."""
+
 from flask import Blueprint
 
 bp = Blueprint("activation", __name__)

@@ -1,4 +1,5 @@
 """The activation form: password, opening balance, card (sandbox) and terms."""
+
 from __future__ import annotations
 
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
@@ -26,13 +27,18 @@ class AccountSetupForm(AppForm):
     )
     confirm_password = PasswordField(
         "Confirm password",
-        validators=[DataRequired("Enter the password again."), EqualTo("password", "The passwords do not match."),
-                    Length(max=MAX_LENGTH)],
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", "The passwords do not match."),
+            Length(max=MAX_LENGTH),
+        ],
         widget=_KEEP,
     )
     opening_balance = StringField("Opening balance", validators=[DataRequired("Enter the opening balance.")])
-    accept_terms = BooleanField("I accept the terms of service",
-                                validators=[DataRequired("Accept the terms of service to activate the account.")])
+    accept_terms = BooleanField(
+        "I accept the terms of service",
+        validators=[DataRequired("Accept the terms of service to activate the account.")],
+    )
     attempt = HiddenField()
 
     def __init__(self, *args, contact_email: str, minimum: int, maximum: int, currency: str, locale: str, **kwargs):

@@ -63,11 +63,20 @@ def _form(customer: Customer, gateway, formdata=None, paid=None):
 
 
 def _page(customer, gateway, form, status=200, card_error=None, partial=None, paid=None):
-    response = private(render(
-        "activation/page.html", partial, status=status, customer=customer, brand=customer.white_label,
-        plan=customer.plan, form=form, gateway=gateway, card_error=card_error,
-        paid=paid.payment if paid is not None else None,
-    ))
+    response = private(
+        render(
+            "activation/page.html",
+            partial,
+            status=status,
+            customer=customer,
+            brand=customer.white_label,
+            plan=customer.plan,
+            form=form,
+            gateway=gateway,
+            card_error=card_error,
+            paid=paid.payment if paid is not None else None,
+        )
+    )
     if gateway is not None and not gateway.collects_card and paid is None:
         response.headers["Content-Security-Policy"] = STRIPE_CSP
     return response
@@ -141,7 +150,9 @@ def activate_account(token: str):
         return _page(customer, gateway, form, 422, paid=paid)
     try:
         user = activate(
-            found.token, password=form.password.data, amount=form.amount() if paid is None else None,
+            found.token,
+            password=form.password.data,
+            amount=form.amount() if paid is None else None,
             attempt=form.attempt.data,
             card=form.card() if "card_number" in form else None,
             payment_intent=form.payment_intent.data if "payment_intent" in form else None,
@@ -178,7 +189,9 @@ def start_payment(token: str):
         return _refuse(customer, gateway, form, refused, partial="activation/_fields.html")
     response = private(make_response("", 204))
     # stripe-activation.js hears this event and confirms the card with Stripe.js.
-    response.headers["HX-Trigger"] = json.dumps({"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}})
+    response.headers["HX-Trigger"] = json.dumps(
+        {"stripe-confirm": {"clientSecret": client_secret, "intent": intent_id}}
+    )
     return response
 
 

@@ -1,5 +1,6 @@
 """The activation link's whole lifecycle: look-up, activation with card funding, resend,
 cancel, reminders and expiry. No request handling here, so the CLI and tests call it too."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,6 +41,7 @@ from ..webhooks.events import (
 )
 
 log = logging.getLogger(__name__)
+
 
 def look_up_activation(raw_token: str) -> Lookup:
     """The activation link behind `raw_token` and whether it can still be used."""
@@ -105,8 +107,9 @@ def existing_user_problem(customer: Customer, password: str) -> str | None:
         return None
     if check_password_hash(user.password_hash, password):
         return None
-    return ("An account with this email already exists. Enter its current password to add "
-            f"{customer.business_name} to it.")
+    return (
+        f"An account with this email already exists. Enter its current password to add {customer.business_name} to it."
+    )
 
 
 def intent_metadata(token: ActivationToken, customer: Customer) -> dict:
@@ -136,15 +139,30 @@ def start_card_payment(token: ActivationToken, *, amount: int, attempt: str) -> 
             metadata=intent_metadata(token, customer),
         )
     except GatewayUnavailable as error:
-        raise _unavailable(error, white_label,
-                           "The payment service did not answer. Nothing was charged: try again in a moment.") from None
-    remember(intent_id, white_label=white_label, customer=customer, purpose=StripeIntent.ACTIVATION, amount=amount,
-             currency=white_label.currency, token_hash=token.token_hash)
+        raise _unavailable(
+            error, white_label, "The payment service did not answer. Nothing was charged: try again in a moment."
+        ) from None
+    remember(
+        intent_id,
+        white_label=white_label,
+        customer=customer,
+        purpose=StripeIntent.ACTIVATION,
+        amount=amount,
+        currency=white_label.currency,
+        token_hash=token.token_hash,
+    )
     return intent_id, client_secret
 
 
-def activate(token: ActivationToken, *, password: str, amount: int | None, attempt: str,
-             card: Card | None = None, payment_intent: str | None = None) -> User:
+def activate(
+    token: ActivationToken,
+    *,
+    password: str,
+    amount: int | None,
+    attempt: str,
+    card: Card | None = None,
+    payment_intent: str | None = None,
+) -> User:
     """Take the opening balance (sandbox: charge the card; Stripe: check the confirmed
     PaymentIntent and record it), then activate everything; returns the contact. When the
     payment was received already (the browser closed after paying), only the rest is done."""
@@ -245,10 +263,17 @@ def activation_open(customer: Customer, now: dt.datetime | None = None) -> bool:
         return False
     if activated(customer):
         return False
-    return ActivationToken.select().where(
-        (ActivationToken.customer == customer.id) & (ActivationToken.purpose == ActivationToken.ACTIVATION)
-        & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null() & (ActivationToken.expires_at > now)
-    ).exists()
+    return (
+        ActivationToken.select()
+        .where(
+            (ActivationToken.customer == customer.id)
+            & (ActivationToken.purpose == ActivationToken.ACTIVATION)
+            & ActivationToken.used_at.is_null()
+            & ActivationToken.revoked_at.is_null()
+            & (ActivationToken.expires_at > now)
+        )
+        .exists()
+    )
 
 
 def received_activation_payment(customer: Customer) -> StripeIntent | None:
@@ -257,8 +282,11 @@ def received_activation_payment(customer: Customer) -> StripeIntent | None:
     return (
         StripeIntent.select(StripeIntent, Payment)
         .join(Payment)
-        .where((StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
-               & (StripeIntent.status == StripeIntent.RECEIVED))
+        .where(
+            (StripeIntent.customer == customer.id)
+            & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+            & (StripeIntent.status == StripeIntent.RECEIVED)
+        )
         .first()
     )
 
@@ -280,25 +308,38 @@ def receive_activation_payment(customer: Customer, info, record: StripeIntent, g
         if record.status not in StripeIntent.UNSETTLED:
             return record.status  # received, recorded or refunded already
         customer = Customer.get_by_id(customer.id)
-        another = StripeIntent.select().where(
-            (StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
-            & (StripeIntent.status == StripeIntent.RECEIVED)
-        ).exists()
+        another = (
+            StripeIntent.select()
+            .where(
+                (StripeIntent.customer == customer.id)
+                & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+                & (StripeIntent.status == StripeIntent.RECEIVED)
+            )
+            .exists()
+        )
         if activation_open(customer) and not another:
             payment = record_card_payment(
-                customer, gateway="stripe", purpose="activation", amount=info.amount, currency=info.currency.upper(),
-                reference=info.id, idempotency_key=f"stripe_{info.id}", reason="Opening balance paid",
+                customer,
+                gateway="stripe",
+                purpose="activation",
+                amount=info.amount,
+                currency=info.currency.upper(),
+                reference=info.id,
+                idempotency_key=f"stripe_{info.id}",
+                reason="Opening balance paid",
                 card=PaidCard(info.brand, info.last4, info.exp_month, info.exp_year),
             )
             StripeIntent.update(status=StripeIntent.RECEIVED, payment=payment, settled_at=utcnow()).where(
-                StripeIntent.id == record.id).execute()
+                StripeIntent.id == record.id
+            ).execute()
             audit(white_label, "activation_payment_received", customer=customer, amount=info.amount, payment=info.id)
             return StripeIntent.RECEIVED
         # Nothing to pay for: claimed for refunding inside the lock, so nothing can use it meanwhile.
         StripeIntent.update(status=StripeIntent.REFUNDING).where(StripeIntent.id == record.id).execute()
     refund_intent(record, gateway)
     StripeIntent.update(status=StripeIntent.REFUNDED, settled_at=utcnow()).where(
-        (StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING)).execute()
+        (StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING)
+    ).execute()
     log.info("Refunded stray activation payment %s of customer %s", info.id, customer.id)
     return StripeIntent.REFUNDED
 
@@ -314,7 +355,8 @@ def complete_paid_activation(token: ActivationToken, customer: Customer, passwor
         if received is None:
             raise ActivationRefused("card", "We could not find your payment. Nothing more was charged: try again.")
         StripeIntent.update(status=StripeIntent.RECORDED, settled_at=now).where(
-            (StripeIntent.id == received.id) & (StripeIntent.status == StripeIntent.RECEIVED)).execute()
+            (StripeIntent.id == received.id) & (StripeIntent.status == StripeIntent.RECEIVED)
+        ).execute()
         return _activate_contact(token, customer, customer.white_label, received.payment, password, now)
 
 
@@ -345,7 +387,9 @@ def refund_unfinished_activation_payments(customer: Customer | None = None, now:
         white_label = WhiteLabel.get_by_id(record.white_label_id)
         gateway = stripe_for(white_label)
         if gateway is None:
-            log.error("Cannot refund %s: white-label %s has no readable Stripe secret key", record.intent_id, white_label.slug)
+            log.error(
+                "Cannot refund %s: white-label %s has no readable Stripe secret key", record.intent_id, white_label.slug
+            )
             continue
         try:
             refund_intent(record, gateway)
@@ -353,22 +397,39 @@ def refund_unfinished_activation_payments(customer: Customer | None = None, now:
             log.warning("Refund of %s not done (Stripe did not answer); the next run tries again", record.intent_id)
             continue
         with db.atomic():
-            moved = StripeIntent.update(status=StripeIntent.REFUNDED, settled_at=now).where(
-                (StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING)).execute()
+            moved = (
+                StripeIntent.update(status=StripeIntent.REFUNDED, settled_at=now)
+                .where((StripeIntent.id == record.id) & (StripeIntent.status == StripeIntent.REFUNDING))
+                .execute()
+            )
             if not moved or record.payment_id is None:
                 continue
             payment = Payment.get_by_id(record.payment_id)
             Payment.update(status=Payment.REFUNDED, refunded_at=now).where(Payment.id == payment.id).execute()
             customer_row = Customer.get_by_id(record.customer_id)
-            why = "the customer was cancelled" if customer_row.status == Customer.CANCELLED else "the activation link expired"
+            why = (
+                "the customer was cancelled"
+                if customer_row.status == Customer.CANCELLED
+                else "the activation link expired"
+            )
             LedgerEntry.create(
-                white_label=white_label, account=LedgerEntry.CUSTOMER, customer=customer_row, kind=LedgerEntry.DEBIT,
-                amount=payment.amount, currency=payment.currency,
+                white_label=white_label,
+                account=LedgerEntry.CUSTOMER,
+                customer=customer_row,
+                kind=LedgerEntry.DEBIT,
+                amount=payment.amount,
+                currency=payment.currency,
                 reason=f"Opening balance refunded to {payment.card_brand} ending {payment.card_last4}: {why}",
                 reference=f"refund:{payment.id}",
             )
-            audit(white_label, "activation_payment_refunded", customer=customer_row, amount=payment.amount,
-                  payment=payment.reference, why=why)
+            audit(
+                white_label,
+                "activation_payment_refunded",
+                customer=customer_row,
+                amount=payment.amount,
+                payment=payment.reference,
+                why=why,
+            )
         refunded += 1
     return refunded
 
@@ -378,9 +439,7 @@ def _claim(token: ActivationToken, now: dt.datetime) -> bool:
     return bool(
         ActivationToken.update(used_at=now)
         .where(
-            (ActivationToken.id == token.id)
-            & ActivationToken.used_at.is_null()
-            & ActivationToken.revoked_at.is_null()
+            (ActivationToken.id == token.id) & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
         )
         .execute()
     )
@@ -393,8 +452,14 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
         if not _claim(token, now):
             raise AlreadyActivated()
         payment = record_card_payment(
-            customer, gateway=gateway_name, purpose="activation", amount=amount, currency=white_label.currency,
-            reference=result.reference, idempotency_key=key, reason="Opening balance paid",
+            customer,
+            gateway=gateway_name,
+            purpose="activation",
+            amount=amount,
+            currency=white_label.currency,
+            reference=result.reference,
+            idempotency_key=key,
+            reason="Opening balance paid",
             card=PaidCard(result.brand, result.last4, result.exp_month, result.exp_year),
         )
         return _activate_contact(token, customer, white_label, payment, password, now)
@@ -427,14 +492,21 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
     if option_of(customer).white_label_administers:
         # Hand-over: the white-label's administrators stop administering this account.
         CustomerMembership.delete().where(
-            (CustomerMembership.customer == customer.id) & (CustomerMembership.user != user.id)
+            (CustomerMembership.customer == customer.id)
+            & (CustomerMembership.user != user.id)
             & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
         ).execute()
-    Customer.update(
-        status=Customer.ACTIVE, activated_at=now, administered_by=CUSTOMER_RUNS_IT.key
-    ).where(Customer.id == customer.id).execute()
-    audit(white_label, "customer_activated", customer=customer, actor=user, opening_balance=amount,
-          payment=payment.reference)
+    Customer.update(status=Customer.ACTIVE, activated_at=now, administered_by=CUSTOMER_RUNS_IT.key).where(
+        Customer.id == customer.id
+    ).execute()
+    audit(
+        white_label,
+        "customer_activated",
+        customer=customer,
+        actor=user,
+        opening_balance=amount,
+        payment=payment.reference,
+    )
     emit_customer_event(CUSTOMER_ACTIVATED, customer)
     emails.send_welcome_email(user, customer, payment)
     creator = User.get_or_none(User.id == customer.created_by_id) if customer.created_by_id else None
@@ -443,12 +515,17 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
     return user
 
 
-def send_activation_link(customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None) -> ActivationToken:
+def send_activation_link(
+    customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None
+) -> ActivationToken:
     """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction."""
     if raw_token is None:
-        raw_token, token_row = issue_token(customer, ActivationToken.ACTIVATION, current_app.config["ACTIVATION_TTL_SECONDS"])
-    token_row.email = emails.send_activation_email(customer, raw_token=raw_token, expires_at=token_row.expires_at,
-                                                   reminder=reminder)
+        raw_token, token_row = issue_token(
+            customer, ActivationToken.ACTIVATION, current_app.config["ACTIVATION_TTL_SECONDS"]
+        )
+    token_row.email = emails.send_activation_email(
+        customer, raw_token=raw_token, expires_at=token_row.expires_at, reminder=reminder
+    )
     token_row.save()
     return token_row
 
@@ -458,8 +535,11 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
     with db.atomic():
         token = send_activation_link(customer)
         if customer.status == Customer.EXPIRED:
-            revived = Customer.update(status=Customer.PENDING).where(
-                (Customer.id == customer.id) & (Customer.status == Customer.EXPIRED)).execute()
+            revived = (
+                Customer.update(status=Customer.PENDING)
+                .where((Customer.id == customer.id) & (Customer.status == Customer.EXPIRED))
+                .execute()
+            )
             if revived:
                 emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=Customer.EXPIRED)
         audit(customer.white_label_id, "activation_resent", customer=customer, actor=actor)
@@ -473,12 +553,16 @@ def cancel(customer: Customer, actor: User) -> None:
     with db.atomic():
         now = utcnow()
         previous = Customer.select(Customer.status).where(Customer.id == customer.id).scalar()
-        changed = Customer.update(status=Customer.CANCELLED).where(
-            (Customer.id == customer.id) & (Customer.status != Customer.CANCELLED)).execute()
+        changed = (
+            Customer.update(status=Customer.CANCELLED)
+            .where((Customer.id == customer.id) & (Customer.status != Customer.CANCELLED))
+            .execute()
+        )
         if changed:
             emit_customer_event(CUSTOMER_STATUS_CHANGED, customer, previous_status=previous)
         ActivationToken.update(revoked_at=now).where(
-            (ActivationToken.customer == customer.id) & ActivationToken.used_at.is_null()
+            (ActivationToken.customer == customer.id)
+            & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
         ).execute()
         audit(customer.white_label_id, "activation_cancelled", customer=customer, actor=actor)
@@ -493,7 +577,8 @@ def send_reminders(now: dt.datetime | None = None) -> int:
         .join(Customer)
         .where(
             (ActivationToken.purpose == ActivationToken.ACTIVATION)
-            & ActivationToken.used_at.is_null() & ActivationToken.revoked_at.is_null()
+            & ActivationToken.used_at.is_null()
+            & ActivationToken.revoked_at.is_null()
             & ActivationToken.reminder_sent_at.is_null()
             & (ActivationToken.expires_at > now)
             & (ActivationToken.expires_at <= now + dt.timedelta(hours=24))
@@ -503,9 +588,11 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     sent = 0
     for token in due:
         with db.atomic():
-            claimed = ActivationToken.update(reminder_sent_at=now).where(
-                (ActivationToken.id == token.id) & ActivationToken.reminder_sent_at.is_null()
-            ).execute()
+            claimed = (
+                ActivationToken.update(reminder_sent_at=now)
+                .where((ActivationToken.id == token.id) & ActivationToken.reminder_sent_at.is_null())
+                .execute()
+            )
             if not claimed:
                 continue
             # The reminder carries a fresh link with the old expiry (the original token's
@@ -561,8 +648,11 @@ def tracker(customer: Customer) -> dict | None:
     early_payment = (
         StripeIntent.select(StripeIntent, Payment)
         .join(Payment)
-        .where((StripeIntent.customer == customer.id) & (StripeIntent.purpose == StripeIntent.ACTIVATION)
-               & StripeIntent.status.in_([StripeIntent.RECEIVED, StripeIntent.REFUNDING, StripeIntent.REFUNDED]))
+        .where(
+            (StripeIntent.customer == customer.id)
+            & (StripeIntent.purpose == StripeIntent.ACTIVATION)
+            & StripeIntent.status.in_([StripeIntent.RECEIVED, StripeIntent.REFUNDING, StripeIntent.REFUNDED])
+        )
         .order_by(StripeIntent.id.desc())
         .first()
     )

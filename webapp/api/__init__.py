@@ -6,6 +6,7 @@ One set of rules, two doors: the API calls the same services as the console (the
 `add_user`) and is scoped through the same tenancy helpers, which take the key's white-label
 from `g.api_white_label` here instead of a signed-in user.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group="api")

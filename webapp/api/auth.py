@@ -1,5 +1,6 @@
 """Who is calling the API: the bearer key, its white-label and scope; the rate limit per key;
 what every API request must look like before a view sees it; and problem details for errors."""
+
 from __future__ import annotations
 
 import re

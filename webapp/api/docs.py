@@ -1,5 +1,6 @@
 """/api/docs: the API's reference, rendered on the server from the OpenAPI document itself (so
 it cannot drift from it), with no script and nothing from another origin (the strict CSP)."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -55,16 +56,20 @@ def _fields(schema: dict, components: dict, depth: int = 0) -> list[dict]:
             limits.append(f"at most {prop['maxItems']} items")
         if "minimum" in prop or "maximum" in prop:
             limits.append(f"{prop.get('minimum', '')}–{prop.get('maximum', '')}")
-        rows.append({
-            "name": name,
-            "type": _type(prop),
-            "required": name in required,
-            "nullable": any(s.get("type") == "null" for s in prop.get("anyOf", [])),
-            "description": prop.get("description") or target.get("description", "") if "$ref" in inner else prop.get("description", ""),
-            "default": prop.get("default"),
-            "limits": ", ".join(limits),
-            "children": _fields(target, components, depth + 1) if target.get("properties") else [],
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": _type(prop),
+                "required": name in required,
+                "nullable": any(s.get("type") == "null" for s in prop.get("anyOf", [])),
+                "description": prop.get("description") or target.get("description", "")
+                if "$ref" in inner
+                else prop.get("description", ""),
+                "default": prop.get("default"),
+                "limits": ", ".join(limits),
+                "children": _fields(target, components, depth + 1) if target.get("properties") else [],
+            }
+        )
     return rows
 
 
@@ -79,8 +84,9 @@ def _variants(schema: dict, components: dict) -> list[dict]:
     for variant in variants:
         resolved = _resolve(variant, components)
         const = resolved.get("properties", {}).get(tag, {}).get("const")
-        blocks.append({"title": f'{tag}: "{const}"' if tag else resolved.get("title"),
-                       "fields": _fields(resolved, components)})
+        blocks.append(
+            {"title": f'{tag}: "{const}"' if tag else resolved.get("title"), "fields": _fields(resolved, components)}
+        )
     return blocks
 
 
@@ -98,21 +104,30 @@ def reference() -> dict:
                 media, spec = next(iter(content.items()), (None, {}))
                 schema = spec.get("schema") if spec else None
                 name = schema["$ref"].rsplit("/", 1)[1] if schema and "$ref" in schema else None
-                responses.append({"status": status, "description": answer.get("description", ""), "media": media,
-                                  "schema": name})
+                responses.append(
+                    {"status": status, "description": answer.get("description", ""), "media": media, "schema": name}
+                )
             description = (op.get("description") or "").strip()
-            operations.append({
-                "id": op.get("operationId"), "method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                "paragraphs": [p.replace("\n", " ") for p in description.split("\n\n") if p.strip()],
-                "parameters": op.get("parameters", []),
-                "query": [p for p in op.get("parameters", []) if p["in"] == "query"],
-                "body": _variants(body, components) if body else None,
-                "responses": responses,
-                "tag": (op.get("tags") or [""])[0],
-            })
-    schemas = {name: _fields(schema, components) for name, schema in components.items()
-               if name.endswith("Out") or name in ("CustomerList", "CustomerSummary", "NumberList", "PlanList",
-                                                   "Problem", "Activation", "Money")}
+            operations.append(
+                {
+                    "id": op.get("operationId"),
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "paragraphs": [p.replace("\n", " ") for p in description.split("\n\n") if p.strip()],
+                    "parameters": op.get("parameters", []),
+                    "query": [p for p in op.get("parameters", []) if p["in"] == "query"],
+                    "body": _variants(body, components) if body else None,
+                    "responses": responses,
+                    "tag": (op.get("tags") or [""])[0],
+                }
+            )
+    schemas = {
+        name: _fields(schema, components)
+        for name, schema in components.items()
+        if name.endswith("Out")
+        or name in ("CustomerList", "CustomerSummary", "NumberList", "PlanList", "Problem", "Activation", "Money")
+    }
     return {"info": doc["info"], "operations": operations, "schemas": schemas}
 
 

@@ -12,6 +12,7 @@ first answer; the same key with another method, URL or body is refused.
 A refused request (any Problem) rolls back with its key: it changed nothing, so the key can
 be used again, and a corrected request with it is not taken for a replay.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,18 +81,28 @@ def run(change: Callable[[], Response], *, lock: Callable[[], object] | None = N
             lock()
         try:
             with db.atomic():  # a savepoint: a failed claim leaves the transaction usable
-                claim = ApiIdempotencyKey.create(white_label=g.api_white_label, key=key, api_key=g.api_key,
-                                                 request_hash=digest, status=0, response_body="")
+                claim = ApiIdempotencyKey.create(
+                    white_label=g.api_white_label,
+                    key=key,
+                    api_key=g.api_key,
+                    request_hash=digest,
+                    status=0,
+                    response_body="",
+                )
         except IntegrityError:
             # Another request with this key committed first (this one waited for it at the claim).
             found = _stored(key)
             if found is None:
-                raise Problem("conflict", "Another request with this Idempotency-Key is still being processed. "
-                                          "Send this one again in a moment.") from None
+                raise Problem(
+                    "conflict",
+                    "Another request with this Idempotency-Key is still being processed. "
+                    "Send this one again in a moment.",
+                ) from None
             return _replay(found, digest)
         response = change()
         ApiIdempotencyKey.update(
-            status=response.status_code, response_body=response.get_data(as_text=True),
+            status=response.status_code,
+            response_body=response.get_data(as_text=True),
             location=response.headers.get("Location", "")[:255],
         ).where(ApiIdempotencyKey.id == claim.id).execute()
         return response

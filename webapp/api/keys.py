@@ -7,6 +7,7 @@ logs; the secret is 256 random bits. Only the SHA-256 of the whole key is stored
 random bits, so a fast hash loses nothing, and it lets each request find its key with one
 indexed look-up instead of paying ~50 ms of scrypt per request.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,14 @@ def create_key(white_label: WhiteLabel, actor: User, *, name: str, scope: str) -
             if not ApiKey.select().where(ApiKey.prefix == prefix).exists():
                 break
         raw = f"pbx_{prefix}_{secrets.token_urlsafe(32)}"
-        row = ApiKey.create(white_label=white_label, name=name.strip(), prefix=prefix, secret_hash=hash_key(raw),
-                            scope=scope, created_by=actor)
+        row = ApiKey.create(
+            white_label=white_label,
+            name=name.strip(),
+            prefix=prefix,
+            secret_hash=hash_key(raw),
+            scope=scope,
+            created_by=actor,
+        )
         audit(white_label, "api_key_created", actor=actor, name=row.name, prefix=prefix, scope=scope)
     return NewKey(row, raw)
 
@@ -75,10 +82,15 @@ def authenticate(raw: str | None) -> ApiKey | None:
     key = (
         ApiKey.select(ApiKey, WhiteLabel)
         .join(WhiteLabel, on=(ApiKey.white_label == WhiteLabel.id))
-        .join_from(ApiKey, creator, on=(
-            (creator.user == ApiKey.created_by) & (creator.white_label == ApiKey.white_label)
-            & (creator.role == WhiteLabelMembership.ADMINISTRATOR)
-        ))
+        .join_from(
+            ApiKey,
+            creator,
+            on=(
+                (creator.user == ApiKey.created_by)
+                & (creator.white_label == ApiKey.white_label)
+                & (creator.role == WhiteLabelMembership.ADMINISTRATOR)
+            ),
+        )
         .where((ApiKey.secret_hash == hash_key(raw)) & ApiKey.revoked_at.is_null())
         .first()
     )

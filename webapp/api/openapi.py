@@ -11,6 +11,7 @@ What the generated document gains here (`document()`): problem responses are
 `application/problem+json`, every POST takes an `Idempotency-Key` header, and the 401/429
 answers every authenticated operation can give.
 """
+
 from __future__ import annotations
 
 import copy
@@ -78,7 +79,7 @@ def required_message(title: str, loc: list[str]) -> str | None:
             for option in OPTIONS:
                 step = option.step(slug)
                 unbound = getattr(step.form, name, None) if step else None
-                for validator in (unbound.kwargs.get("validators", []) if unbound is not None else []):
+                for validator in unbound.kwargs.get("validators", []) if unbound is not None else []:
                     if type(validator).__name__ in ("DataRequired", "InputRequired") and validator.message:
                         return validator.message
     return None
@@ -97,10 +98,17 @@ spec = SpecTree(
     validation_error_status=422,
     naming_strategy=lambda model: model.__name__,
     nested_naming_strategy=lambda parent, child: child,
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(
-        type="http", scheme="bearer", bearer_format="pbx_<prefix>_<secret>",
-        description="A key from Settings > API keys.",
-    ))],
+    security_schemes=[
+        SecurityScheme(
+            name="bearer",
+            data=SecuritySchemeData(
+                type="http",
+                scheme="bearer",
+                bearer_format="pbx_<prefix>_<secret>",
+                description="A key from Settings > API keys.",
+            ),
+        )
+    ],
     security={"bearer": []},
 )
 
@@ -108,9 +116,11 @@ IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": ("Any unique string (a UUID is ideal), up to 255 printable characters. The same key with the same "
-                    "body within 24 hours answers with the first response (`Idempotent-Replayed: true`) and "
-                    "changes nothing; the same key with a different body is refused (422)."),
+    "description": (
+        "Any unique string (a UUID is ideal), up to 255 printable characters. The same key with the same "
+        "body within 24 hours answers with the first response (`Idempotent-Replayed: true`) and "
+        "changes nothing; the same key with a different body is refused (422)."
+    ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
 }
 
@@ -146,8 +156,9 @@ def _build() -> dict:
     for operations in generated["paths"].values():
         for operation in operations.values():
             for status in ("400", "401", "429"):  # 400: a NUL character anywhere, a malformed header
-                operation["responses"].setdefault(status, {
-                    "description": _status_text(status), "content": {PROBLEM_JSON: {"schema": problem_ref}}})
+                operation["responses"].setdefault(
+                    status, {"description": _status_text(status), "content": {PROBLEM_JSON: {"schema": problem_ref}}}
+                )
     return generated
 
 

@@ -5,6 +5,7 @@ status, a detail that says what to do, and for 422 the fields at fault as JSON p
 the request body. Views raise it; the blueprint's error handlers answer it, and turn every
 other HTTP error (404, 405, 413, 429...) and any unexpected exception into one too.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,48 +21,91 @@ PROBLEM_JSON = "application/problem+json"
 
 # slug -> (status, title, what it means and what to do): the reference page lists them all.
 TYPES = {
-    "bad-request": (400, "The request could not be read",
-                    "The body is not valid JSON, or a header (such as Idempotency-Key) is malformed. Fix the request "
-                    "and send it again."),
-    "unauthorized": (401, "A valid API key is needed",
-                     "Send `Authorization: Bearer <key>` with a live key of your white-label. The key may be "
-                     "mistyped, revoked, or belong to an administrator who no longer is one: make a new key in "
-                     "Settings > API keys."),
-    "read-only-key": (403, "This key can only read",
-                      "The key's scope is read-only. Use a read-and-write key for requests that change anything."),
-    "forbidden": (403, "Not allowed for this customer",
-                  "The request is valid, but this customer's account does not allow it (see detail)."),
-    "not-found": (404, "Not found",
-                  "There is no such resource for your white-label. Ids of other white-labels are never found."),
+    "bad-request": (
+        400,
+        "The request could not be read",
+        "The body is not valid JSON, or a header (such as Idempotency-Key) is malformed. Fix the request "
+        "and send it again.",
+    ),
+    "unauthorized": (
+        401,
+        "A valid API key is needed",
+        "Send `Authorization: Bearer <key>` with a live key of your white-label. The key may be "
+        "mistyped, revoked, or belong to an administrator who no longer is one: make a new key in "
+        "Settings > API keys.",
+    ),
+    "read-only-key": (
+        403,
+        "This key can only read",
+        "The key's scope is read-only. Use a read-and-write key for requests that change anything.",
+    ),
+    "forbidden": (
+        403,
+        "Not allowed for this customer",
+        "The request is valid, but this customer's account does not allow it (see detail).",
+    ),
+    "not-found": (
+        404,
+        "Not found",
+        "There is no such resource for your white-label. Ids of other white-labels are never found.",
+    ),
     "method-not-allowed": (405, "Method not allowed", "This URL does not answer that method; see the Allow header."),
-    "conflict": (409, "Not possible in the customer's current state",
-                 "The customer's status does not allow this now (see detail). Read the customer to see where it stands."),
-    "idempotency-key-reused": (422, "Idempotency-Key already used for another request",
-                               "An Idempotency-Key identifies one request for 24 hours. This key was used with a "
-                               "different method, URL or body. Send a new key for a new request; send exactly the "
-                               "same request to get the first answer again."),
+    "conflict": (
+        409,
+        "Not possible in the customer's current state",
+        "The customer's status does not allow this now (see detail). Read the customer to see where it stands.",
+    ),
+    "idempotency-key-reused": (
+        422,
+        "Idempotency-Key already used for another request",
+        "An Idempotency-Key identifies one request for 24 hours. This key was used with a "
+        "different method, URL or body. Send a new key for a new request; send exactly the "
+        "same request to get the first answer again.",
+    ),
     "too-large": (413, "Request body too large", "Send a smaller body."),
-    "unsupported-media-type": (415, "The body must be JSON",
-                               "Send the body as JSON with `Content-Type: application/json`."),
-    "validation": (422, "Some fields need attention",
-                   "Each entry of `errors` names a field by its JSON pointer in the request body and says what to "
-                   "change. The messages are the ones the console's forms show."),
-    "rate-limited": (429, "Too many requests",
-                     "The key sent more requests than its limit allows. Wait for the number of seconds in "
-                     "Retry-After."),
-    "server-error": (500, "Something went wrong on our side",
-                     "Nothing was changed half-way. Send the same request again (with the same Idempotency-Key)."),
+    "unsupported-media-type": (
+        415,
+        "The body must be JSON",
+        "Send the body as JSON with `Content-Type: application/json`.",
+    ),
+    "validation": (
+        422,
+        "Some fields need attention",
+        "Each entry of `errors` names a field by its JSON pointer in the request body and says what to "
+        "change. The messages are the ones the console's forms show.",
+    ),
+    "rate-limited": (
+        429,
+        "Too many requests",
+        "The key sent more requests than its limit allows. Wait for the number of seconds in Retry-After.",
+    ),
+    "server-error": (
+        500,
+        "Something went wrong on our side",
+        "Nothing was changed half-way. Send the same request again (with the same Idempotency-Key).",
+    ),
 }
 
-_BY_STATUS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-              409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "validation", 429: "rate-limited"}
+_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+}
 
 
 class Problem(Exception):
     """An API refusal; `errors` is a list of {"pointer", "detail"} for 422."""
 
-    def __init__(self, slug: str, detail: str | None = None, *, errors: list[dict] | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self, slug: str, detail: str | None = None, *, errors: list[dict] | None = None, headers: dict | None = None
+    ):
         status, title, explanation = TYPES[slug]
         super().__init__(detail or title)
         self.slug, self.status, self.title = slug, status, title
@@ -75,8 +119,7 @@ def type_uri(slug: str) -> str:
 
 
 def response(problem: Problem) -> Response:
-    body = {"type": type_uri(problem.slug), "title": problem.title, "status": problem.status,
-            "detail": problem.detail}
+    body = {"type": type_uri(problem.slug), "title": problem.title, "status": problem.status, "detail": problem.detail}
     if problem.errors is not None:
         body["errors"] = problem.errors
     answer = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_JSON, headers=problem.headers)

@@ -1,5 +1,6 @@
 """The API's endpoints. Views turn JSON into calls of the console's own services and the
 answers back into JSON; every rule lives in those services and the wizard's forms."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,9 @@ TAG_CUSTOMERS, TAG_CATALOGUE = "Customers", "Plans and numbers"
 
 
 def _json(data, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(data, separators=(",", ":")), status=status, mimetype="application/json",
-                    headers=headers)
+    return Response(
+        json.dumps(data, separators=(",", ":")), status=status, mimetype="application/json", headers=headers
+    )
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -55,8 +57,13 @@ def _plan(plan: Plan | None) -> dict | None:
     if plan is None:
         return None
     currency = g.api_white_label.currency
-    return {"id": plan.id, "name": plan.name, "monthly_price": _money(plan.monthly_price, currency),
-            "min_opening_balance": _money(plan.min_opening_balance, currency), "included_numbers": plan.included_numbers}
+    return {
+        "id": plan.id,
+        "name": plan.name,
+        "monthly_price": _money(plan.monthly_price, currency),
+        "min_opening_balance": _money(plan.min_opening_balance, currency),
+        "included_numbers": plan.included_numbers,
+    }
 
 
 def _activation(customer: Customer) -> dict | None:
@@ -74,25 +81,38 @@ def _activation(customer: Customer) -> dict | None:
         state = "opened"
     else:
         state = "pending"
-    return {"state": state, "emails_sent": found["sent_count"], "sent_at": _time(latest.created_at),
-            "expires_at": _time(latest.expires_at), "opened_at": _time(found["opened_at"]),
-            "activated_at": _time(customer.activated_at if state == "activated" else None)}
+    return {
+        "state": state,
+        "emails_sent": found["sent_count"],
+        "sent_at": _time(latest.created_at),
+        "expires_at": _time(latest.expires_at),
+        "opened_at": _time(found["opened_at"]),
+        "activated_at": _time(customer.activated_at if state == "activated" else None),
+    }
 
 
 def _address(customer: Customer, service: bool = False) -> dict:
     prefix = "service_" if service else ""
     line = "service_line" if service else "address_line"
-    return {"line1": getattr(customer, f"{line}1"), "line2": getattr(customer, f"{line}2"),
-            "city": getattr(customer, f"{prefix}city"), "region": getattr(customer, f"{prefix}region"),
-            "postcode": getattr(customer, f"{prefix}postcode"), "country": getattr(customer, f"{prefix}country")}
+    return {
+        "line1": getattr(customer, f"{line}1"),
+        "line2": getattr(customer, f"{line}2"),
+        "city": getattr(customer, f"{prefix}city"),
+        "region": getattr(customer, f"{prefix}region"),
+        "postcode": getattr(customer, f"{prefix}postcode"),
+        "country": getattr(customer, f"{prefix}country"),
+    }
 
 
 def _administrators(customer: Customer) -> list[dict]:
     rows = (
         User.select(User.first_name, User.last_name, User.email)
         .join(CustomerMembership, on=(CustomerMembership.user == User.id))
-        .where((CustomerMembership.customer == customer.id) & (CustomerMembership.active == True)  # noqa: E712
-               & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR))
+        .where(
+            (CustomerMembership.customer == customer.id)
+            & (CustomerMembership.active == True)  # noqa: E712
+            & (CustomerMembership.role == CustomerMembership.ACCOUNT_ADMINISTRATOR)
+        )
         .order_by(User.id)
     )
     return [{"name": user.full_name, "email": user.email} for user in rows]
@@ -101,22 +121,33 @@ def _administrators(customer: Customer) -> list[dict]:
 def customer_json(customer: Customer) -> dict:
     """Everything a shop follows about one customer."""
     option = option_of(customer)
-    numbers = [row.number for row in PhoneNumber.select(PhoneNumber.number)
-               .where(PhoneNumber.customer == customer.id).order_by(PhoneNumber.number)]
+    numbers = [
+        row.number
+        for row in PhoneNumber.select(PhoneNumber.number)
+        .where(PhoneNumber.customer == customer.id)
+        .order_by(PhoneNumber.number)
+    ]
     plan = Plan.get_or_none(Plan.id == customer.plan_id) if customer.plan_id else None
     return {
         "id": customer.id,
         "business_name": customer.business_name,
         "trading_name": customer.trading_name,
         "business_number": customer.business_number,
-        "contact": {"first_name": customer.contact_first_name, "last_name": customer.contact_last_name,
-                    "email": customer.contact_email, "phone": customer.contact_phone},
+        "contact": {
+            "first_name": customer.contact_first_name,
+            "last_name": customer.contact_last_name,
+            "email": customer.contact_email,
+            "phone": customer.contact_phone,
+        },
         "address": _address(customer),
         "service_address": _address(customer, service=True),
         "status": customer.status,
         "status_label": customer.status_label,
-        "administered_by": {"option": option.key, "label": option.short_label,
-                            "account_administrators": _administrators(customer)},
+        "administered_by": {
+            "option": option.key,
+            "label": option.short_label,
+            "account_administrators": _administrators(customer),
+        },
         "plan": _plan(plan),
         "balance": _money(customer_balance(customer), g.api_white_label.currency),
         "numbers": numbers,
@@ -142,21 +173,34 @@ def _refused(problem: onboarding.StepProblem, wizard: Wizard) -> Problem:
         form = wizard.form(problem.step, stored=True)
         form.validate()
     errors = _form_errors(problem.step.slug, form) or [
-        {"pointer": next(iter(FORM_FIELDS.get(problem.step.slug, {}).values()), "/"),
-         "detail": "This answer is no longer possible. Check it and send the request again."}]
+        {
+            "pointer": next(iter(FORM_FIELDS.get(problem.step.slug, {}).values()), "/"),
+            "detail": "This answer is no longer possible. Check it and send the request again.",
+        }
+    ]
     return Problem("validation", errors=errors)
 
 
 # --- Customers ---------------------------------------------------------------------------------
 
 COMMON = {"HTTP_401": PROBLEM, "HTTP_429": PROBLEM}
-WRITE = {**COMMON, "HTTP_400": PROBLEM, "HTTP_403": PROBLEM, "HTTP_413": PROBLEM, "HTTP_415": PROBLEM,
-         "HTTP_422": PROBLEM}
+WRITE = {
+    **COMMON,
+    "HTTP_400": PROBLEM,
+    "HTTP_403": PROBLEM,
+    "HTTP_413": PROBLEM,
+    "HTTP_415": PROBLEM,
+    "HTTP_422": PROBLEM,
+}
 
 
 @bp.post("/customers")
-@spec.validate(json=schemas.CreateCustomer, resp=Answers(HTTP_201=schemas.CustomerOut, **WRITE),
-               tags=[TAG_CUSTOMERS], operation_id="createCustomer")
+@spec.validate(
+    json=schemas.CreateCustomer,
+    resp=Answers(HTTP_201=schemas.CustomerOut, **WRITE),
+    tags=[TAG_CUSTOMERS],
+    operation_id="createCustomer",
+)
 def create_customer():
     """Create a customer.
 
@@ -189,8 +233,12 @@ def create_customer():
 
 
 @bp.get("/customers")
-@spec.validate(query=schemas.CustomerQuery, resp=Answers(HTTP_200=schemas.CustomerList, HTTP_422=PROBLEM, **COMMON),
-               tags=[TAG_CUSTOMERS], operation_id="listCustomers")
+@spec.validate(
+    query=schemas.CustomerQuery,
+    resp=Answers(HTTP_200=schemas.CustomerList, HTTP_422=PROBLEM, **COMMON),
+    tags=[TAG_CUSTOMERS],
+    operation_id="listCustomers",
+)
 def list_customers():
     """List customers, newest first.
 
@@ -199,21 +247,32 @@ def list_customers():
     """
     query = request.context.query
     if query.cursor and parse_cursor(query.cursor) is None:
-        raise Problem("validation", errors=[{"parameter": "cursor", "detail": "Use the next_cursor of a previous page."}])
+        raise Problem(
+            "validation", errors=[{"parameter": "cursor", "detail": "Use the next_cursor of a previous page."}]
+        )
     page = search_customers(query.q, 1, query.limit, after=query.cursor or None, status=query.status)
-    rows = [{
-        "id": c.id, "business_name": c.business_name,
-        "contact_name": c.contact_name, "contact_email": c.contact_email,
-        "status": c.status, "administered_by": c.administered_by,
-        "plan": {"id": c.plan.id, "name": c.plan.name} if c.plan_id and c.plan and c.plan.id else None,
-        "created_at": _time(c.created_at),
-    } for c in page.rows]
+    rows = [
+        {
+            "id": c.id,
+            "business_name": c.business_name,
+            "contact_name": c.contact_name,
+            "contact_email": c.contact_email,
+            "status": c.status,
+            "administered_by": c.administered_by,
+            "plan": {"id": c.plan.id, "name": c.plan.name} if c.plan_id and c.plan and c.plan.id else None,
+            "created_at": _time(c.created_at),
+        }
+        for c in page.rows
+    ]
     return _json({"data": rows, "has_more": page.has_next, "next_cursor": page.next_cursor if page.has_next else None})
 
 
 @bp.get("/customers/<int:customer_id>")
-@spec.validate(resp=Answers(HTTP_200=schemas.CustomerOut, HTTP_404=PROBLEM, **COMMON),
-               tags=[TAG_CUSTOMERS], operation_id="getCustomer")
+@spec.validate(
+    resp=Answers(HTTP_200=schemas.CustomerOut, HTTP_404=PROBLEM, **COMMON),
+    tags=[TAG_CUSTOMERS],
+    operation_id="getCustomer",
+)
 def get_customer(customer_id: int):
     """One customer: status, who administers it, activation state and expiry, balance, plan and numbers."""
     return _json(customer_json(get_scoped_or_404(Customer, customer_id)))
@@ -223,8 +282,11 @@ def _awaiting_activation(customer_id: int) -> Customer:
     """The console's rule for Resend and Cancel: a customer who activates by email and has not."""
     customer = get_scoped_or_404(Customer, customer_id)
     if not activation.awaiting_activation(customer):
-        raise Problem("conflict", f"{customer.business_name} is {customer.status_label.lower()}: only a customer "
-                                  "waiting for activation (pending or expired) can be sent a new link or cancelled.")
+        raise Problem(
+            "conflict",
+            f"{customer.business_name} is {customer.status_label.lower()}: only a customer "
+            "waiting for activation (pending or expired) can be sent a new link or cancelled.",
+        )
     return customer
 
 
@@ -232,16 +294,24 @@ def _resend_limit() -> str:
     return current_app.config["RESEND_RATE_LIMIT"]
 
 
-STATE_CHANGE = {**COMMON, "HTTP_400": PROBLEM, "HTTP_403": PROBLEM, "HTTP_404": PROBLEM, "HTTP_409": PROBLEM,
-                "HTTP_422": PROBLEM}
+STATE_CHANGE = {
+    **COMMON,
+    "HTTP_400": PROBLEM,
+    "HTTP_403": PROBLEM,
+    "HTTP_404": PROBLEM,
+    "HTTP_409": PROBLEM,
+    "HTTP_422": PROBLEM,
+}
 
 
 @bp.post("/customers/<int:customer_id>/activation/resend")
-@spec.validate(resp=Answers(HTTP_200=schemas.CustomerOut, **STATE_CHANGE), tags=[TAG_CUSTOMERS],
-               operation_id="resendActivation")
+@spec.validate(
+    resp=Answers(HTTP_200=schemas.CustomerOut, **STATE_CHANGE), tags=[TAG_CUSTOMERS], operation_id="resendActivation"
+)
 def resend_activation(customer_id: int):
     """Email the customer a new activation link; every older link stops working. An expired
     customer becomes pending again. Limited per customer (as in the console)."""
+
     def change() -> Response:
         customer = _awaiting_activation(customer_id)
         # The console's limit and counter: resends through both doors add up, counted only
@@ -254,10 +324,12 @@ def resend_activation(customer_id: int):
 
 
 @bp.post("/customers/<int:customer_id>/activation/cancel")
-@spec.validate(resp=Answers(HTTP_200=schemas.CustomerOut, **STATE_CHANGE), tags=[TAG_CUSTOMERS],
-               operation_id="cancelActivation")
+@spec.validate(
+    resp=Answers(HTTP_200=schemas.CustomerOut, **STATE_CHANGE), tags=[TAG_CUSTOMERS], operation_id="cancelActivation"
+)
 def cancel_activation(customer_id: int):
     """Cancel a customer who has not activated: their activation link stops working."""
+
     def change() -> Response:
         customer = _awaiting_activation(customer_id)
         activation.cancel(customer, _actor())
@@ -267,9 +339,12 @@ def cancel_activation(customer_id: int):
 
 
 @bp.post("/customers/<int:customer_id>/users")
-@spec.validate(json=schemas.InviteUser, resp=Answers(HTTP_201=schemas.UserOut, **STATE_CHANGE, HTTP_413=PROBLEM,
-                                                      HTTP_415=PROBLEM),
-               tags=[TAG_CUSTOMERS], operation_id="inviteUser")
+@spec.validate(
+    json=schemas.InviteUser,
+    resp=Answers(HTTP_201=schemas.UserOut, **STATE_CHANGE, HTTP_413=PROBLEM, HTTP_415=PROBLEM),
+    tags=[TAG_CUSTOMERS],
+    operation_id="inviteUser",
+)
 def invite_user(customer_id: int):
     """Invite a person into a customer account the white-label administers: they are emailed a
     link to set their password. Customers who administer their own account add their own users."""
@@ -280,29 +355,52 @@ def invite_user(customer_id: int):
     def change() -> Response:
         customer = get_scoped_or_404(Customer, customer_id)
         if not option_of(customer).white_label_administers:
-            raise Problem("forbidden", f"{customer.business_name} administers their own account: their Account "
-                                       "Administrators add its users.")
+            raise Problem(
+                "forbidden",
+                f"{customer.business_name} administers their own account: their Account Administrators add its users.",
+            )
         if customer.status not in (Customer.ACTIVE, Customer.SUSPENDED):
-            raise Problem("conflict", f"{customer.business_name} is {customer.status_label.lower()}: users can be "
-                                      "added to active or suspended accounts only.")
+            raise Problem(
+                "conflict",
+                f"{customer.business_name} is {customer.status_label.lower()}: users can be "
+                "added to active or suspended accounts only.",
+            )
         try:
             membership = accounts.invite_from_answers(customer, _actor(), body.model_dump())
         except accounts.AnswersRefused as refused:
-            raise Problem("validation", errors=[{"pointer": f"/{name}", "detail": message}
-                                                for name, messages in refused.errors.items() for message in messages]) from None
+            raise Problem(
+                "validation",
+                errors=[
+                    {"pointer": f"/{name}", "detail": message}
+                    for name, messages in refused.errors.items()
+                    for message in messages
+                ],
+            ) from None
         except accounts.AccountProblem as problem:
-            raise Problem("validation", errors=[{"pointer": f"/{problem.field or 'email'}", "detail": problem.message}]) from None
+            raise Problem(
+                "validation", errors=[{"pointer": f"/{problem.field or 'email'}", "detail": problem.message}]
+            ) from None
         # Only what the shop sent, and the membership's own state: never anything of an account
         # the email may already have (the same rule as the console, issue 12).
-        return _json({"id": membership.id, "first_name": membership.invited_first_name,
-                      "last_name": membership.invited_last_name, "email": membership.user.email,
-                      "role": membership.role, "extension": membership.extension, "status": membership.status,
-                      "invited": membership.status == membership.INVITED}, 201)
+        return _json(
+            {
+                "id": membership.id,
+                "first_name": membership.invited_first_name,
+                "last_name": membership.invited_last_name,
+                "email": membership.user.email,
+                "role": membership.role,
+                "extension": membership.extension,
+                "status": membership.status,
+                "invited": membership.status == membership.INVITED,
+            },
+            201,
+        )
 
     return idempotency.run(change)
 
 
 # --- Plans and numbers ------------------------------------------------------------------------
+
 
 @bp.get("/plans")
 @spec.validate(resp=Answers(HTTP_200=schemas.PlanList, **COMMON), tags=[TAG_CATALOGUE], operation_id="listPlans")
@@ -313,14 +411,20 @@ def list_plans():
 
 
 @bp.get("/numbers/available")
-@spec.validate(query=schemas.NumberQuery, resp=Answers(HTTP_200=schemas.NumberList, HTTP_422=PROBLEM, **COMMON),
-               tags=[TAG_CATALOGUE], operation_id="listAvailableNumbers")
+@spec.validate(
+    query=schemas.NumberQuery,
+    resp=Answers(HTTP_200=schemas.NumberList, HTTP_422=PROBLEM, **COMMON),
+    tags=[TAG_CATALOGUE],
+    operation_id="listAvailableNumbers",
+)
 def available_numbers():
     """Numbers of the white-label's inventory not assigned to anyone, in order; for `numbers`
     when creating a customer administered by the white-label."""
     query = request.context.query
     if query.cursor and not re.fullmatch(r"\+\d{1,19}", query.cursor):
-        raise Problem("validation", errors=[{"parameter": "cursor", "detail": "Use the next_cursor of a previous page."}])
+        raise Problem(
+            "validation", errors=[{"parameter": "cursor", "detail": "Use the next_cursor of a previous page."}]
+        )
     select = scoped(PhoneNumber, PhoneNumber.number).where(PhoneNumber.customer.is_null())
     digits = re.sub(r"\D", "", query.contains)[:20]
     if digits:
@@ -329,12 +433,18 @@ def available_numbers():
         select = select.where(PhoneNumber.number > query.cursor)
     rows = [row.number for row in select.order_by(PhoneNumber.number).limit(query.limit + 1)]
     more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return _json({"data": [{"number": n, "display": display_phone(n)} for n in rows], "has_more": more,
-                  "next_cursor": rows[-1] if more else None})
+    rows = rows[: query.limit]
+    return _json(
+        {
+            "data": [{"number": n, "display": display_phone(n)} for n in rows],
+            "has_more": more,
+            "next_cursor": rows[-1] if more else None,
+        }
+    )
 
 
 # --- The document -----------------------------------------------------------------------------
+
 
 @bp.get("/openapi.json")
 def openapi():

@@ -7,6 +7,7 @@ white-label's credit, a payment gateway for the customer option...) is the wizar
 job, reached through `Wizard.from_answers`, so both doors give the same answers in the same
 words. `FORM_FIELDS` maps each step's form fields to where they sit in the JSON body.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -52,7 +53,9 @@ class Contact(Body):
 
 
 class AuthorizedContact(Contact):
-    authorized: bool = Field(description="You confirm this person is authorized to act for the business (must be true).")
+    authorized: bool = Field(
+        description="You confirm this person is authorized to act for the business (must be true)."
+    )
 
 
 class Address(Body):
@@ -96,8 +99,11 @@ class CreateWhiteLabelOption(Body):
     address: Address
     service_address: ServiceAddress = None
     plan: PlanChoice
-    numbers: list[Text(20)] = Field(default_factory=list, max_length=200,
-                                    description="Numbers from the white-label's inventory (GET /api/v1/numbers/available), E.164.")
+    numbers: list[Text(20)] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Numbers from the white-label's inventory (GET /api/v1/numbers/available), E.164.",
+    )
     pbx: Pbx = Field(default_factory=Pbx)
 
 
@@ -114,24 +120,35 @@ def answers(body: CreateCustomerOption | CreateWhiteLabelOption) -> dict[str, di
     result = {
         "contact": contact,
         "address": {
-            "address_line1": address.line1, "address_line2": address.line2, "city": address.city,
-            "region": address.region, "postcode": address.postcode, "country": address.country or None,
+            "address_line1": address.line1,
+            "address_line2": address.line2,
+            "city": address.city,
+            "region": address.region,
+            "postcode": address.postcode,
+            "country": address.country or None,
             "service_same": service is None,
         },
         "plan": {"plan": str(body.plan.plan_id)},
     }
     if service is not None:
-        result["address"].update({
-            "service_line1": service.line1, "service_line2": service.line2, "service_city": service.city,
-            "service_region": service.region, "service_postcode": service.postcode,
-            "service_country": service.country or None,
-        })
+        result["address"].update(
+            {
+                "service_line1": service.line1,
+                "service_line2": service.line2,
+                "service_city": service.city,
+                "service_region": service.region,
+                "service_postcode": service.postcode,
+                "service_country": service.country or None,
+            }
+        )
     if isinstance(body, CreateWhiteLabelOption):
         result["numbers"] = {"numbers": list(body.numbers)}
         pbx = body.pbx
         result["pbx"] = {
-            "time_zone": pbx.time_zone or None, "extension_length": str(pbx.extension_length),
-            "default_caller_id": pbx.default_caller_id, "voicemail_to_email": pbx.voicemail_to_email,
+            "time_zone": pbx.time_zone or None,
+            "extension_length": str(pbx.extension_length),
+            "default_caller_id": pbx.default_caller_id,
+            "voicemail_to_email": pbx.voicemail_to_email,
             "call_recording": pbx.call_recording,
         }
     return result
@@ -142,11 +159,18 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
     "who": {"administered_by": "/option"},
     "contact": {name: f"/contact/{name}" for name in AuthorizedContact.model_fields},
     "address": {
-        "address_line1": "/address/line1", "address_line2": "/address/line2", "city": "/address/city",
-        "region": "/address/region", "postcode": "/address/postcode", "country": "/address/country",
-        "service_same": "/service_address", "service_line1": "/service_address/line1",
-        "service_line2": "/service_address/line2", "service_city": "/service_address/city",
-        "service_region": "/service_address/region", "service_postcode": "/service_address/postcode",
+        "address_line1": "/address/line1",
+        "address_line2": "/address/line2",
+        "city": "/address/city",
+        "region": "/address/region",
+        "postcode": "/address/postcode",
+        "country": "/address/country",
+        "service_same": "/service_address",
+        "service_line1": "/service_address/line1",
+        "service_line2": "/service_address/line2",
+        "service_city": "/service_address/city",
+        "service_region": "/service_address/region",
+        "service_postcode": "/service_address/postcode",
         "service_country": "/service_address/country",
     },
     "plan": {"plan": "/plan/plan_id"},
@@ -218,7 +242,8 @@ class AdministeredBy(Out):
     label: str
     account_administrators: list[Person] = Field(
         description="Who administers the account now: the contact once they activate, or the white-label's "
-                    "administrator for an account the white-label runs.")
+        "administrator for an account the white-label runs."
+    )
 
 
 class ContactOut(Out):
@@ -301,7 +326,8 @@ class UserOut(Out):
     role: Literal[CustomerMembership.USER, CustomerMembership.ACCOUNT_ADMINISTRATOR]
     extension: str
     status: Literal[CustomerMembership.INVITED, CustomerMembership.ACTIVE, CustomerMembership.DEACTIVATED] = Field(
-        description="invited until the person accepts the emailed invitation")
+        description="invited until the person accepts the emailed invitation"
+    )
     invited: bool
 
 

@@ -1,4 +1,5 @@
 """Sign-in and sign-out."""
+
 import hmac
 
 from flask import Blueprint, url_for
@@ -35,8 +36,12 @@ def login_manager_setup(manager: LoginManager) -> None:
             return None
         row = (
             User.select(User, WhiteLabelMembership, WhiteLabel)
-            .join(WhiteLabelMembership, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.user == User.id), attr="wl_membership")
-            .join(WhiteLabel, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.white_label == WhiteLabel.id), attr="white_label")
+            .join(
+                WhiteLabelMembership, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.user == User.id), attr="wl_membership"
+            )
+            .join(
+                WhiteLabel, JOIN.LEFT_OUTER, on=(WhiteLabelMembership.white_label == WhiteLabel.id), attr="white_label"
+            )
             .where(User.id == int(user_key))
             .first()
         )

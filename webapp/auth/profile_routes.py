@@ -1,4 +1,5 @@
 """Everyone's own profile (/profile): who they are signed in as, their password, their sessions."""
+
 from flask import current_app, flash, g, redirect, url_for
 from flask_login import current_user, login_required
 
@@ -45,7 +46,9 @@ def change_password():
     if form.validate_on_submit():
         if not password_matches(current_user, form.current_password.data):
             g.wrong_current_password = True
-            form.current_password.errors.append("Your current password is not right. Enter the password you signed in with.")
+            form.current_password.errors.append(
+                "Your current password is not right. Enter the password you signed in with."
+            )
         else:
             forced = bool(current_user.must_change_password)
             user = acting_user()

@@ -1,4 +1,5 @@
 """Password hashing, credential checks and safe redirects; no request handling here."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

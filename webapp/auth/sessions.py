@@ -12,6 +12,7 @@ included.
 - `keep_this_session(user)`: after `end_all_sessions` for the signed-in person, keep the session
   that asked (a password change, "Sign out everywhere else").
 """
+
 from __future__ import annotations
 
 from flask import g, session

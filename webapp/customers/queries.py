@@ -1,4 +1,5 @@
 """Reading customers for the current white-label (no request handling here)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,8 +65,15 @@ class Page:
         return cursor_for(self.rows[0]) if self.rows else None
 
 
-def search_customers(query: str, page: int, per_page: int, *, after: str | None = None,
-                     before: str | None = None, status: str | None = None) -> Page:
+def search_customers(
+    query: str,
+    page: int,
+    per_page: int,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    status: str | None = None,
+) -> Page:
     """One page of the current white-label's customers, newest first, matching `query`.
 
     The page links carry a cursor (`after` the last row shown, or `before` the first), so

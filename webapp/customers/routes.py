@@ -17,8 +17,11 @@ def index():
     """The white-label's customers, newest first, with search and pagination."""
     query = request.args.get("q", "")
     page = search_customers(
-        query, page_number(), current_app.config["CUSTOMERS_PER_PAGE"],
-        after=request.args.get("after"), before=request.args.get("before"),
+        query,
+        page_number(),
+        current_app.config["CUSTOMERS_PER_PAGE"],
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
     # The drafts box is part of the full page only: search-as-you-type and page links get the
     # results partial and need no drafts query.
@@ -32,5 +35,12 @@ def show(customer_id: int):
     """One customer of the current white-label, its account and activation; any other customer is a 404."""
     access = white_label_access(customer_id)
     customer = access.customer
-    return render("customers/show.html", customer=customer, access=access, p=customer_panels(access),
-                  track=tracker(customer), awaiting=awaiting_activation(customer), **customer_detail(customer))
+    return render(
+        "customers/show.html",
+        customer=customer,
+        access=access,
+        p=customer_panels(access),
+        track=tracker(customer),
+        awaiting=awaiting_activation(customer),
+        **customer_detail(customer),
+    )

@@ -1,4 +1,5 @@
 """Development-only pages. The blueprint is registered only when APP_ENV is development."""
+
 from flask import Blueprint, current_app
 
 from ..mailcatcher import read_messages

@@ -1,4 +1,5 @@
 """The create-customer wizard."""
+
 from flask import Blueprint
 
 bp = Blueprint("onboarding", __name__, url_prefix="/customers/new")

@@ -1,4 +1,5 @@
 """The wizard's forms. Each owns its validation; context (white-label, draft) comes in kwargs."""
+
 from __future__ import annotations
 
 import re
@@ -69,25 +70,29 @@ class WhoForm(WizardForm):
 
 
 class ContactForm(WizardForm):
-    business_name = StringField(
-        "Business name", validators=[DataRequired("Enter the business name."), Length(max=200)]
-    )
+    business_name = StringField("Business name", validators=[DataRequired("Enter the business name."), Length(max=200)])
     trading_name = StringField(
-        "Trading name", validators=[Optional(), Length(max=200)],
+        "Trading name",
+        validators=[Optional(), Length(max=200)],
         description="Only if the business trades under a different name.",
     )
     business_number = StringField(
-        "Business number", validators=[Optional(), Length(max=40)],
+        "Business number",
+        validators=[Optional(), Length(max=40)],
         description="For example an NZBN (13 digits) or an ABN (11 digits).",
     )
-    first_name = StringField("First name", validators=[DataRequired("Enter the contact’s first name."), Length(max=100)])
+    first_name = StringField(
+        "First name", validators=[DataRequired("Enter the contact’s first name."), Length(max=100)]
+    )
     last_name = StringField("Last name", validators=[DataRequired("Enter the contact’s last name."), Length(max=100)])
     email = StringField(
-        "Email", validators=[DataRequired("Enter the contact’s email address."), Length(max=254)],
+        "Email",
+        validators=[DataRequired("Enter the contact’s email address."), Length(max=254)],
         description="We send account emails here.",
     )
     phone = StringField(
-        "Phone", validators=[DataRequired("Enter the contact’s phone number."), Length(max=40)],
+        "Phone",
+        validators=[DataRequired("Enter the contact’s phone number."), Length(max=40)],
         description="Local or international format, for example 021 123 4567 or +64 21 123 4567.",
     )
 
@@ -116,19 +121,21 @@ class ContactForm(WizardForm):
         except EmailNotValidError:
             raise ValidationError("Enter an email address in the right format, like name@example.com.") from None
         self.normalised["email"] = email
-        taken = scoped(Customer, of=self.white_label).where(
-            (Customer.contact_email == email) & (Customer.status != Customer.CANCELLED)
-        ).exists()
+        taken = (
+            scoped(Customer, of=self.white_label)
+            .where((Customer.contact_email == email) & (Customer.status != Customer.CANCELLED))
+            .exists()
+        )
         if taken:
-            raise ValidationError("This email is already the contact of another of your customers. Use a different email.")
+            raise ValidationError(
+                "This email is already the contact of another of your customers. Use a different email."
+            )
 
     def validate_phone(self, field):
         try:
             self.normalised["phone"] = normalise_phone(field.data or "", self.white_label.country)
         except ValueError:
-            raise ValidationError(
-                "Enter a valid phone number, like 021 123 4567 or +64 21 123 4567."
-            ) from None
+            raise ValidationError("Enter a valid phone number, like 021 123 4567 or +64 21 123 4567.") from None
 
 
 class AuthorizedContactForm(ContactForm):
@@ -138,16 +145,27 @@ class AuthorizedContactForm(ContactForm):
     )
 
 
-SERVICE_FIELDS = ("service_line1", "service_line2", "service_city", "service_region", "service_postcode", "service_country")
+SERVICE_FIELDS = (
+    "service_line1",
+    "service_line2",
+    "service_city",
+    "service_region",
+    "service_postcode",
+    "service_country",
+)
 
 
 class AddressForm(WizardForm):
-    address_line1 = StringField("Address line 1", validators=[DataRequired("Enter the first line of the address."), Length(max=200)])
+    address_line1 = StringField(
+        "Address line 1", validators=[DataRequired("Enter the first line of the address."), Length(max=200)]
+    )
     address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=100)])
     region = StringField("Region", validators=[Optional(), Length(max=100)])
     postcode = StringField("Postcode", validators=[DataRequired("Enter the postcode."), Length(max=12)])
-    country = SelectField("Country", choices=[], validators=[DataRequired("Choose the country.")], widget=CountrySelect())
+    country = SelectField(
+        "Country", choices=[], validators=[DataRequired("Choose the country.")], widget=CountrySelect()
+    )
     service_same = BooleanField("The service address is the same as the address above", default=True)
     service_line1 = StringField("Service address line 1", validators=[Length(max=200)])
     service_line2 = StringField("Service address line 2", validators=[Length(max=200)])
@@ -287,11 +305,14 @@ class NumbersForm(WizardForm):
 class PbxForm(WizardForm):
     time_zone = SelectField("Time zone", choices=[], validators=[DataRequired("Choose a time zone.")])
     extension_length = SelectField(
-        "Extension length", choices=[SelectChoice(str(n), f"{n} digits") for n in (3, 4, 5)], default="3",
+        "Extension length",
+        choices=[SelectChoice(str(n), f"{n} digits") for n in (3, 4, 5)],
+        default="3",
         description="How many digits each user’s extension has.",
     )
-    default_caller_id = SelectField("Default caller ID", choices=[], default="",
-                                    description="The number people see when this customer calls out.")
+    default_caller_id = SelectField(
+        "Default caller ID", choices=[], default="", description="The number people see when this customer calls out."
+    )
     voicemail_to_email = BooleanField("Voicemail to email", default=True)
     call_recording = BooleanField("Call recording", default=False)
 
@@ -301,7 +322,9 @@ class PbxForm(WizardForm):
         if not self.time_zone.data:
             self.time_zone.data = self.white_label.time_zone
         chosen = self.answers.get("numbers") or []
-        self.default_caller_id.choices = [SelectChoice("", "None")] + [SelectChoice(n, display_phone(n, self.white_label.country)) for n in chosen]
+        self.default_caller_id.choices = [SelectChoice("", "None")] + [
+            SelectChoice(n, display_phone(n, self.white_label.country)) for n in chosen
+        ]
         if self.default_caller_id.data is None:
             self.default_caller_id.data = ""
 

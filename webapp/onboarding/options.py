@@ -6,6 +6,7 @@ a reseller's sub-account) means adding one `Option` here with its steps, and one
 words (`template`, a file of macros: see templates/onboarding/options/). Nothing else compares
 an option's key; `Customer.administered_by` and `CustomerDraft.administered_by` store it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,10 +41,13 @@ class Option:
     def unavailable_reason(self, white_label: WhiteLabel) -> str | None:
         """Why this white-label cannot choose the option now, or None when it can."""
         if self.needs_payment_gateway and not white_label.has_payment_gateway:
-            others = " or ".join(f"“{o.label}”" for o in OPTIONS
-                                 if o is not self and not o.unavailable_reason(white_label))
-            return (f"“{self.label}” needs a payment gateway so they can fund the account by card. "
-                    f"Set one up in Settings > Payment gateway" + (f", or choose {others}." if others else "."))
+            others = " or ".join(
+                f"“{o.label}”" for o in OPTIONS if o is not self and not o.unavailable_reason(white_label)
+            )
+            return (
+                f"“{self.label}” needs a payment gateway so they can fund the account by card. "
+                f"Set one up in Settings > Payment gateway" + (f", or choose {others}." if others else ".")
+            )
         return None
 
     def step(self, slug: str) -> Step | None:
@@ -54,8 +58,10 @@ CUSTOMER = Option(
     key="customer",
     label="The new customer",
     short_label="The customer",
-    hint=("They activate the account from an emailed link and fund it by card; once active, they "
-          "administer it. You will not be able to activate it for them."),
+    hint=(
+        "They activate the account from an emailed link and fund it by card; once active, they "
+        "administer it. You will not be able to activate it for them."
+    ),
     steps=(WHO, CONTACT, ADDRESS, PLAN, REVIEW),
     needs_payment_gateway=True,
     charges_white_label=False,
@@ -70,8 +76,10 @@ WHITE_LABEL = Option(
     key="white_label",
     label="Me, the white-label administrator",
     short_label="White-label",
-    hint=("You add numbers and PBX settings for them. All charges are debited against your white-label "
-          "account, and you become the account’s Account Administrator."),
+    hint=(
+        "You add numbers and PBX settings for them. All charges are debited against your white-label "
+        "account, and you become the account’s Account Administrator."
+    ),
     steps=(WHO, AUTHORIZED_CONTACT, ADDRESS, PLAN, NUMBERS, PBX, REVIEW),
     needs_payment_gateway=False,
     charges_white_label=True,

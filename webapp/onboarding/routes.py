@@ -1,5 +1,6 @@
 """The wizard's HTTP side: each view finds the wizard, asks it, and answers with a page, a
 partial for htmx, or a redirect. What a step means lives in wizard.py and options.py."""
+
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from htmx_flask import request
@@ -20,8 +21,11 @@ from .wizard import Wizard
 def _wizard_or_404(key: str) -> Wizard:
     """The signed-in administrator's own draft in their white-label; anything else is a 404."""
     white_label = current_white_label()
-    draft = scoped(CustomerDraft, of=white_label).where(
-        (CustomerDraft.key == key) & (CustomerDraft.created_by == current_user.id)).first()
+    draft = (
+        scoped(CustomerDraft, of=white_label)
+        .where((CustomerDraft.key == key) & (CustomerDraft.created_by == current_user.id))
+        .first()
+    )
     if draft is None:
         abort(404)
     return Wizard(white_label, draft)
@@ -108,8 +112,12 @@ def step(key: str, slug: str):
         if request.form.get("action") == "back":  # only "Create customer" creates it
             return _go_to(wizard, wizard.neighbours(step)[0])
         return _submit(wizard)
-    outcome = wizard.answer(step, request.form, request.form.get("action", "continue"),
-                            returning_to_review=request.args.get("return") == "review")
+    outcome = wizard.answer(
+        step,
+        request.form,
+        request.form.get("action", "continue"),
+        returning_to_review=request.args.get("return") == "review",
+    )
     if outcome.go_to is not None:
         return _go_to(wizard, outcome.go_to)
     return _render_step(wizard, step, outcome.form, status=outcome.status)
@@ -140,8 +148,12 @@ def _render_done(customer, push_url=None):
         .first()
     )
     response = render(
-        "onboarding/done.html", "onboarding/_done.html", customer=customer, option=option_of(customer),
-        token=token, partial=wants_partial(),
+        "onboarding/done.html",
+        "onboarding/_done.html",
+        customer=customer,
+        option=option_of(customer),
+        token=token,
+        partial=wants_partial(),
     )
     if push_url and wants_partial():
         response.headers["HX-Push-Url"] = push_url
@@ -151,7 +163,7 @@ def _render_done(customer, push_url=None):
 @bp.get("/<key>/done")
 @admin_required
 def done(key: str):
-    """"Your new customer has been successfully created!" and what to do next."""
+    """ "Your new customer has been successfully created!" and what to do next."""
     wizard = _wizard_or_404(key)
     if not wizard.submitted:
         return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)

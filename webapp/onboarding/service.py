@@ -1,4 +1,5 @@
 """Creating the customer from a finished draft: one transaction, idempotent."""
+
 from __future__ import annotations
 
 from ..audit import audit
@@ -92,8 +93,15 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
         _save_pbx_settings(customer, forms["pbx"], forms.get("numbers"))
     if option.activates_by_email:
         _send_activation(customer)
-    audit(white_label, "customer_created", customer=customer, actor=actor, administered_by=option.key,
-          plan=customer.plan.name, **({"via": via} if via else {}))
+    audit(
+        white_label,
+        "customer_created",
+        customer=customer,
+        actor=actor,
+        administered_by=option.key,
+        plan=customer.plan.name,
+        **({"via": via} if via else {}),
+    )
     emit_customer_event(CUSTOMER_CREATED, customer)
     return customer
 
@@ -156,7 +164,9 @@ def _assign_numbers(customer: Customer, white_label: WhiteLabel, numbers: list[s
         return
     assigned = (
         PhoneNumber.update(customer=customer, assigned_at=utcnow())
-        .where(belongs_to(PhoneNumber, of=white_label) & PhoneNumber.customer.is_null() & PhoneNumber.number.in_(numbers))
+        .where(
+            belongs_to(PhoneNumber, of=white_label) & PhoneNumber.customer.is_null() & PhoneNumber.number.in_(numbers)
+        )
         .execute()
     )
     if assigned != len(numbers):  # taken between the check and now

@@ -1,5 +1,6 @@
 """The wizard's steps, each declared once with its form, template and its rows on "Check your
 answers". Which steps an option asks, and in what order, is the option's business (options.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,7 +42,8 @@ class Step:
     # (stored answers, wizard) -> the (question, answer) rows "Check your answers" shows; a
     # step declared without one still shows its raw answers there rather than nothing.
     summary: Callable[[dict, Wizard], Rows] = field(
-        default=lambda values, wizard: [(name, str(value)) for name, value in values.items()])
+        default=lambda values, wizard: [(name, str(value)) for name, value in values.items()]
+    )
 
 
 def _lines(*parts) -> str:
@@ -71,13 +73,25 @@ def _contact_rows(v: dict, wizard: Wizard) -> Rows:
 
 
 def _address_rows(v: dict, wizard: Wizard) -> Rows:
-    address = _lines(v.get("address_line1"), v.get("address_line2"), v.get("city"), v.get("region"),
-                     v.get("postcode"), country_name(v.get("country")))
+    address = _lines(
+        v.get("address_line1"),
+        v.get("address_line2"),
+        v.get("city"),
+        v.get("region"),
+        v.get("postcode"),
+        country_name(v.get("country")),
+    )
     if v.get("service_same"):
         service = "Same as the address above"
     else:
-        service = _lines(v.get("service_line1"), v.get("service_line2"), v.get("service_city"),
-                         v.get("service_region"), v.get("service_postcode"), country_name(v.get("service_country")))
+        service = _lines(
+            v.get("service_line1"),
+            v.get("service_line2"),
+            v.get("service_city"),
+            v.get("service_region"),
+            v.get("service_postcode"),
+            country_name(v.get("service_country")),
+        )
     return [("Address", address), ("Service address", service)]
 
 
@@ -88,8 +102,10 @@ def _plan_rows(v: dict, wizard: Wizard) -> Rows:
         return [("Plan", "—")]
     price = format_money(plan.monthly_price, white_label.currency)
     minimum = format_money(plan.min_opening_balance, white_label.currency)
-    return [("Plan", f"{plan.name}, {price} a month"),
-            ("Payment", wizard.option.payment_summary.format(price=price, minimum=minimum))]
+    return [
+        ("Plan", f"{plan.name}, {price} a month"),
+        ("Payment", wizard.option.payment_summary.format(price=price, minimum=minimum)),
+    ]
 
 
 def _numbers_rows(v: dict, wizard: Wizard) -> Rows:
@@ -107,15 +123,34 @@ def _pbx_rows(v: dict, wizard: Wizard) -> Rows:
     ]
 
 
-WHO = Step("who", "Who administers", "Who will administer this account?", WhoForm, "onboarding/_step_who.html",
-           _who_rows)
-CONTACT = Step("contact", "Contact and business", "Contact and business information", ContactForm,
-               "onboarding/_step_contact.html", _contact_rows)
-AUTHORIZED_CONTACT = Step("contact", "Authorized contact", "Authorized contact and business information",
-                          AuthorizedContactForm, "onboarding/_step_contact.html", _contact_rows)
+WHO = Step(
+    "who", "Who administers", "Who will administer this account?", WhoForm, "onboarding/_step_who.html", _who_rows
+)
+CONTACT = Step(
+    "contact",
+    "Contact and business",
+    "Contact and business information",
+    ContactForm,
+    "onboarding/_step_contact.html",
+    _contact_rows,
+)
+AUTHORIZED_CONTACT = Step(
+    "contact",
+    "Authorized contact",
+    "Authorized contact and business information",
+    AuthorizedContactForm,
+    "onboarding/_step_contact.html",
+    _contact_rows,
+)
 ADDRESS = Step("address", "Address", "Address details", AddressForm, "onboarding/_step_address.html", _address_rows)
 PLAN = Step("plan", "Plan and payment", "Plan and payment", PlanForm, "onboarding/_step_plan.html", _plan_rows)
 NUMBERS = Step("numbers", "Phone numbers", "Phone numbers", NumbersForm, "onboarding/_step_numbers.html", _numbers_rows)
 PBX = Step("pbx", "PBX settings", "PBX settings", PbxForm, "onboarding/_step_pbx.html", _pbx_rows)
-REVIEW = Step("review", "Check your answers", "Check your answers", ReviewForm, "onboarding/_step_review.html",
-              lambda values, wizard: [])
+REVIEW = Step(
+    "review",
+    "Check your answers",
+    "Check your answers",
+    ReviewForm,
+    "onboarding/_step_review.html",
+    lambda values, wizard: [],
+)

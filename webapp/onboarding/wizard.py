@@ -5,6 +5,7 @@ this answers into HTTP, and service.py creates the customer from a finished wiza
 The draft's answers are a JSON field (`CustomerDraft.data`, parsed once when the row is read):
 `{step slug: {"values": {field: value}, "valid": bool}}`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -135,7 +136,8 @@ class Wizard:
         (`change_url(step)` makes it)."""
         return [
             {"step": step, "rows": step.summary(self.values(step), self), "change_url": change_url(step)}
-            for step in self.steps if step is not REVIEW
+            for step in self.steps
+            if step is not REVIEW
         ]
 
     # --- Answering a step ---------------------------------------------------------------------
@@ -187,9 +189,17 @@ class Wizard:
                 # for (such as the authorized-contact confirmation) must be given again.
                 fields = self.form(step, MultiDict())._fields
                 values = {k: v for k, v in old[step.slug].get("values", {}).items() if k in fields}
-                form = step.form(formdata=_formdata(values), meta={"csrf": False}, white_label=self.white_label,
-                                 answers=self.answers(), option=option)
-                self.data[step.slug] = {"values": values, "valid": bool(old[step.slug].get("valid")) and form.validate()}
+                form = step.form(
+                    formdata=_formdata(values),
+                    meta={"csrf": False},
+                    white_label=self.white_label,
+                    answers=self.answers(),
+                    option=option,
+                )
+                self.data[step.slug] = {
+                    "values": values,
+                    "valid": bool(old[step.slug].get("valid")) and form.validate(),
+                }
             self.draft.updated_at = utcnow()
             self._store(CustomerDraft.administered_by, CustomerDraft.data, CustomerDraft.updated_at)
 

@@ -4,6 +4,7 @@ Card data exists only in memory for the duration of one call: no model, log line
 or error page ever receives a card number or security code. Every charge carries an
 idempotency key, so a retried or doubled request charges once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """The sandbox's card fields, typed on our own page (activation, top-up). With Stripe the card is
 typed into Stripe.js instead and never reaches this server."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,14 @@ class CardFields(AppForm):
 
     card_name = StringField("Name on card", validators=[DataRequired("Enter the name on the card."), Length(max=100)])
     card_number = StringField("Card number", validators=[DataRequired("Enter the card number."), Length(max=30)])
-    card_expiry = StringField("Expiry (MM/YY)", validators=[DataRequired("Enter the card’s expiry date."), Length(max=7)])
-    security_code = PasswordField("Security code", validators=[DataRequired("Enter the card’s security code."), Length(max=4)],
-                                  description="The 3 or 4 digits on the back of the card.")
+    card_expiry = StringField(
+        "Expiry (MM/YY)", validators=[DataRequired("Enter the card’s expiry date."), Length(max=7)]
+    )
+    security_code = PasswordField(
+        "Security code",
+        validators=[DataRequired("Enter the card’s security code."), Length(max=4)],
+        description="The 3 or 4 digits on the back of the card.",
+    )
 
     def validate_card_number(self, field):
         digits = re.sub(r"[\s-]", "", field.data or "")

@@ -6,6 +6,7 @@ Stripe is always asked (with the white-label's own secret key) rather than belie
 browser or an event body, and an intent counts as ours only when its metadata names our
 purpose, this white-label and one of its customers. No request handling here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,7 @@ CANCELED = StripeIntent.CANCELED
 FAILED = StripeIntent.FAILED
 
 HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled")
+
 
 @dataclass(frozen=True)
 class Purpose:
@@ -66,8 +68,18 @@ def stripe_for(white_label: WhiteLabel):
     return StripeGateway(white_label.stripe_secret_key, white_label.stripe_publishable_key)
 
 
-def remember(intent_id: str, *, white_label, customer, purpose: str, amount: int, currency: str,
-             token_hash: str | None = None, attempt_key: str | None = None, created_by=None) -> StripeIntent:
+def remember(
+    intent_id: str,
+    *,
+    white_label,
+    customer,
+    purpose: str,
+    amount: int,
+    currency: str,
+    token_hash: str | None = None,
+    attempt_key: str | None = None,
+    created_by=None,
+) -> StripeIntent:
     """Keep our own record of an intent just created at Stripe (the same intent again, as an
     idempotent create returns it: the same record)."""
     existing = StripeIntent.get_or_none(StripeIntent.intent_id == intent_id)
@@ -76,8 +88,15 @@ def remember(intent_id: str, *, white_label, customer, purpose: str, amount: int
     try:
         with db.atomic():
             return StripeIntent.create(
-                intent_id=intent_id, white_label=white_label, customer=customer, purpose=purpose, amount=amount,
-                currency=currency, token_hash=token_hash, attempt_key=attempt_key, created_by=created_by,
+                intent_id=intent_id,
+                white_label=white_label,
+                customer=customer,
+                purpose=purpose,
+                amount=amount,
+                currency=currency,
+                token_hash=token_hash,
+                attempt_key=attempt_key,
+                created_by=created_by,
             )
     except IntegrityError:  # the same intent remembered at the same moment by a doubled request
         return StripeIntent.get(StripeIntent.intent_id == intent_id)
@@ -99,8 +118,13 @@ def _record_of(info, white_label: WhiteLabel, customer: Customer) -> StripeInten
     if record is not None:
         return record
     return remember(
-        info.id, white_label=white_label, customer=customer, purpose=info.metadata["purpose"], amount=info.amount,
-        currency=info.currency.upper(), token_hash=info.metadata.get("activation_token_hash"),
+        info.id,
+        white_label=white_label,
+        customer=customer,
+        purpose=info.metadata["purpose"],
+        amount=info.amount,
+        currency=info.currency.upper(),
+        token_hash=info.metadata.get("activation_token_hash"),
         attempt_key=info.metadata.get("top_up_attempt"),
     )
 
@@ -211,8 +235,11 @@ def reconcile(now: dt.datetime | None = None, limit: int = 200) -> dict[str, int
             continue
         if stripe_for(white_label) is None:
             # Its secret key is unreadable (SECRETS_ENCRYPTION_KEYS changed): ask again once it is fixed.
-            log.error("Reconciliation: white-label %s has no readable Stripe secret key; enter it in "
-                      "Settings > Payment gateway", white_label.slug)
+            log.error(
+                "Reconciliation: white-label %s has no readable Stripe secret key; enter it in "
+                "Settings > Payment gateway",
+                white_label.slug,
+            )
             skipped.add(white_label.id)
             continue
         try:
@@ -220,15 +247,21 @@ def reconcile(now: dt.datetime | None = None, limit: int = 200) -> dict[str, int
             if outcome in (WAITING, FAILED) and _abandoned(record, now):
                 outcome = _cancel(record, white_label)
         except GatewayUnavailable as error:
-            log.warning("Reconciliation: Stripe did not answer for white-label %s (%s); trying again next run",
-                        white_label.slug, error)
+            log.warning(
+                "Reconciliation: Stripe did not answer for white-label %s (%s); trying again next run",
+                white_label.slug,
+                error,
+            )
             skipped.add(white_label.id)
             outcome = "unreachable"
         if outcome == IGNORED:
             # Stripe does not know it under this white-label's key (or it is not ours): stop asking.
             mark(record, CANCELED)
-            log.warning("Reconciliation: intent %s of white-label %s is unknown to its Stripe account",
-                        record.intent_id, white_label.slug)
+            log.warning(
+                "Reconciliation: intent %s of white-label %s is unknown to its Stripe account",
+                record.intent_id,
+                white_label.slug,
+            )
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

@@ -1,4 +1,5 @@
 """Stripe's webhook: one endpoint per white-label, verified with its own signing secret."""
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ def stripe_webhook(white_label_id: int):
         abort(404)
     secret = white_label.stripe_webhook_secret
     if not secret:
-        log.warning("Stripe webhook for %s refused: no signing secret is stored (Settings > Payment gateway)",
-                    white_label.slug)
+        log.warning(
+            "Stripe webhook for %s refused: no signing secret is stored (Settings > Payment gateway)", white_label.slug
+        )
         return jsonify(error="No webhook signing secret is configured for this endpoint."), 400
     try:
         # Signature and timestamp (Stripe's default tolerance, 5 minutes) checked by the library.

@@ -1,4 +1,5 @@
 """A card processor's test mode, built in: well-known test cards, Luhn check, idempotency."""
+
 from __future__ import annotations
 
 import secrets
@@ -63,9 +64,15 @@ class SandboxGateway:
     def _decide(card: Card) -> ChargeResult:
         number = card.number
         if not luhn_valid(number):
-            return ChargeResult(False, decline_code="incorrect_number",
-                                message="That card number is not valid. Check it and try again.")
-        details = {"brand": card_brand(number), "last4": number[-4:], "exp_month": card.exp_month, "exp_year": card.exp_year}
+            return ChargeResult(
+                False, decline_code="incorrect_number", message="That card number is not valid. Check it and try again."
+            )
+        details = {
+            "brand": card_brand(number),
+            "last4": number[-4:],
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        }
         if number in DECLINES:
             code, message = DECLINES[number]
             return ChargeResult(False, decline_code=code, message=message, **details)

@@ -1,5 +1,6 @@
 """Stripe: PaymentIntents created here, card details entered in Stripe.js Elements, so the
 card never reaches this server. Verified server-side before anything is recorded."""
+
 from __future__ import annotations
 
 import logging
@@ -20,25 +21,29 @@ UNAVAILABLE = (stripe.APIConnectionError, stripe.AuthenticationError, stripe.Per
 
 # Stripe.js needs its own origin for the script, the card iframe and its API calls; only
 # the Stripe payment pages (activation, top-up) get this policy.
-STRIPE_CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' https://js.stripe.com",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "frame-src https://js.stripe.com https://hooks.stripe.com",
-    "connect-src 'self' https://api.stripe.com",
-    "form-action 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-])
+STRIPE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://js.stripe.com",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "frame-src https://js.stripe.com https://hooks.stripe.com",
+        "connect-src 'self' https://api.stripe.com",
+        "form-action 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
     if isinstance(error, stripe.APIConnectionError):
         return GatewayUnavailable(type(error).__name__)
-    log.error("Stripe refused the white-label's secret key (%s): enter a current key in "
-              "Settings > Payment gateway", type(error).__name__)
+    log.error(
+        "Stripe refused the white-label's secret key (%s): enter a current key in Settings > Payment gateway",
+        type(error).__name__,
+    )
     return GatewayUnavailable(type(error).__name__, retry=False)
 
 
@@ -85,12 +90,25 @@ class IntentInfo:
     def check(self, *, amount: int, currency: str, metadata: dict) -> ChargeResult:
         """Paid in full, in this currency, for this purpose: the card's details. Else why not."""
         if self.amount != amount or self.currency != currency.lower() or not self.belongs_to(metadata):
-            return ChargeResult(False, decline_code="mismatch", message="That payment does not match what you are paying for here. Try again.")
+            return ChargeResult(
+                False,
+                decline_code="mismatch",
+                message="That payment does not match what you are paying for here. Try again.",
+            )
         if self.status != "succeeded":
-            return ChargeResult(False, decline_code=self.status,
-                                message=self.error or "The card payment did not complete. Try again or use another card.")
-        return ChargeResult(True, reference=self.id, brand=self.brand or "Card", last4=self.last4,
-                            exp_month=self.exp_month, exp_year=self.exp_year)
+            return ChargeResult(
+                False,
+                decline_code=self.status,
+                message=self.error or "The card payment did not complete. Try again or use another card.",
+            )
+        return ChargeResult(
+            True,
+            reference=self.id,
+            brand=self.brand or "Card",
+            last4=self.last4,
+            exp_month=self.exp_month,
+            exp_year=self.exp_year,
+        )
 
 
 class StripeGateway:
@@ -102,8 +120,9 @@ class StripeGateway:
         self.publishable_key = publishable_key
         self.client = stripe.StripeClient(secret_key, http_client=http_client, max_network_retries=2)
 
-    def create_intent(self, *, amount: int, currency: str, idempotency_key: str, description: str,
-                      metadata: dict) -> tuple[str, str]:
+    def create_intent(
+        self, *, amount: int, currency: str, idempotency_key: str, description: str, metadata: dict
+    ) -> tuple[str, str]:
         """A PaymentIntent for `amount`; the same key returns the same intent. -> (id, client secret)."""
         try:
             intent = self.client.v1.payment_intents.create(
@@ -138,21 +157,26 @@ class StripeGateway:
         """Return a paid intent in full. Refunded already (the idempotency key has expired after
         a day, say) counts as done."""
         try:
-            self.client.v1.refunds.create(params={"payment_intent": reference}, options={"idempotency_key": idempotency_key})
+            self.client.v1.refunds.create(
+                params={"payment_intent": reference}, options={"idempotency_key": idempotency_key}
+            )
         except UNAVAILABLE as error:
             raise _unavailable(error) from error
         except stripe.InvalidRequestError as error:
             if getattr(error, "code", None) == "charge_already_refunded":
                 return
-            log.error("Stripe refused to refund %s: %s", reference, getattr(error, "code", None) or type(error).__name__)
+            log.error(
+                "Stripe refused to refund %s: %s", reference, getattr(error, "code", None) or type(error).__name__
+            )
             raise GatewayUnavailable("refund refused", retry=False) from error
 
     def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> bool:
         """Cancel an unpaid intent so it can never be paid; False when Stripe says it cannot be
         cancelled any more (it was paid meanwhile, or is already cancelled)."""
         try:
-            self.client.v1.payment_intents.cancel(intent_id, params={"cancellation_reason": "abandoned"},
-                                                  options={"idempotency_key": idempotency_key})
+            self.client.v1.payment_intents.cancel(
+                intent_id, params={"cancellation_reason": "abandoned"}, options={"idempotency_key": idempotency_key}
+            )
         except UNAVAILABLE as error:
             raise _unavailable(error) from error
         except stripe.InvalidRequestError:

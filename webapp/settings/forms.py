@@ -1,4 +1,5 @@
 """The payment-gateway form, and how a stored Stripe secret key is shown (never in full)."""
+
 from __future__ import annotations
 
 import re
@@ -52,13 +53,9 @@ class PaymentGatewayForm(AppForm):
         choices=GATEWAY_CHOICES,
         validators=[InputRequired("Choose a payment gateway.")],
     )
-    stripe_publishable_key = StringField(
-        "Stripe publishable key", filters=[_strip], validators=[Length(max=255)]
-    )
+    stripe_publishable_key = StringField("Stripe publishable key", filters=[_strip], validators=[Length(max=255)])
     # A PasswordField never renders its value, so the secret key never goes back to the browser.
-    stripe_secret_key = PasswordField(
-        "Stripe secret key", filters=[_strip], validators=[Length(max=255)]
-    )
+    stripe_secret_key = PasswordField("Stripe secret key", filters=[_strip], validators=[Length(max=255)])
 
     # Optional: without it the reconciliation job finds payments instead (README, Stripe).
     stripe_webhook_secret = PasswordField(
@@ -96,9 +93,7 @@ class PaymentGatewayForm(AppForm):
             self.stripe_publishable_key.errors.append("Enter the Stripe publishable key.")
             ok = False
         elif not PUBLISHABLE_KEY.fullmatch(publishable):
-            self.stripe_publishable_key.errors.append(
-                "Enter a publishable key that starts with pk_test_ or pk_live_."
-            )
+            self.stripe_publishable_key.errors.append("Enter a publishable key that starts with pk_test_ or pk_live_.")
             ok = False
         if typed_secret and not SECRET_KEY.fullmatch(typed_secret):
             self.stripe_secret_key.errors.append(

@@ -50,17 +50,24 @@ def payment_gateway():
         stored_secret=masked_secret(white_label.stripe_secret_key) if white_label.stripe_secret_key else None,
         # The typed secret is never sent back, so say it has to be typed again.
         secret_discarded=form.is_submitted() and bool(form.stripe_secret_key.data),
-        stored_webhook_secret=(masked_webhook_secret(white_label.stripe_webhook_secret)
-                               if white_label.stripe_webhook_secret else None),
+        stored_webhook_secret=(
+            masked_webhook_secret(white_label.stripe_webhook_secret) if white_label.stripe_webhook_secret else None
+        ),
         webhook_secret_discarded=form.is_submitted() and bool(form.stripe_webhook_secret.data),
         # What to paste into Stripe: built from APP_BASE_URL, never from the request's Host.
-        webhook_url=current_app.config["APP_BASE_URL"].rstrip("/") + url_for("payments.stripe_webhook", white_label_id=white_label.id),
+        webhook_url=current_app.config["APP_BASE_URL"].rstrip("/")
+        + url_for("payments.stripe_webhook", white_label_id=white_label.id),
         status=form_status(form),
     )
 
 
 def save_payment_gateway(
-    white_label: WhiteLabel, gateway: str, publishable_key: str, secret_key: str, *, actor_id: int,
+    white_label: WhiteLabel,
+    gateway: str,
+    publishable_key: str,
+    secret_key: str,
+    *,
+    actor_id: int,
     webhook_secret: str | None = None,
 ) -> None:
     """Switch the white-label's gateway (Stripe keys only change when Stripe is chosen) and audit it."""
@@ -109,8 +116,14 @@ def billing():
     white_label = current_white_label()
     page = page_number()
     rows, has_next = _ledger_page(white_label, page)
-    return render("settings/billing.html", rows=rows, page=page, has_next=has_next,
-                  balance=white_label_balance(white_label), available=available_credit(white_label))
+    return render(
+        "settings/billing.html",
+        rows=rows,
+        page=page,
+        has_next=has_next,
+        balance=white_label_balance(white_label),
+        available=available_credit(white_label),
+    )
 
 
 @bp.get("/billing.csv")
@@ -127,8 +140,15 @@ def billing_csv():
 
     white_label = current_white_label()
     query = (
-        LedgerEntry.select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.currency,
-                           LedgerEntry.reason, Customer.id, Customer.business_name)
+        LedgerEntry.select(
+            LedgerEntry.created_at,
+            LedgerEntry.kind,
+            LedgerEntry.amount,
+            LedgerEntry.currency,
+            LedgerEntry.reason,
+            Customer.id,
+            Customer.business_name,
+        )
         .join(Customer, JOIN.LEFT_OUTER, on=(LedgerEntry.customer == Customer.id))
         .where(belongs_to(LedgerEntry, of=white_label) & (LedgerEntry.account == LedgerEntry.WHITE_LABEL))
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
@@ -143,10 +163,15 @@ def billing_csv():
             signed = amount if kind == LedgerEntry.CREDIT else -amount
             # A leading = + - @ would make a spreadsheet run the cell as a formula.
             safe = [(v if not (isinstance(v, str) and v[:1] in "=+-@") else "'" + v) for v in (reason, business or "")]
-            writer.writerow([created_at.isoformat(), kind, f"{signed / 100:.2f}", currency, safe[0], customer_id or "", safe[1]])
+            writer.writerow(
+                [created_at.isoformat(), kind, f"{signed / 100:.2f}", currency, safe[0], customer_id or "", safe[1]]
+            )
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate(0)
 
-    return Response(rows(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{white_label.slug}-ledger.csv"'})
+    return Response(
+        rows(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{white_label.slug}-ledger.csv"'},
+    )

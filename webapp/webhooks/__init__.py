@@ -4,6 +4,7 @@
 worker delivers it (`delivery.deliver_due_webhooks()`), signed per the Standard Webhooks
 specification; `routes.py` is the settings pages with each endpoint's delivery log.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")

@@ -5,6 +5,7 @@ The host is resolved once per check, every address it resolves to is checked, an
 then connects to the address that was checked, never resolving the name again: a DNS answer that
 changes between the check and the connection (DNS rebinding) cannot send it elsewhere.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -8,6 +8,7 @@ the delivery's `retry_until` (WEBHOOK_RETRY_HOURS after the event). An endpoint 
 have all failed for WEBHOOK_DISABLE_AFTER_HOURS is disabled and its white-label's administrators
 are emailed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,9 +106,16 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = cls(target, timeout)
     try:
-        connection.request("POST", target.path, body=body, headers={
-            **headers, "Content-Type": "application/json", "User-Agent": USER_AGENT,
-        })
+        connection.request(
+            "POST",
+            target.path,
+            body=body,
+            headers={
+                **headers,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+        )
         _remaining(connection, deadline)
         response = connection.getresponse()
         read = 0
@@ -158,15 +166,26 @@ def _due(now: dt.datetime):
 def _claim(delivery_id: int, now: dt.datetime) -> WebhookDelivery | None:
     """Take the row for this worker (one attempt); None when another worker has it or it is not due.
     A row taken over after its worker's lease ran out is counted (it may have gone already)."""
-    claimed = leases.claim(WebhookDelivery, delivery_id, now=now, lease=lease(),
-                           waiting=WebhookDelivery.PENDING, sending=WebhookDelivery.SENDING)
+    claimed = leases.claim(
+        WebhookDelivery,
+        delivery_id,
+        now=now,
+        lease=lease(),
+        waiting=WebhookDelivery.PENDING,
+        sending=WebhookDelivery.SENDING,
+    )
     if claimed is None:
         return None
     row = WebhookDelivery.get_by_id(delivery_id)
     if claimed == leases.TAKEN_OVER:
         metrics.WEBHOOK_LEASE_RESENDS.inc()
-        log.warning("Webhook %s (%s) taken over after its worker's lease ran out (attempt %s): it may already "
-                    "have been delivered; sending again with the same webhook-id", row.id, row.event_type, row.attempts)
+        log.warning(
+            "Webhook %s (%s) taken over after its worker's lease ran out (attempt %s): it may already "
+            "have been delivered; sending again with the same webhook-id",
+            row.id,
+            row.event_type,
+            row.attempts,
+        )
     return row
 
 
@@ -179,8 +198,9 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-def deliver_due_webhooks(limit: int = 50, *, now: dt.datetime | None = None, budget_seconds: float | None = None,
-                         stop=None) -> int:
+def deliver_due_webhooks(
+    limit: int = 50, *, now: dt.datetime | None = None, budget_seconds: float | None = None, stop=None
+) -> int:
     """Attempt up to `limit` due deliveries of enabled endpoints; returns how many were delivered.
 
     `now` stands in for the clock (tests move it days ahead); `budget_seconds` stops the pass
@@ -212,12 +232,16 @@ def deliver_due_webhooks(limit: int = 50, *, now: dt.datetime | None = None, bud
 
 def _attempt(row: WebhookDelivery, clock) -> int:
     endpoint = WebhookEndpoint.get_or_none(WebhookEndpoint.id == row.endpoint_id)
-    mine = (WebhookDelivery.id == row.id) & (WebhookDelivery.status == WebhookDelivery.SENDING) & (
-        WebhookDelivery.attempts == row.attempts)
+    mine = (
+        (WebhookDelivery.id == row.id)
+        & (WebhookDelivery.status == WebhookDelivery.SENDING)
+        & (WebhookDelivery.attempts == row.attempts)
+    )
     if endpoint is None or not endpoint.enabled:
         # Disabled after this pass chose the row: put it back, the attempt not counted.
-        WebhookDelivery.update(status=WebhookDelivery.PENDING, locked_until=None,
-                               attempts=WebhookDelivery.attempts - 1).where(mine).execute()
+        WebhookDelivery.update(
+            status=WebhookDelivery.PENDING, locked_until=None, attempts=WebhookDelivery.attempts - 1
+        ).where(mine).execute()
         return 0
     config = current_app.config
     timeout = config["WEBHOOK_TIMEOUT"]
@@ -237,23 +261,37 @@ def _attempt(row: WebhookDelivery, clock) -> int:
     with db.atomic():
         if not error:
             WebhookDelivery.update(
-                status=WebhookDelivery.DELIVERED, delivered_at=now, last_attempt_at=now, last_status_code=status,
-                last_response_ms=elapsed_ms, last_error="", locked_until=None,
+                status=WebhookDelivery.DELIVERED,
+                delivered_at=now,
+                last_attempt_at=now,
+                last_status_code=status,
+                last_response_ms=elapsed_ms,
+                last_error="",
+                locked_until=None,
             ).where(mine).execute()
             WebhookEndpoint.update(failing_since=None).where(
                 (WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.failing_since.is_null(False)
             ).execute()
             metrics.WEBHOOK_ATTEMPTS.labels("delivered").inc()
-            log.info("Webhook %s (%s) delivered to endpoint %s (attempt %s, HTTP %s)",
-                     row.id, row.event_type, endpoint.id, row.attempts, status)
+            log.info(
+                "Webhook %s (%s) delivered to endpoint %s (attempt %s, HTTP %s)",
+                row.id,
+                row.event_type,
+                endpoint.id,
+                row.attempts,
+                status,
+            )
             return 1
         gave_up = now >= row.retry_until
         metrics.WEBHOOK_ATTEMPTS.labels("failed" if gave_up else "retry").inc()
         WebhookDelivery.update(
             status=WebhookDelivery.FAILED if gave_up else WebhookDelivery.PENDING,
             next_attempt_at=min(now + backoff(row.attempts), row.retry_until),
-            last_attempt_at=now, last_status_code=status, last_response_ms=elapsed_ms,
-            last_error=error[:300], locked_until=None,
+            last_attempt_at=now,
+            last_status_code=status,
+            last_response_ms=elapsed_ms,
+            last_error=error[:300],
+            locked_until=None,
         ).where(mine).execute()
         # Failing since when? A failed first attempt means nothing was taken since the event was
         # queued (or since the endpoint was last changed or enabled), so the spell starts there:
@@ -262,32 +300,59 @@ def _attempt(row: WebhookDelivery, clock) -> int:
         WebhookEndpoint.update(failing_since=min(since, now)).where(
             (WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.failing_since.is_null()
         ).execute()
-        failing_since = WebhookEndpoint.select(WebhookEndpoint.failing_since).where(
-            WebhookEndpoint.id == endpoint.id).scalar()
-        if failing_since is not None and now - failing_since >= dt.timedelta(hours=config["WEBHOOK_DISABLE_AFTER_HOURS"]):
+        failing_since = (
+            WebhookEndpoint.select(WebhookEndpoint.failing_since).where(WebhookEndpoint.id == endpoint.id).scalar()
+        )
+        if failing_since is not None and now - failing_since >= dt.timedelta(
+            hours=config["WEBHOOK_DISABLE_AFTER_HOURS"]
+        ):
             _disable_failing(endpoint, failing_since, error, now)
-    log.info("Webhook %s (%s) to endpoint %s not delivered (attempt %s): %s",
-             row.id, row.event_type, endpoint.id, row.attempts, error)
+    log.info(
+        "Webhook %s (%s) to endpoint %s not delivered (attempt %s): %s",
+        row.id,
+        row.event_type,
+        endpoint.id,
+        row.attempts,
+        error,
+    )
     return 0
 
 
 def _disable_failing(endpoint: WebhookEndpoint, failing_since: dt.datetime, error: str, now: dt.datetime) -> None:
     """Disable an endpoint that has failed for too long, audit it, and email the administrators."""
-    disabled = WebhookEndpoint.update(
-        enabled=False, disabled_reason=WebhookEndpoint.FAILING, disabled_at=now, updated_at=now,
-    ).where((WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.enabled).execute()
+    disabled = (
+        WebhookEndpoint.update(
+            enabled=False,
+            disabled_reason=WebhookEndpoint.FAILING,
+            disabled_at=now,
+            updated_at=now,
+        )
+        .where((WebhookEndpoint.id == endpoint.id) & WebhookEndpoint.enabled)
+        .execute()
+    )
     if not disabled:
         return  # another worker got here first
-    audit(endpoint.white_label_id, "webhook_endpoint_disabled", endpoint=endpoint.id, url=endpoint.url,
-          reason="failing", failing_since=failing_since.isoformat())
+    audit(
+        endpoint.white_label_id,
+        "webhook_endpoint_disabled",
+        endpoint=endpoint.id,
+        url=endpoint.url,
+        reason="failing",
+        failing_since=failing_since.isoformat(),
+    )
     white_label = WhiteLabel.get_by_id(endpoint.white_label_id)
     administrators = (
-        User.select().join(WhiteLabelMembership)
-        .where(belongs_to(WhiteLabelMembership, of=white_label)
-               & (WhiteLabelMembership.role == WhiteLabelMembership.ADMINISTRATOR) & User.active)
+        User.select()
+        .join(WhiteLabelMembership)
+        .where(
+            belongs_to(WhiteLabelMembership, of=white_label)
+            & (WhiteLabelMembership.role == WhiteLabelMembership.ADMINISTRATOR)
+            & User.active
+        )
         .order_by(User.id)
     )
     hours = round((now - failing_since).total_seconds() / 3600)
     for administrator in administrators:
-        emails.send_webhook_endpoint_disabled_email(administrator, endpoint, failing_since=failing_since, hours=hours,
-                                                    error=error)
+        emails.send_webhook_endpoint_disabled_email(
+            administrator, endpoint, failing_since=failing_since, hours=hours, error=error
+        )

@@ -5,6 +5,7 @@ event exists exactly when its change committed (a rolled-back change sends nothi
 one delivery row per enabled endpoint of the white-label that subscribes to the event; the
 outbox worker sends them (delivery.py). Payloads are small and never carry secrets or card data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,13 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
 
 
-def emit(white_label: WhiteLabel | int, event_type: str, data: dict | Callable[[], dict], *,
-         customer: Customer | int | None = None) -> int:
+def emit(
+    white_label: WhiteLabel | int,
+    event_type: str,
+    data: dict | Callable[[], dict],
+    *,
+    customer: Customer | int | None = None,
+) -> int:
     """Queue `event_type` for every enabled endpoint of the white-label that subscribes to it;
     returns how many. Call inside the transaction of the change that causes the event.
 
@@ -55,8 +61,9 @@ def emit(white_label: WhiteLabel | int, event_type: str, data: dict | Callable[[
     white_label_id = getattr(white_label, "id", white_label)
     endpoints = [
         endpoint.id
-        for endpoint in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events)
-        .where(belongs_to(WebhookEndpoint, of=white_label_id) & WebhookEndpoint.enabled)
+        for endpoint in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+            belongs_to(WebhookEndpoint, of=white_label_id) & WebhookEndpoint.enabled
+        )
         if event_type in endpoint.event_types
     ]
     if not endpoints:
@@ -68,22 +75,24 @@ def emit(white_label: WhiteLabel | int, event_type: str, data: dict | Callable[[
     )
     message_id = f"msg_{uuid.uuid4().hex}"  # webhook-id: receivers drop a message they have seen
     retry_until = now + dt.timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"])
-    WebhookDelivery.insert_many([
-        {
-            "white_label": white_label_id,
-            "endpoint": endpoint_id,
-            "customer": getattr(customer, "id", customer),
-            "message_id": message_id,
-            "event_type": event_type,
-            "payload": body,
-            "status": WebhookDelivery.PENDING,
-            "next_attempt_at": now,
-            "retry_until": retry_until,
-            "created_at": now,
-            "request_id": current_request_id(),
-        }
-        for endpoint_id in endpoints
-    ]).execute()
+    WebhookDelivery.insert_many(
+        [
+            {
+                "white_label": white_label_id,
+                "endpoint": endpoint_id,
+                "customer": getattr(customer, "id", customer),
+                "message_id": message_id,
+                "event_type": event_type,
+                "payload": body,
+                "status": WebhookDelivery.PENDING,
+                "next_attempt_at": now,
+                "retry_until": retry_until,
+                "created_at": now,
+                "request_id": current_request_id(),
+            }
+            for endpoint_id in endpoints
+        ]
+    ).execute()
     return len(endpoints)
 
 
@@ -116,12 +125,17 @@ def customer_data(customer_id: int) -> dict:
 
 def emit_customer_event(event_type: str, customer: Customer, **extra) -> int:
     """Queue a customer event: the customer as it is now, plus `extra` (say, the previous status)."""
-    return emit(customer.white_label_id, event_type,
-                lambda: {"customer": customer_data(customer.id), **extra}, customer=customer)
+    return emit(
+        customer.white_label_id,
+        event_type,
+        lambda: {"customer": customer_data(customer.id), **extra},
+        customer=customer,
+    )
 
 
 def emit_payment_succeeded(payment: Payment) -> int:
     """Queue payment.succeeded: amount and purpose, never the card (not even its brand or digits)."""
+
     def data() -> dict:
         return {
             "payment": {

@@ -1,4 +1,5 @@
 """The endpoint form (URL, description, events) and the secret-rotation form."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -23,12 +24,20 @@ class CheckboxesField(SelectMultipleField):
 class EndpointForm(AppForm):
     # A text input with the URL keyboard: the stylesheet styles text inputs, and a browser's own
     # check of type="url" would pre-empt the messages below.
-    url = StringField("Endpoint URL", filters=[_strip], render_kw={"inputmode": "url"}, validators=[
-        InputRequired("Enter the URL your shop receives webhooks at."),
-        Length(max=2000, message="Enter a URL of at most 2,000 characters."),
-    ])
-    description = StringField("Description", filters=[_strip], validators=[
-        Length(max=200, message="Enter a description of at most 200 characters.")])
+    url = StringField(
+        "Endpoint URL",
+        filters=[_strip],
+        render_kw={"inputmode": "url"},
+        validators=[
+            InputRequired("Enter the URL your shop receives webhooks at."),
+            Length(max=2000, message="Enter a URL of at most 2,000 characters."),
+        ],
+    )
+    description = StringField(
+        "Description",
+        filters=[_strip],
+        validators=[Length(max=200, message="Enter a description of at most 200 characters.")],
+    )
     events = CheckboxesField("Events", choices=[SelectChoice(key, key) for key in EVENT_TYPES])
 
     def validate_url(self, field):
@@ -53,5 +62,9 @@ OVERLAP_CHOICES = [
 
 
 class RotateSecretForm(AppForm):
-    overlap_hours = SelectField("Keep signing with the old secret for", choices=OVERLAP_CHOICES, default="24",
-                                validators=[InputRequired("Choose how long the old secret keeps working.")])
+    overlap_hours = SelectField(
+        "Keep signing with the old secret for",
+        choices=OVERLAP_CHOICES,
+        default="24",
+        validators=[InputRequired("Choose how long the old secret keeps working.")],
+    )

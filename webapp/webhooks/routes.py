@@ -1,4 +1,5 @@
 """Settings > Webhooks: administrators add and run endpoints; staff see them and their logs."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, session, url_for
@@ -47,8 +48,9 @@ def window(hours: float) -> str:
 def index():
     """The white-label's webhook endpoints, with whether each is working."""
     endpoints = list(scoped(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
-    return render("webhooks/index.html", endpoints=endpoints,
-                  retry_window=window(current_app.config["WEBHOOK_RETRY_HOURS"]))
+    return render(
+        "webhooks/index.html", endpoints=endpoints, retry_window=window(current_app.config["WEBHOOK_RETRY_HOURS"])
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -58,14 +60,16 @@ def new():
     form = EndpointForm(data={"events": list(EVENT_TYPES)} if request.method == "GET" else None)
     if form.validate_on_submit():
         endpoint, secret = service.create_endpoint(
-            current_white_label(), acting_user(), url=form.url.data, description=form.description.data or "",
+            current_white_label(),
+            acting_user(),
+            url=form.url.data,
+            description=form.description.data or "",
             events=[e for e in EVENT_TYPES if e in form.events.data],
         )
         _show_secret_once(endpoint.id, secret)
         flash("Endpoint added. Copy its signing secret now: it is shown only this once.", "success")
         return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
-    return render("webhooks/form.html", form=form, endpoint=None, event_types=EVENT_TYPES,
-                  status=form_status(form))
+    return render("webhooks/form.html", form=form, endpoint=None, event_types=EVENT_TYPES, status=form_status(form))
 
 
 @bp.get("/<int:endpoint_id>")
@@ -81,9 +85,16 @@ def show(endpoint_id: int):
         .offset((page - 1) * LOG_PAGE_SIZE)
         .limit(LOG_PAGE_SIZE + 1)
     )
-    return render("webhooks/show.html", endpoint=endpoint, secret=_take_secret(endpoint.id),
-                  deliveries=rows[:LOG_PAGE_SIZE], page=page, has_next=len(rows) > LOG_PAGE_SIZE,
-                  now=utcnow(), disable_window=window(current_app.config["WEBHOOK_DISABLE_AFTER_HOURS"]))
+    return render(
+        "webhooks/show.html",
+        endpoint=endpoint,
+        secret=_take_secret(endpoint.id),
+        deliveries=rows[:LOG_PAGE_SIZE],
+        page=page,
+        has_next=len(rows) > LOG_PAGE_SIZE,
+        now=utcnow(),
+        disable_window=window(current_app.config["WEBHOOK_DISABLE_AFTER_HOURS"]),
+    )
 
 
 @bp.route("/<int:endpoint_id>/edit", methods=["GET", "POST"])
@@ -91,15 +102,22 @@ def show(endpoint_id: int):
 def edit(endpoint_id: int):
     """Change the endpoint's URL, description or events."""
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
-    form = EndpointForm(data={"url": endpoint.url, "description": endpoint.description, "events": endpoint.event_types}
-                        if request.method == "GET" else None)
+    form = EndpointForm(
+        data={"url": endpoint.url, "description": endpoint.description, "events": endpoint.event_types}
+        if request.method == "GET"
+        else None
+    )
     if form.validate_on_submit():
-        service.update_endpoint(endpoint, acting_user(), url=form.url.data, description=form.description.data or "",
-                                events=[e for e in EVENT_TYPES if e in form.events.data])
+        service.update_endpoint(
+            endpoint,
+            acting_user(),
+            url=form.url.data,
+            description=form.description.data or "",
+            events=[e for e in EVENT_TYPES if e in form.events.data],
+        )
         flash("Endpoint saved.", "success")
         return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
-    return render("webhooks/form.html", form=form, endpoint=endpoint, event_types=EVENT_TYPES,
-                  status=form_status(form))
+    return render("webhooks/form.html", form=form, endpoint=endpoint, event_types=EVENT_TYPES, status=form_status(form))
 
 
 @bp.post("/<int:endpoint_id>/disable")
@@ -144,9 +162,11 @@ def rotate(endpoint_id: int):
         hours = int(form.overlap_hours.data)
         secret = service.rotate_secret(endpoint, acting_user(), overlap_hours=hours)
         _show_secret_once(endpoint.id, secret)
-        flash("New signing secret made. Copy it now: it is shown only this once."
-              + (f" Webhooks carry both signatures for {hours} hour{'s' if hours != 1 else ''}." if hours else ""),
-              "success")
+        flash(
+            "New signing secret made. Copy it now: it is shown only this once."
+            + (f" Webhooks carry both signatures for {hours} hour{'s' if hours != 1 else ''}." if hours else ""),
+            "success",
+        )
         return see_other(url_for("webhooks.show", endpoint_id=endpoint.id))
     return render("webhooks/rotate.html", endpoint=endpoint, form=form, status=form_status(form))
 
@@ -156,7 +176,9 @@ def rotate(endpoint_id: int):
 def send_again(endpoint_id: int, delivery_id: int):
     """Send one event of the log again, now (same webhook-id and body)."""
     endpoint = get_scoped_or_404(WebhookEndpoint, endpoint_id)
-    delivery = WebhookDelivery.get_or_none((WebhookDelivery.id == delivery_id) & (WebhookDelivery.endpoint == endpoint.id))
+    delivery = WebhookDelivery.get_or_none(
+        (WebhookDelivery.id == delivery_id) & (WebhookDelivery.endpoint == endpoint.id)
+    )
     if delivery is None:
         abort(404)
     try:

@@ -1,6 +1,7 @@
 """Managing a white-label's webhook endpoints: create, change, disable, rotate, delete, send
 again. Every change is in the audit trail (no customer); secrets never are. No request handling
 here, so the API and the CLI can call it too."""
+
 from __future__ import annotations
 
 import base64
@@ -31,15 +32,20 @@ def _audit(white_label_id: int, actor: User | None, action: str, endpoint: Webho
     audit(white_label_id, action, actor=actor, endpoint=endpoint.id, url=endpoint.url, **detail)
 
 
-def create_endpoint(white_label: WhiteLabel, actor: User, *, url: str, description: str,
-                    events: list[str]) -> tuple[WebhookEndpoint, str]:
+def create_endpoint(
+    white_label: WhiteLabel, actor: User, *, url: str, description: str, events: list[str]
+) -> tuple[WebhookEndpoint, str]:
     """Add an endpoint subscribed to `events`; returns it and its secret (shown once, then only
     stored encrypted)."""
     secret = new_secret()
     with db.atomic():
         endpoint = WebhookEndpoint.create(
-            white_label=white_label, url=url, description=description, events=" ".join(events),
-            secret=secret, created_by=actor,
+            white_label=white_label,
+            url=url,
+            description=description,
+            events=" ".join(events),
+            secret=secret,
+            created_by=actor,
         )
         _audit(white_label.id, actor, "webhook_endpoint_created", endpoint, events=events)
     return endpoint, secret
@@ -50,7 +56,8 @@ def update_endpoint(endpoint: WebhookEndpoint, actor: User, *, url: str, descrip
     with db.atomic():
         before = {"url": endpoint.url, "events": endpoint.event_types}
         WebhookEndpoint.update(url=url, description=description, events=" ".join(events), updated_at=utcnow()).where(
-            WebhookEndpoint.id == endpoint.id).execute()
+            WebhookEndpoint.id == endpoint.id
+        ).execute()
         endpoint.url, endpoint.description, endpoint.events = url, description, " ".join(events)
         _audit(endpoint.white_label_id, actor, "webhook_endpoint_changed", endpoint, events=events, before=before)
 
@@ -59,17 +66,25 @@ def set_enabled(endpoint: WebhookEndpoint, actor: User, enabled: bool) -> None:
     """Disable (no new events are queued, waiting ones wait) or enable again (waiting ones go,
     and the 3-day failure clock starts afresh)."""
     with db.atomic():
-        changed = WebhookEndpoint.update(
-            enabled=enabled,
-            disabled_reason="" if enabled else WebhookEndpoint.MANUAL,
-            disabled_at=None if enabled else utcnow(),
-            failing_since=None,
-            updated_at=utcnow(),
-        ).where((WebhookEndpoint.id == endpoint.id) & (WebhookEndpoint.enabled != enabled)).execute()
+        changed = (
+            WebhookEndpoint.update(
+                enabled=enabled,
+                disabled_reason="" if enabled else WebhookEndpoint.MANUAL,
+                disabled_at=None if enabled else utcnow(),
+                failing_since=None,
+                updated_at=utcnow(),
+            )
+            .where((WebhookEndpoint.id == endpoint.id) & (WebhookEndpoint.enabled != enabled))
+            .execute()
+        )
         if changed:
-            _audit(endpoint.white_label_id, actor,
-                   "webhook_endpoint_enabled" if enabled else "webhook_endpoint_disabled", endpoint,
-                   reason="" if enabled else WebhookEndpoint.MANUAL)
+            _audit(
+                endpoint.white_label_id,
+                actor,
+                "webhook_endpoint_enabled" if enabled else "webhook_endpoint_disabled",
+                endpoint,
+                reason="" if enabled else WebhookEndpoint.MANUAL,
+            )
 
 
 def delete_endpoint(endpoint: WebhookEndpoint, actor: User) -> None:
@@ -103,11 +118,23 @@ def send_again(delivery: WebhookDelivery, actor: User) -> None:
         if not endpoint.enabled:
             raise WebhookProblem("The endpoint is disabled. Enable it first, then send the event again.")
         now = utcnow()
-        queued = WebhookDelivery.update(
-            status=WebhookDelivery.PENDING, next_attempt_at=now,
-            retry_until=now + dt.timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"]),
-        ).where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status != WebhookDelivery.SENDING)).execute()
+        queued = (
+            WebhookDelivery.update(
+                status=WebhookDelivery.PENDING,
+                next_attempt_at=now,
+                retry_until=now + dt.timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"]),
+            )
+            .where((WebhookDelivery.id == delivery.id) & (WebhookDelivery.status != WebhookDelivery.SENDING))
+            .execute()
+        )
         if not queued:
             raise WebhookProblem("This event is being sent right now. Check the log again in a moment.")
-        _audit(endpoint.white_label_id, actor, "webhook_sent_again", endpoint, delivery=delivery.id,
-               event=delivery.event_type, message_id=delivery.message_id)
+        _audit(
+            endpoint.white_label_id,
+            actor,
+            "webhook_sent_again",
+            endpoint,
+            delivery=delivery.id,
+            event=delivery.event_type,
+            message_id=delivery.message_id,
+        )
