@@ -315,7 +315,7 @@ def test_encryption_keys_rotate_with_reencrypt_secrets(app, config, admin_client
     crypto.init_app(app)  # this test's own app again
 
 
-def test_a_key_stored_before_encryption_reads_and_then_gets_encrypted(app, runner):
+def test_a_key_stored_before_encryption_reads_and_then_gets_encrypted(app, runner, quiet_sql_log):
     from webapp.extensions import db
 
     with app.app_context(), db.connection_context():
