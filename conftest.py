@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -50,9 +49,8 @@ settings.register_profile("ci", settings.get_profile("default"), max_examples=75
 HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
 settings.load_profile(HYPOTHESIS_PROFILE)
 
-ADMIN = ("admin@demo.example.com", "demo-admin-password")
-STAFF = ("staff@demo.example.com", "demo-staff-password")
-OTHER_ADMIN = ("admin@other.example.com", "other-admin-password")
+# The demo's people, signing in and posting: shared with the browser tests and the bench.
+from testkit.client import ADMIN, OTHER_ADMIN, STAFF, csrf_token, free_port, sign_in  # noqa: E402,F401
 
 
 def service_unavailable(reason: str):
@@ -89,12 +87,6 @@ def redis_server() -> str:
     if not redis_reachable():
         service_unavailable("Redis is not reachable on 127.0.0.1:6379 (or the redis package is missing)")
     return "redis://127.0.0.1:6379"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -325,25 +317,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def sign_in(client, email: str, password: str):
-    """Sign `client` in through the real form (CSRF token included)."""
-    page = client.get("/login")
-    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-
-
-def csrf_token(client) -> str:
-    """A CSRF token valid for `client`'s session."""
-    html = client.get("/login").get_data(as_text=True)
-    marker = 'name="csrf_token" type="hidden" value="'
-    if marker not in html:
-        # Signed in: every page carries the token for htmx on <body>; "/" leads to the
-        # person's own start page (or the password change they owe).
-        html = client.get("/", follow_redirects=True).get_data(as_text=True)
-        marker = '"X-CSRFToken": "'
-    return html.split(marker, 1)[1].split('"', 1)[0]
 
 
 @pytest.fixture

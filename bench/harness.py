@@ -35,28 +35,10 @@ FLOOR_URL = "/_bench/floor"
 FLOOR_TEMPLATE = "<!doctype html>\n<title>floor</title>\n<p>{{ message }}</p>\n"
 STATIC_FLOOR_URL = "/static/favicon.svg"
 
-ADMIN = ("admin@demo.example.com", "demo-admin-password")
-
-# Valid answers for the create-customer wizard (customer option, Demo Telecom).
-CONTACT = {
-    "business_name": "Matai Joinery Ltd",
-    "trading_name": "Matai Joinery",
-    "business_number": "",
-    "first_name": "Hana",
-    "last_name": "Kereama",
-    "email": "hana@matai-joinery.example.com",
-    "phone": "021 123 4567",
-}
-ADDRESS = {
-    "address_line1": "12 Totara Street",
-    "address_line2": "",
-    "city": "Wellington",
-    "region": "Wellington",
-    "postcode": "6011",
-    "country": "NZ",
-    "service_same": "y",
-    "service_country": "NZ",
-}
+# The demo's administrator and valid answers for the wizard (customer option, Demo Telecom):
+# the same as the tests use.
+from testkit.client import ADMIN  # noqa: E402
+from testkit.wizard import ADDRESS, CONTACT  # noqa: E402,F401 (the bench's modules import them from here)
 
 # Bench setup only: fast hashes for the demo users (sign-in is never timed).
 BENCH_CONFIG = {

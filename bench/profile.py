@@ -15,7 +15,9 @@ import argparse
 
 from pyinstrument import Profiler
 
-from .harness import BROWSER, CONTACT, FLOOR_URL, HTMX, build_app, expect, new_draft, sign_in, throwaway_database
+from testkit.wizard import CONTACT
+
+from .harness import BROWSER, FLOOR_URL, HTMX, build_app, expect, new_draft, sign_in, throwaway_database
 
 WARMUP = 20
 

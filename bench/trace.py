@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import sys
 
-from .harness import CONTACT, HTMX, build_app, new_draft, sign_in, throwaway_database
+from testkit.wizard import CONTACT
+
+from .harness import HTMX, build_app, new_draft, sign_in, throwaway_database
 
 
 def trace_request(call) -> dict:

@@ -30,9 +30,9 @@ from e2e.conftest import sign_in as browser_sign_in
 
 # The Flask-test-client helpers the unit tests use to drive the wizard and the activation.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from activation_helpers import PASSWORD, create_pending_customer, submit_activation  # noqa: E402
-from mail_helpers import emailed_link, token_of  # noqa: E402
-from wizard_helpers import complete_customer_option, complete_white_label_option, post  # noqa: E402
+from testkit.activation import PASSWORD, create_pending_customer, submit_activation  # noqa: E402
+from testkit.mail import emailed_link, token_of  # noqa: E402
+from testkit.wizard import complete_customer_option, complete_white_label_option, post  # noqa: E402
 
 # Who opens a page. Each actor gets one browser context for the whole walk.
 ADMINISTRATOR, STAFF_MEMBER, VISITOR, CUSTOMER = "administrator", "staff", "visitor", "customer"

@@ -60,7 +60,7 @@ def test_staff_see_the_keys_but_no_controls(page, base_url, app):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from api_helpers import make_key
+    from testkit.api import make_key
 
     make_key(app, name="Shop key")
     sign_in(page, *STAFF)

@@ -13,7 +13,7 @@ from conftest import ADMIN
 from e2e.conftest import follow, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from webhook_receiver import Receiver  # noqa: E402
+from testkit.webhook_receiver import Receiver  # noqa: E402
 
 
 def add_endpoint(page: Page, url: str) -> str:

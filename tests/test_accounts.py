@@ -2,11 +2,11 @@ import re
 import threading
 
 import pytest
-from activation_helpers import PASSWORD, create_pending_customer, submit_activation
-from mail_helpers import emailed_link, path_of, token_of
-from wizard_helpers import complete_white_label_option, plan_id, post
 
 from conftest import ADMIN, OTHER_ADMIN, STAFF, csrf_token, sign_in
+from testkit.activation import PASSWORD, create_pending_customer, submit_activation
+from testkit.mail import emailed_link, path_of, token_of
+from testkit.wizard import complete_white_label_option, plan_id, post
 from webapp.models import (
     ALL_MODELS,
     AuditEvent,
@@ -110,8 +110,7 @@ def test_plan_limit_on_numbers(app, admin_client, managed):
 def test_a_number_is_never_on_two_customers_under_concurrent_requests(
     app, admin_client, managed, monkeypatch, record_figure
 ):
-    from race_helpers import Overlap
-
+    from testkit.races import Overlap
     from webapp.accounts import service
 
     race = Overlap("assign_number()")

@@ -4,16 +4,16 @@ import re
 import threading
 
 import pytest
-from activation_helpers import (
+
+from conftest import csrf_token, sign_in
+from testkit.activation import (
     PASSWORD,
     activation_data,
     activation_form,
     create_pending_customer,
     submit_activation,
 )
-from mail_helpers import emailed_link, token_of
-
-from conftest import csrf_token, sign_in
+from testkit.mail import emailed_link, token_of
 from webapp.mail import deliver_due
 from webapp.models import (
     ALL_MODELS,
@@ -243,8 +243,7 @@ def test_double_post_of_one_attempt_charges_once(app, client, pending):
 
 
 def test_two_activations_racing_give_one_payment_user_and_credit(app, pending, monkeypatch, record_figure):
-    from race_helpers import Overlap
-
+    from testkit.races import Overlap
     from webapp.activation import service
 
     customer_id, token = pending
@@ -627,9 +626,8 @@ def test_the_card_data_scan_finds_a_stored_card_number(app):
 
 
 def test_two_resends_at_once_leave_exactly_one_valid_link(app, pending, monkeypatch, record_figure):
-    from race_helpers import Overlap
-
     from conftest import ADMIN, sign_in
+    from testkit.races import Overlap
     from webapp.activation import routes
 
     customer_id, _ = pending

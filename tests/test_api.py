@@ -7,7 +7,8 @@ import datetime as dt
 import json
 import re
 
-from api_helpers import (
+from conftest import ADMIN, sign_in
+from testkit.api import (
     DEMO,
     OTHER,
     auth,
@@ -18,9 +19,7 @@ from api_helpers import (
     revoke,
     white_label_body,
 )
-from wizard_helpers import complete_customer_option, post
-
-from conftest import ADMIN, sign_in
+from testkit.wizard import complete_customer_option, post
 from webapp.models import (
     ApiIdempotencyKey,
     ApiKey,

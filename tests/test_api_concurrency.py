@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
-from api_helpers import auth, customer_body, make_key, new_idempotency_key, white_label_body
 from werkzeug.serving import make_server
 
+from testkit.api import auth, customer_body, make_key, new_idempotency_key, white_label_body
 from webapp.models import ActivationToken, Customer, CustomerMembership, LedgerEntry, OutboxEmail
 
 ROUNDS = 5

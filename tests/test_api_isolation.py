@@ -11,10 +11,10 @@ and the database does not change. The same ids open for Demo Telecom's own read-
 from __future__ import annotations
 
 import pytest
-from api_helpers import DEMO, OTHER, auth, customer_body, make_key, revoke
-from quick_connections import quick_connections
-from url_map_walk import build_targets, changed_tables, is_api, routes, snapshot
 
+from testkit.api import DEMO, OTHER, auth, customer_body, make_key, revoke
+from testkit.quick_connections import quick_connections
+from testkit.url_map_walk import build_targets, changed_tables, is_api, routes, snapshot
 from webapp.models import ApiKey
 
 PUBLIC = {"api.openapi"}

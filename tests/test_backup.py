@@ -18,9 +18,9 @@ import uuid
 
 import pytest
 from cryptography.fernet import Fernet
-from wizard_helpers import complete_customer_option, post
 
 from conftest import ADMIN, CaughtMail, free_port, service_unavailable, sign_in
+from testkit.wizard import complete_customer_option, post
 from webapp import create_app
 from webapp.database import upgrade
 from webapp.demo import seed_demo

@@ -14,13 +14,13 @@ import time
 
 import pytest
 from peewee import OperationalError
-from race_helpers import Overlap
 from werkzeug.serving import make_server
-from wizard_helpers import complete_customer_option, complete_white_label_option, post
 
 import webapp.mail
 import webapp.onboarding.routes
 from conftest import CaughtMail, csrf_token
+from testkit.races import Overlap
+from testkit.wizard import complete_customer_option, complete_white_label_option, post
 from webapp.extensions import db
 from webapp.mail import deliver_due
 from webapp.models import (

@@ -8,8 +8,10 @@ No GET (or HEAD) of any route changes the database, whoever asks.
 from __future__ import annotations
 
 import pytest
-from quick_connections import quick_connections
-from url_map_walk import (
+
+from conftest import ADMIN, sign_in
+from testkit.quick_connections import quick_connections
+from testkit.url_map_walk import (
     CSRF_EXEMPT,
     build_targets,
     call,
@@ -20,9 +22,7 @@ from url_map_walk import (
     snapshot,
     token_for,
 )
-from wizard_helpers import complete_white_label_option
-
-from conftest import ADMIN, sign_in
+from testkit.wizard import complete_white_label_option
 from webapp.models import Customer, CustomerDraft
 
 CSRF_PAGE = "Your session expired or the form was out of date"

@@ -25,14 +25,14 @@ from urllib.parse import urljoin, urlsplit
 
 import click
 import pytest
-from activation_helpers import create_pending_customer
 from flask_wtf import FlaskForm
-from url_map_walk import build_targets, routes
 from werkzeug.datastructures import MultiDict
-from wizard_helpers import complete_white_label_option
 
 import webapp
 from conftest import csrf_token
+from testkit.activation import create_pending_customer
+from testkit.url_map_walk import build_targets, routes
+from testkit.wizard import complete_white_label_option
 from webapp.forms import CONTROL_CHARACTERS_MESSAGE, SINGLE_LINE_TEXT, AppForm, SingleLine, has_control_characters
 
 CONTROL_SAMPLES = [

@@ -16,17 +16,17 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from quick_connections import quick_connections
 from werkzeug.datastructures import MultiDict
-from wizard_helpers import (
+
+from conftest import ADMIN, SECURITY_CODES_IN_TESTS, STAFF, csrf_token, has_card_number, has_security_code
+from testkit.quick_connections import quick_connections
+from testkit.wizard import (
     ADDRESS,
     CONTACT,
     PBX,
     complete_customer_option,
     complete_white_label_option,
 )
-
-from conftest import ADMIN, SECURITY_CODES_IN_TESTS, STAFF, csrf_token, has_card_number, has_security_code
 from webapp.extensions import db
 from webapp.models import (
     ActivationToken,

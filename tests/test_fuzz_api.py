@@ -16,10 +16,8 @@ import json
 from collections import Counter
 
 import schemathesis
-from api_helpers import auth, make_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from quick_connections import quick_connections
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conftest import has_card_number
+from testkit.api import auth, make_key
+from testkit.quick_connections import quick_connections
 
 EXAMPLES = 100  # per operation and mode
 CHECKS = [

@@ -7,15 +7,15 @@ import re
 
 import pytest
 from peewee import OperationalError
-from url_map_walk import build_targets, call, post_data, routes, token_for
-from wizard_helpers import (
+
+from conftest import ADMIN, STAFF, csrf_token, sign_in
+from testkit.url_map_walk import build_targets, call, post_data, routes, token_for
+from testkit.wizard import (
     complete_customer_option,
     complete_white_label_option,
     post,
     start,
 )
-
-from conftest import ADMIN, STAFF, csrf_token, sign_in
 from webapp import create_app
 
 LEAKS = [
@@ -154,7 +154,7 @@ def test_every_response_has_the_security_headers(test_routes, record_figure):
 
 def test_a_customer_account_users_pages_are_not_stored(app):
     """The customer's side: /account and its partials and redirects, as its Account Administrator."""
-    from url_map_walk import customer_user_client
+    from testkit.url_map_walk import customer_user_client
 
     client = customer_user_client(app)
     token = token_for(client)

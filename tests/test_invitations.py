@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from activation_helpers import PASSWORD, create_pending_customer, submit_activation
 from test_accounts import invitation_link
-from wizard_helpers import complete_white_label_option, post
 
 from conftest import ADMIN, OTHER_ADMIN, STAFF, csrf_token, sign_in
+from testkit.activation import PASSWORD, create_pending_customer, submit_activation
+from testkit.wizard import complete_white_label_option, post
 from webapp.models import (
     ActivationToken,
     Customer,

@@ -10,8 +10,9 @@ refused (403/404; a visitor is sent to sign in) and the database must not change
 from __future__ import annotations
 
 import pytest
-from quick_connections import quick_connections
-from url_map_walk import (
+
+from testkit.quick_connections import quick_connections
+from testkit.url_map_walk import (
     FILL,
     PUBLIC_ROUTES,
     build_targets,
@@ -31,7 +32,6 @@ from url_map_walk import (
     snapshot,
     token_for,
 )
-
 from webapp.models import WhiteLabelMembership
 
 CALLERS = ["other_white_label_admin", "staff", "other_customer_user", "anonymous"]

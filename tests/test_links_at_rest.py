@@ -8,10 +8,10 @@ import logging
 import re
 
 import pytest
-from mail_helpers import emailed_link, path_of, token_of
-from wizard_helpers import complete_customer_option, complete_white_label_option, post
 
 from conftest import live_links_in_database
+from testkit.mail import emailed_link, path_of, token_of
+from testkit.wizard import complete_customer_option, complete_white_label_option, post
 from webapp.extensions import db
 from webapp.mail import LINK_PLACEHOLDER, deliver_due, purge_sent_emails, queue_email
 from webapp.models import (

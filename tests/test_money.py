@@ -6,13 +6,13 @@ import re
 import unicodedata
 
 import pytest
-from activation_helpers import create_pending_customer, submit_activation
 from babel import Locale
 from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol, get_group_symbol
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from top_up_helpers import top_up
 
+from testkit.activation import create_pending_customer, submit_activation
+from testkit.top_up import top_up
 from webapp.ledger import customer_balance
 from webapp.models import Customer, Payment, WhiteLabel
 

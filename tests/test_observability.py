@@ -22,7 +22,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from wizard_helpers import complete_customer_option, post
 
 from conftest import (
     ISSUED_TOKENS,
@@ -30,6 +29,7 @@ from conftest import (
     free_port,
     tokens_and_secrets_in_log_record,
 )
+from testkit.wizard import complete_customer_option, post
 from webapp import create_app, health, logs
 from webapp.extensions import db
 from webapp.mail import deliver_due

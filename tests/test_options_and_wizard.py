@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 from werkzeug.datastructures import MultiDict
-from wizard_helpers import ADDRESS, CONTACT, plan_id, post, start
 
+from testkit.wizard import ADDRESS, CONTACT, plan_id, post, start
 from webapp.extensions import db
 from webapp.models import Customer, CustomerDraft, User, WhiteLabel
 from webapp.onboarding import options

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from smtp_faults import FaultySmtpServer
-from webhook_receiver import Receiver
 
+from testkit.smtp_faults import FaultySmtpServer
+from testkit.webhook_receiver import Receiver
 from webapp import logs
 from webapp.extensions import db
 from webapp.mail import deliver_due, queue_email
@@ -315,9 +315,8 @@ def test_two_workers_running_the_schedule_at_once_send_one_reminder_and_expire_o
     link and expire each customer once (each item is claimed by a conditional UPDATE)."""
     import datetime as dt
 
-    from activation_helpers import create_pending_customer
-    from race_helpers import Overlap
-
+    from testkit.activation import create_pending_customer
+    from testkit.races import Overlap
     from webapp.models import ActivationToken, Customer
     from webapp.schedule import run_schedule
 

@@ -11,9 +11,9 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wizard_helpers import complete_white_label_option, plan_id, post
 
 from conftest import ADMIN, csrf_token, sign_in
+from testkit.wizard import complete_white_label_option, plan_id, post
 from webapp.ledger import white_label_balance
 from webapp.models import AuditEvent, Customer, LedgerEntry, WhiteLabel
 
@@ -442,8 +442,7 @@ def test_fuzz_plan_changes_always_cost_what_the_final_plan_costs(app, admin_clie
 
 def test_the_same_proration_can_charge_the_customers_own_balance(smtp, app, admin_client, clock):
     """For customers who run their own account (issue 15): the payer is the customer's ledger."""
-    from activation_helpers import create_pending_customer, submit_activation
-
+    from testkit.activation import create_pending_customer, submit_activation
     from webapp.accounts import service
     from webapp.ledger import customer_balance
     from webapp.models import Plan, User

@@ -291,7 +291,7 @@ def test_another_white_label_cannot_use_up_a_customers_resends(
     smtp, app, admin_client, other_admin_client, record_figure
 ):
     """The resend limit counts only requests that find the customer in the caller's white-label."""
-    from activation_helpers import create_pending_customer
+    from testkit.activation import create_pending_customer
 
     customer_id, _ = create_pending_customer(app, admin_client, smtp)
     assert [_resend(other_admin_client, customer_id).status_code for _ in range(8)] == [404] * 8
@@ -303,7 +303,7 @@ def test_another_white_label_cannot_use_up_a_customers_resends(
 
 
 def test_a_refused_resend_is_a_429_page_that_says_when(smtp, app, admin_client):
-    from activation_helpers import create_pending_customer
+    from testkit.activation import create_pending_customer
 
     app.config["RESEND_RATE_LIMIT"] = "1 per hour"
     customer_id, _ = create_pending_customer(app, admin_client, smtp)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from activation_helpers import PASSWORD
 
 from conftest import ADMIN, STAFF, csrf_token, sign_in
+from testkit.activation import PASSWORD
 from webapp.models import User
 
 NEW_PASSWORD = "lantern-kereru-pohutukawa-19"
@@ -233,7 +233,7 @@ def test_everyone_signed_in_has_a_profile_page(app, who, name):
 
 
 def test_a_customer_has_a_profile_page_in_their_brand(smtp, app, admin_client):
-    from activation_helpers import create_pending_customer, submit_activation
+    from testkit.activation import create_pending_customer, submit_activation
 
     _, token = create_pending_customer(
         app, admin_client, smtp, email="owner@kowhai-bakery.example.com", business_name="Kowhai Bakery"

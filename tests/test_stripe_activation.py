@@ -2,8 +2,9 @@ import hashlib
 import json
 
 import pytest
-from activation_helpers import create_pending_customer
-from stripe_helpers import (  # noqa: F401 (fixtures)
+
+from testkit.activation import create_pending_customer
+from testkit.stripe import (  # noqa: F401 (fixtures)
     FIELDS,
     hidden,
     intent_of,
@@ -14,7 +15,6 @@ from stripe_helpers import (  # noqa: F401 (fixtures)
     stripe_keys,
     token_hash,
 )
-
 from webapp.models import ActivationToken, Customer, LedgerEntry, Payment, User, WhiteLabel
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from activation_helpers import create_pending_customer
-from stripe_helpers import pay_in_browser, stripe_http, stripe_keys  # noqa: F401 (fixtures)
 from test_stripe_webhooks import finish, money_state
 
+from testkit.activation import create_pending_customer
+from testkit.stripe import pay_in_browser, stripe_http, stripe_keys  # noqa: F401 (fixtures)
 from webapp.models import ActivationToken, Payment, StripeIntent, WhiteLabel, utcnow
 
 
@@ -100,7 +100,7 @@ def test_reconciliation_marks_declined_and_cancelled_intents(
 
 def test_an_unpaid_intent_whose_link_expired_is_cancelled_at_stripe(app, client, pending, stripe_http, runner):
     customer_id, token = pending
-    from stripe_helpers import hidden, intent_of, start_payment
+    from testkit.stripe import hidden, intent_of, start_payment
 
     intent_id = intent_of(start_payment(client, token, hidden(client, token)))  # never confirmed
     age(app, intent_id, 30)

@@ -13,9 +13,11 @@ import secrets
 import time
 
 import pytest
-from activation_helpers import PASSWORD, create_pending_customer
-from mail_helpers import emailed_link, token_of
-from stripe_helpers import (  # noqa: F401 (fixtures)
+
+from conftest import csrf_token
+from testkit.activation import PASSWORD, create_pending_customer
+from testkit.mail import emailed_link, token_of
+from testkit.stripe import (  # noqa: F401 (fixtures)
     FIELDS,
     hidden,
     pay_in_browser,
@@ -23,9 +25,7 @@ from stripe_helpers import (  # noqa: F401 (fixtures)
     stripe_http,
     stripe_keys,
 )
-from stripe_stub import sign
-
-from conftest import csrf_token
+from testkit.stripe_stub import sign
 from webapp.ledger import customer_balance
 from webapp.models import (
     ActivationToken,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from activation_helpers import create_pending_customer, submit_activation
-from top_up_helpers import top_up
-from url_map_walk import call, snapshot
-from wizard_helpers import post
 
 from conftest import csrf_token
+from testkit.activation import create_pending_customer, submit_activation
+from testkit.top_up import top_up
+from testkit.url_map_walk import call, snapshot
+from testkit.wizard import post
 from webapp.accounts.permissions import OPEN_WHILE_SUSPENDED
 from webapp.models import Customer, CustomerMembership, User
 

@@ -11,10 +11,10 @@ import re
 import secrets
 
 import pytest
-from activation_helpers import create_pending_customer, submit_activation
-from stripe_helpers import stripe_http, stripe_keys  # noqa: F401 (fixtures)
-from stripe_stub import sign
 
+from testkit.activation import create_pending_customer, submit_activation
+from testkit.stripe import stripe_http, stripe_keys  # noqa: F401 (fixtures)
+from testkit.stripe_stub import sign
 from webapp.models import Customer, LedgerEntry, Payment, StripeIntent, User, WhiteLabel, utcnow
 
 CARD = {

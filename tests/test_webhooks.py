@@ -11,12 +11,12 @@ import threading
 import time
 
 import pytest
-from activation_helpers import create_pending_customer, submit_activation
-from top_up_helpers import CARD, choose_amount, hidden_fields
-from webhook_receiver import Receiver
-from wizard_helpers import complete_white_label_option, post
 
 from conftest import OTHER_ADMIN, has_card_number, sign_in
+from testkit.activation import create_pending_customer, submit_activation
+from testkit.top_up import CARD, choose_amount, hidden_fields
+from testkit.webhook_receiver import Receiver
+from testkit.wizard import complete_white_label_option, post
 from webapp.activation.service import expire_activations
 from webapp.extensions import db
 from webapp.models import (

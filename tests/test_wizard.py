@@ -3,7 +3,9 @@ import hashlib
 import re
 
 import pytest
-from wizard_helpers import (
+
+from conftest import csrf_token
+from testkit.wizard import (
     ADDRESS,
     CONTACT,
     PBX,
@@ -13,8 +15,6 @@ from wizard_helpers import (
     post,
     start,
 )
-
-from conftest import csrf_token
 from webapp.mail import deliver_due
 from webapp.models import (
     ActivationToken,

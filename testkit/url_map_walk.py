@@ -12,14 +12,13 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
-from wizard_helpers import (
+from testkit.client import csrf_token, sign_in
+from testkit.wizard import (
     CONTACT,
     complete_customer_option,
     complete_white_label_option,
     post,
 )
-
-from conftest import csrf_token, sign_in
 from webapp.extensions import db
 from webapp.models import Customer, CustomerMembership, PhoneNumber, User, WebhookDelivery, WhiteLabel
 

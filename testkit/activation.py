@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from mail_helpers import emailed_link, token_of
-from wizard_helpers import complete_customer_option, post
+from testkit.mail import emailed_link, token_of
+from testkit.wizard import complete_customer_option, post
 
 GOOD_CARD = "4242 4242 4242 4242"
 PASSWORD = "kowhai-harbour-lantern-88"

@@ -9,8 +9,9 @@ import re
 import secrets
 
 import pytest
-from activation_helpers import PASSWORD
-from stripe_stub import FakeStripeHTTP
+
+from testkit.activation import PASSWORD
+from testkit.stripe_stub import FakeStripeHTTP
 
 FIELDS = {"password": PASSWORD, "confirm_password": PASSWORD, "opening_balance": "60.00", "accept_terms": "y"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import csrf_token
+from testkit.client import csrf_token
 
 CONTACT = {
     "business_name": "Matai Joinery Ltd",
