@@ -6,19 +6,22 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast chromium install install-dev bench scale-test screenshots clean
+.PHONY: run test test-fast lint format lock chromium install install-dev bench scale-test screenshots clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Stamp files re-run the install when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e .
+# Installs come from the lock files: the exact versions, checked by hash, that the suite last
+# passed with (`make lock` refreshes them). Stamp files re-run the install when a lock changes.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev]'
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -38,9 +41,25 @@ chromium:
 test: install-dev chromium
 	$(PY) -m pytest
 
-## the suite without the browser tests
+## make test-fast: a quick loop: tests/ without the browser tests and the slow ones (fuzz, gunicorn, races)
 test-fast: install-dev
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not slow"
+
+## make lint: ruff's checks and its formatting, as CI runs them (make format rewrites the files)
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## make lock: refresh requirements.lock and requirements-dev.lock from pyproject.toml's ranges
+## (the newest versions they allow), then run `make test` before committing them
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+lock: install-dev
+	$(PIP_COMPILE) --upgrade -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --upgrade --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
 
 ## make bench: the performance targets of issue 7 as one table (needs wrk; PostgreSQL rows when it runs)
 bench: install-dev

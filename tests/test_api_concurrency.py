@@ -18,6 +18,8 @@ from werkzeug.serving import make_server
 from testkit.api import auth, customer_body, make_key, new_idempotency_key, white_label_body
 from webapp.models import ActivationToken, Customer, CustomerMembership, LedgerEntry, OutboxEmail
 
+pytestmark = pytest.mark.slow  # races against a live server: left out of `make test-fast`
+
 ROUNDS = 5
 
 

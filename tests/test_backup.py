@@ -28,6 +28,8 @@ from webapp.extensions import db
 from webapp.mail import deliver_due
 from webapp.models import Customer, OutboxEmail, WhiteLabel
 
+pytestmark = pytest.mark.slow  # dumps and restores a PostgreSQL database: left out of `make test-fast`
+
 PG = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
 STRIPE_KEY = "sk_test_" + "backup" * 4
 

@@ -45,6 +45,8 @@ from webapp.models import (
 # The suite's Hypothesis profile (conftest.py) sets the number of examples (500; 750 with
 # HYPOTHESIS_PROFILE=ci), no deadline, no too_slow health check and no example database. The
 # fuzz shares one app and client across examples on purpose (each example's state is checked).
+pytestmark = pytest.mark.slow  # fuzz: left out of `make test-fast`
+
 FUZZ = settings(
     suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture],
 )

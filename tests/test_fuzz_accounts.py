@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from test_fuzz import EXAMPLES, FUZZ, TOTALS, form_data, htmx
@@ -14,6 +15,8 @@ from conftest import SECURITY_CODES_IN_TESTS, csrf_token
 from testkit.activation import PASSWORD, create_pending_customer
 from testkit.wizard import complete_white_label_option, post
 from webapp.models import ActivationToken, CustomerMembership, LedgerEntry, OutboxEmail, Payment, User
+
+pytestmark = pytest.mark.slow  # fuzz: left out of `make test-fast`
 
 
 def _counts(app) -> dict:

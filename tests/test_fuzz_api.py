@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -31,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
 from conftest import has_card_number
 from testkit.api import auth, make_key
 from testkit.quick_connections import quick_connections
+
+pytestmark = pytest.mark.slow  # fuzz: left out of `make test-fast`
 
 EXAMPLES = 100  # per operation and mode
 CHECKS = [

@@ -33,6 +33,8 @@ from webapp.models import OutboxEmail, WebhookDelivery, WhiteLabel, utcnow
 from webapp.webhooks.delivery import _claim as claim_delivery
 from webapp.webhooks.delivery import deliver_due_webhooks
 
+pytestmark = pytest.mark.slow  # runs and kills worker processes: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 LEASE = 1.5  # seconds: short, so a lease running out is quick to see; the heartbeat beats every 0.5 s
 

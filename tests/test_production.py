@@ -24,6 +24,8 @@ from conftest import ADMIN, free_port, service_unavailable
 from webapp import create_app
 from webapp.config import ConfigError
 
+pytestmark = pytest.mark.slow  # starts gunicorn processes: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
