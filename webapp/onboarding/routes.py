@@ -39,26 +39,16 @@ def _step_url(wizard: Wizard, step, **params) -> str:
 
 def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = None):
     """The wizard page, or just the #wizard partial for htmx, for one step."""
-    previous, _ = wizard.neighbours(step) if wizard.draft is not None else (None, None)
     returning = request.args.get("return") == "review"
-    review = None
-    if step is REVIEW:
-        review = wizard.review_groups(lambda s: _step_url(wizard, s, **{"return": "review"}))
     response = render(
         "onboarding/wizard.html",
         "onboarding/_wizard.html",
         status=status,
-        wizard=wizard,
-        draft=wizard.draft,
-        option=wizard.option,
         step=step,
-        steps=wizard.steps,
-        number=wizard.number(step),
         form=form,
-        previous=previous,
         action_url=_step_url(wizard, step, **({"return": "review"} if returning else {})),
-        review=review,
         partial=wants_partial(),
+        **wizard.page(step, change_url=lambda s: _step_url(wizard, s, **{"return": "review"})),
     )
     if push_url and wants_partial():
         response.headers["HX-Push-Url"] = push_url

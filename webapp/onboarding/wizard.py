@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
@@ -131,7 +132,21 @@ class Wizard:
             return step.form(formdata=_formdata(values), meta={"csrf": False}, **context)
         return step.form(formdata=None, **context)
 
-    def review_groups(self, change_url) -> list[dict]:
+    def page(self, step: Step, change_url: Callable[[Step], str]) -> dict:
+        """What a step's page shows of the wizard: the option, its steps and where this one is,
+        the step before it (for Back), and on the last step every answer to check."""
+        previous = self.neighbours(step)[0] if self.draft is not None else None
+        return {
+            "wizard": self,
+            "draft": self.draft,
+            "option": self.option,
+            "steps": self.steps,
+            "number": self.number(step),
+            "previous": previous,
+            "review": self.review_groups(change_url) if step is REVIEW else None,
+        }
+
+    def review_groups(self, change_url: Callable[[Step], str]) -> list[dict]:
         """Every answered step's rows for "Check your answers", each with its Change link
         (`change_url(step)` makes it)."""
         return [
