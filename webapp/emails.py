@@ -14,25 +14,26 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import current_app
+from werkzeug.routing import MapAdapter
 
 from .mail import queue_email
 from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, User, WebhookEndpoint
 from .templating import format_money
 
 
-def _adapter(*, under_base_path: bool = True):
+def _adapter(*, under_base_path: bool = True) -> MapAdapter:
     base = urlsplit(current_app.config["APP_BASE_URL"])
     script_name = (base.path or "/") if under_base_path else "/"
     return current_app.url_map.bind(base.netloc, script_name=script_name, url_scheme=base.scheme or "https")
 
 
-def external_url(endpoint: str, **values) -> str:
+def external_url(endpoint: str, **values: object) -> str:
     """`url_for(endpoint, _external=True)` against APP_BASE_URL, in a request or out of one
     (the worker sends reminders with no request at all)."""
     return _adapter().build(endpoint, values, force_external=True)
 
 
-def secret_path(endpoint: str, **values) -> str:
+def secret_path(endpoint: str, **values: object) -> str:
     """The path of a link that carries a token, below APP_BASE_URL, for queue_email's
     `secret_link` (the outbox puts APP_BASE_URL in front of it as it sends the email)."""
     return _adapter(under_base_path=False).build(endpoint, values)

@@ -59,7 +59,7 @@ def valid_locale(identifier: str) -> bool:
 class _Rules:
     """A locale's separators and a currency's symbols, worked out once per pair."""
 
-    def __init__(self, locale: str, currency: str):
+    def __init__(self, locale: str, currency: str) -> None:
         try:
             self.locale = Locale.parse(locale or DEFAULT_LOCALE)
         except (ValueError, TypeError, UnknownLocaleError):  # the CLI refuses these; never a 500

@@ -8,11 +8,15 @@ an import) names it: `scoped(Plan, of=white_label)`.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import abort, g, has_request_context
-from peewee import ModelSelect
+from peewee import Expression, Model, ModelSelect, Node
 
 from .models import WhiteLabel
 from .security import current_membership
+
+M = TypeVar("M", bound=Model)
 
 
 def current_white_label() -> WhiteLabel:
@@ -27,19 +31,19 @@ def current_white_label() -> WhiteLabel:
     return membership.white_label
 
 
-def belongs_to(model, *, of: WhiteLabel | int | None = None):
+def belongs_to(model: type[Model], *, of: WhiteLabel | int | None = None) -> Expression:
     """The condition that a row of `model` is one white-label's: `of`'s, else the current one's
     (for an UPDATE or DELETE, or a join; a select is `scoped`)."""
     white_label = of if of is not None else current_white_label()
     return model.white_label == getattr(white_label, "id", white_label)
 
 
-def scoped(model, *fields, of: WhiteLabel | int | None = None) -> ModelSelect:
+def scoped(model: type[Model], *fields: Node, of: WhiteLabel | int | None = None) -> ModelSelect:
     """`model.select()` limited to one white-label's rows: `of`'s, else the current one's."""
     return model.select(*fields).where(belongs_to(model, of=of))
 
 
-def get_scoped_or_404(model, pk):
+def get_scoped_or_404(model: type[M], pk: int | str) -> M:
     """One row of the current white-label by primary key; another tenant's row is a 404."""
     try:
         pk = int(pk)

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from flask import abort
-from peewee import Case
+from peewee import Case, Expression
 from werkzeug.datastructures import MultiDict
 
 from .. import emails
@@ -44,13 +44,13 @@ INVITATION_TTL_SECONDS = 72 * 3600
 class AccountProblem(Exception):
     """A change that cannot be made; the message says why, for the person who asked."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
 
 
-def audit(customer: Customer, actor: User | None, action: str, **detail) -> None:
+def audit(customer: Customer, actor: User | None, action: str, **detail: object) -> None:
     audit_event(customer.white_label_id, action, customer=customer, actor=actor, **detail)
 
 
@@ -94,7 +94,7 @@ STAFF_CANNOT_BE_USERS = (
 STAFF_CANNOT_JOIN = "White-label staff and administrators cannot join customer accounts."
 
 
-def _set_status(where, status: str, **also) -> int:
+def _set_status(where: Expression, status: str, **also: object) -> int:
     """Move the memberships matched by `where` to `status`, keeping `active` in step."""
     return (
         CustomerMembership.update(status=status, active=status == CustomerMembership.ACTIVE, **also)
@@ -184,7 +184,7 @@ def add_user(
 class AnswersRefused(Exception):
     """Answers for a new user that the form refuses: {field name: [messages]}."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__(errors)
         self.errors = errors
 
@@ -244,7 +244,7 @@ class InvitationRefused(Exception):
     """An invitation link that cannot be used. `state` is a key of activation.service.GONE_STATUS,
     or "white_label" for a white-label person (who cannot join customer accounts)."""
 
-    def __init__(self, state: str):
+    def __init__(self, state: str) -> None:
         super().__init__(state)
         self.state = state
 
@@ -433,7 +433,7 @@ def release_number(customer: Customer, number_id: int, actor: User) -> None:
         audit(customer, actor, "number_released", number=number.number)
 
 
-def save_pbx_settings(customer: Customer, actor: User, **values) -> PbxSettings:
+def save_pbx_settings(customer: Customer, actor: User, **values: object) -> PbxSettings:
     with db.atomic():
         settings, _ = PbxSettings.get_or_create(
             customer=customer, defaults={"time_zone": customer.white_label.time_zone}
@@ -563,7 +563,7 @@ def suspension_reason(customer: Customer) -> str:
     return reason.strip() if isinstance(reason, str) else ""
 
 
-def hand_over(customer: Customer, actor: User):
+def hand_over(customer: Customer, actor: User) -> ActivationToken:
     """Send the contact an activation email; on activation the customer administers the account."""
     from ..activation.service import send_activation_link
 

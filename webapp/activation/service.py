@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from werkzeug.security import check_password_hash
@@ -39,6 +40,9 @@ from ..webhooks.events import (
     CUSTOMER_STATUS_CHANGED,
     emit_customer_event,
 )
+
+if TYPE_CHECKING:
+    from ..payments.stripe_gateway import IntentInfo, StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +80,14 @@ def idempotency_key(token: ActivationToken, attempt: str) -> str:
 class ActivationRefused(Exception):
     """The activation did not happen; `field` says where the message belongs."""
 
-    def __init__(self, field: str, message: str, *, new_attempt: bool = True):
+    def __init__(self, field: str, message: str, *, new_attempt: bool = True) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
         self.new_attempt = new_attempt  # a declined card gets a fresh key; a timeout keeps it
 
 
-def _unavailable(error: GatewayUnavailable, white_label, no_answer: str) -> ActivationRefused:
+def _unavailable(error: GatewayUnavailable, white_label: WhiteLabel, no_answer: str) -> ActivationRefused:
     """What the customer is told when the gateway cannot take the payment (the same key is kept)."""
     if error.retry:
         return ActivationRefused("card", no_answer, new_attempt=False)
@@ -296,7 +300,9 @@ def _link_still_payable(record: StripeIntent, now: dt.datetime) -> bool:
 
 
 @purpose(StripeIntent.ACTIVATION, still_payable=_link_still_payable)
-def receive_activation_payment(customer: Customer, info, record: StripeIntent, gateway) -> str:
+def receive_activation_payment(
+    customer: Customer, info: IntentInfo, record: StripeIntent, gateway: StripeGateway
+) -> str:
     """A paid activation intent, recorded against the customer's activation exactly once: the
     Payment and the ledger credit now, the password and terms when the customer comes back. If
     the activation can no longer finish, or another payment was received for it already, this
@@ -445,7 +451,16 @@ def _claim(token: ActivationToken, now: dt.datetime) -> bool:
     )
 
 
-def _record(token, customer, white_label, gateway_name, result, key, password, amount) -> User:
+def _record(
+    token: ActivationToken,
+    customer: Customer,
+    white_label: WhiteLabel,
+    gateway_name: str,
+    result: ChargeResult,
+    key: str,
+    password: str,
+    amount: int,
+) -> User:
     """Sandbox: the charge, the credit and the activation in one transaction."""
     with db.atomic():
         now = utcnow()
@@ -465,7 +480,14 @@ def _record(token, customer, white_label, gateway_name, result, key, password, a
         return _activate_contact(token, customer, white_label, payment, password, now)
 
 
-def _activate_contact(token, customer, white_label, payment, password, now) -> User:
+def _activate_contact(
+    token: ActivationToken,
+    customer: Customer,
+    white_label: WhiteLabel,
+    payment: Payment,
+    password: str,
+    now: dt.datetime,
+) -> User:
     """The contact becomes the account's administrator and the account is active (inside the
     caller's transaction, after the link was claimed and the payment recorded)."""
     amount = payment.amount
@@ -516,7 +538,11 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
 
 
 def send_activation_link(
-    customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None
+    customer: Customer,
+    *,
+    reminder: bool = False,
+    token_row: ActivationToken | None = None,
+    raw_token: str | None = None,
 ) -> ActivationToken:
     """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction."""
     if raw_token is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..audit import audit
 from ..database import locked
 from ..extensions import db
@@ -22,12 +24,18 @@ from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
 from .steps import NUMBERS, REVIEW, Step
 from .wizard import Wizard
 
+if TYPE_CHECKING:
+    from flask_wtf import FlaskForm
+
+    from .forms import NumbersForm, PbxForm
+    from .options import Option
+
 
 class StepProblem(Exception):
     """A step's answer is not (or no longer) acceptable: a number was taken, credit ran out...
     `form` holds the step's form with its errors when validation found it."""
 
-    def __init__(self, step: Step, form=None):
+    def __init__(self, step: Step, form: FlaskForm | None = None) -> None:
         super().__init__(step.slug)
         self.step = step
         self.form = form
@@ -61,7 +69,7 @@ def submit(wizard: Wizard, actor: User) -> Customer:
         return customer
 
 
-def checked_forms(wizard: Wizard) -> dict:
+def checked_forms(wizard: Wizard) -> dict[str, FlaskForm]:
     """Every step's form filled from the wizard's answers and validated, by step slug; raises
     StepProblem at the first step whose answer is not acceptable."""
     forms = {}
@@ -106,7 +114,7 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
     return customer
 
 
-def _new_customer(option, white_label, actor, forms) -> Customer:
+def _new_customer(option: Option, white_label: WhiteLabel, actor: User, forms: dict[str, FlaskForm]) -> Customer:
     contact = forms["contact"]
     address = forms["address"]
     plan = forms["plan"].chosen_plan()
@@ -173,7 +181,7 @@ def _assign_numbers(customer: Customer, white_label: WhiteLabel, numbers: list[s
         raise StepProblem(NUMBERS)
 
 
-def _save_pbx_settings(customer: Customer, pbx, numbers_form) -> None:
+def _save_pbx_settings(customer: Customer, pbx: PbxForm, numbers_form: NumbersForm | None) -> None:
     numbers = list(numbers_form.numbers.data) if numbers_form is not None else []
     caller_id = pbx.default_caller_id.data if pbx.default_caller_id.data in numbers else ""
     PbxSettings.create(

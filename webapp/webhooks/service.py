@@ -18,7 +18,7 @@ from ..models import User, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
 class WebhookProblem(Exception):
     """A change that cannot be made; the message says why, for the person who asked."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
@@ -28,7 +28,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _audit(white_label_id: int, actor: User | None, action: str, endpoint: WebhookEndpoint, **detail) -> None:
+def _audit(white_label_id: int, actor: User | None, action: str, endpoint: WebhookEndpoint, **detail: object) -> None:
     audit(white_label_id, action, actor=actor, endpoint=endpoint.id, url=endpoint.url, **detail)
 
 
