@@ -215,9 +215,9 @@ def create_customer():
     option = option_for(body.option)
 
     def lock():
-        # The white-label row first, as the console's submit does: credit and the numbers and
-        # emails already taken are checked against it, one create at a time.
-        g.locked_white_label = onboarding.lock_white_label(g.api_white_label)
+        # The white-label row first, as the console's submit does (locked when the option
+        # charges it: the credit check runs one create at a time).
+        g.locked_white_label = onboarding.lock_white_label(g.api_white_label, option)
 
     def change() -> Response:
         white_label = g.locked_white_label
