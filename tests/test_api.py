@@ -8,6 +8,8 @@ import html
 import json
 import re
 
+import pytest
+
 from conftest import ADMIN, sign_in
 from testkit.api import (
     DEMO,
@@ -275,6 +277,19 @@ def test_creating_a_white_label_option_charges_the_ledger_and_answers_active(app
         assert settings.call_recording and settings.voicemail_to_email
         assert OutboxEmail.select().where(OutboxEmail.customer == customer).count() == 0
     assert answer["administered_by"]["account_administrators"] == [{"name": "Dana Admin", "email": ADMIN[0]}]
+
+
+@pytest.mark.parametrize("option", ["customer", "white_label"])
+def test_the_create_answers_exactly_what_a_get_of_the_new_customer_answers(app, smtp, option):
+    """The create's answer skips look-ups that cannot apply to a customer made a moment ago
+    (customer_json's just_created): it must not differ from what the customer's URL says."""
+    secret, client = make_key(app), app.test_client()
+    body = customer_body(app) if option == "customer" else white_label_body(app, numbers=["+6495550102"])
+    created = client.post("/api/v1/customers", json=body, headers=auth(secret))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    shown = client.get(created.headers["Location"], headers=auth(secret))
+    assert shown.status_code == 200
+    assert created.get_json() == shown.get_json()
 
 
 def test_the_api_refuses_the_customer_option_without_a_payment_gateway_in_the_consoles_words(app):
