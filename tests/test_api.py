@@ -4,8 +4,11 @@ problem details, rate limits and the OpenAPI document."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
+
+import pytest
 
 from conftest import ADMIN, sign_in
 from testkit.api import (
@@ -25,6 +28,7 @@ from webapp.models import (
     ApiKey,
     AuditEvent,
     Customer,
+    CustomerDraft,
     CustomerMembership,
     LedgerEntry,
     OutboxEmail,
@@ -33,7 +37,7 @@ from webapp.models import (
     WhiteLabel,
     utcnow,
 )
-from webapp.onboarding.forms import PO_BOX_MESSAGE
+from webapp.onboarding.forms import EMAIL_TAKEN, PO_BOX_MESSAGE, ContactForm
 from webapp.onboarding.options import CUSTOMER
 
 PROBLEM = "application/problem+json"
@@ -275,6 +279,19 @@ def test_creating_a_white_label_option_charges_the_ledger_and_answers_active(app
     assert answer["administered_by"]["account_administrators"] == [{"name": "Dana Admin", "email": ADMIN[0]}]
 
 
+@pytest.mark.parametrize("option", ["customer", "white_label"])
+def test_the_create_answers_exactly_what_a_get_of_the_new_customer_answers(app, smtp, option):
+    """The create's answer skips look-ups that cannot apply to a customer made a moment ago
+    (customer_json's just_created): it must not differ from what the customer's URL says."""
+    secret, client = make_key(app), app.test_client()
+    body = customer_body(app) if option == "customer" else white_label_body(app, numbers=["+6495550102"])
+    created = client.post("/api/v1/customers", json=body, headers=auth(secret))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    shown = client.get(created.headers["Location"], headers=auth(secret))
+    assert shown.status_code == 200
+    assert created.get_json() == shown.get_json()
+
+
 def test_the_api_refuses_the_customer_option_without_a_payment_gateway_in_the_consoles_words(app):
     secret = make_key(app, OTHER)
     body = customer_body(app)
@@ -286,6 +303,60 @@ def test_the_api_refuses_the_customer_option_without_a_payment_gateway_in_the_co
         expected = CUSTOMER.unavailable_reason(WhiteLabel.get(WhiteLabel.slug == OTHER))
     assert errors == {"/option": expected}
     assert count(app, Customer, Customer.contact_email == "hana@matai-joinery.example.com") == 0
+
+
+def _email_check_that_missed_the_other_create(monkeypatch):
+    """The contact step's email check as it runs just before another create commits: it finds
+    nobody, so only the database's unique index (migration 016) stands between the two."""
+
+    def missed(form, field):
+        form.normalised["email"] = field.data.strip().lower()
+
+    monkeypatch.setattr(ContactForm, "validate_email", missed)
+
+
+def test_the_email_index_refuses_a_second_live_customer_in_the_words_of_the_contact_step(
+    app, admin_client, smtp, monkeypatch
+):
+    taken = "aroha@harbourplumbing.example.com"  # a demo customer's contact, pending activation
+    before = count(app, Customer, Customer.contact_email == taken), count(app, OutboxEmail)
+    _email_check_that_missed_the_other_create(monkeypatch)
+    secret, key = make_key(app), new_idempotency_key()
+    response = app.test_client().post(
+        "/api/v1/customers", json=customer_body(app, email=taken), headers=auth(secret, key)
+    )
+    assert _errors(response) == {"/contact/email": EMAIL_TAKEN}
+    assert count(app, ApiIdempotencyKey, ApiIdempotencyKey.key == key) == 0  # refused: the key is free again
+    # The console's submit: back to the contact step with the field's error, the draft not used up.
+    base = complete_customer_option(admin_client, app, business_name="Second Aroha Ltd", email=taken)
+    response = post(admin_client, f"{base}/review")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert html.escape(EMAIL_TAKEN) in page and "<title>Error: " in page
+    assert (count(app, Customer, Customer.contact_email == taken), count(app, OutboxEmail)) == before
+    with app.app_context():
+        assert CustomerDraft.get(CustomerDraft.key == base.rsplit("/", 1)[1]).submitted_at is None
+
+
+def test_a_cancelled_customers_email_can_be_used_again_and_a_live_ones_cannot(app, smtp, monkeypatch):
+    secret, client = make_key(app), app.test_client()
+    body = customer_body(app, email="kauri@example.com")
+    first = client.post("/api/v1/customers", json=body, headers=auth(secret))
+    assert first.status_code == 201
+    refused = client.post("/api/v1/customers", json=body, headers=auth(secret))
+    assert _errors(refused) == {"/contact/email": EMAIL_TAKEN}
+    cancel = client.post(f"/api/v1/customers/{first.get_json()['id']}/activation/cancel", headers=auth(secret))
+    assert cancel.status_code == 200
+    _email_check_that_missed_the_other_create(monkeypatch)  # the index, not the form, decides here
+    assert client.post("/api/v1/customers", json=body, headers=auth(secret)).status_code == 201
+    assert _errors(client.post("/api/v1/customers", json=body, headers=auth(secret))) == {"/contact/email": EMAIL_TAKEN}
+    statuses = sorted(c.status for c in _customers(app, "kauri@example.com"))
+    assert statuses == [Customer.CANCELLED, Customer.PENDING]
+
+
+def _customers(app, email: str) -> list[Customer]:
+    with app.app_context():
+        return list(Customer.select().where(Customer.contact_email == email))
 
 
 def test_the_api_refuses_a_po_box_service_address_and_a_taken_email_like_the_wizard(app, smtp):

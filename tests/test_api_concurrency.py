@@ -7,6 +7,7 @@ second arrived while the first was still inside its transaction)."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import threading
@@ -15,8 +16,14 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
+import webapp.api.idempotency
+import webapp.onboarding.routes
+from conftest import csrf_token
 from testkit.api import auth, customer_body, make_key, new_idempotency_key, white_label_body
+from testkit.races import Overlap
+from testkit.wizard import complete_customer_option
 from webapp.models import ActivationToken, Customer, CustomerMembership, LedgerEntry, OutboxEmail
+from webapp.onboarding.forms import EMAIL_TAKEN
 
 pytestmark = pytest.mark.slow  # races against a live server: left out of `make test-fast`
 
@@ -148,3 +155,79 @@ def test_creates_with_different_keys_at_once_all_succeed(app, live_api, smtp, re
         assert [status for status, _, _ in results] == [201] * 4, [r[2][:200] for r in results]
     with app.app_context():
         assert Customer.select().where(Customer.contact_email.startswith("parallel-")).count() == 12
+
+
+# --- One contact email, two creates at once ----------------------------------------------------
+
+
+def _console_submit(port: int, client, base: str):
+    """The wizard's "Create customer" over HTTP with `client`'s session (a plain form post)."""
+    cookie = client.get_cookie("session").value
+    token = csrf_token(client)
+
+    def send():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request(
+            "POST",
+            f"{base}/review",
+            body="",
+            headers={
+                "Cookie": f"session={cookie}",
+                "X-CSRFToken": token,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        response = connection.getresponse()
+        answer = (response.status, None, response.read().decode())
+        connection.close()
+        return answer
+
+    return send
+
+
+@pytest.mark.parametrize("doors", [("api", "api"), ("api", "console")])
+def test_two_creates_with_one_contact_email_at_once_create_one_customer(
+    app, admin_client, live_api, smtp, doors, record_figure
+):
+    """Two creates for one email with different Idempotency-Keys (or the API and the console),
+    both inside their create at once: one customer, one activation email; the other request is
+    told the email is taken, in the words of the contact step."""
+    port, _ = live_api
+    secret = make_key(app)
+    for round_ in range(ROUNDS):
+        email = f"same-email-{'-'.join(doors)}-{round_}@example.com"
+        calls = []
+        for door in doors:
+            if door == "api":
+                calls.append(_post(port, secret, new_idempotency_key(), customer_body(app, email=email)))
+            else:
+                base = complete_customer_option(admin_client, app, business_name=f"Console {round_} Ltd", email=email)
+                calls.append(_console_submit(port, admin_client, base))
+        race = Overlap(f"two creates for {email}")
+        with pytest.MonkeyPatch.context() as patches:  # its own: live_api's slowed create stays
+            # Held on the way into each door's transaction: the API's idempotent run, the wizard's submit.
+            race.patch(patches, webapp.api.idempotency, "run")
+            race.patch(patches, webapp.onboarding.routes, "submit")
+            results = simultaneously(*calls)
+        race.assert_overlapped()
+        with app.app_context():
+            assert Customer.select().where(Customer.contact_email == email).count() == 1
+            assert OutboxEmail.select().where(OutboxEmail.recipient == email).count() == 1
+            customer = Customer.get(Customer.contact_email == email)
+            assert ActivationToken.select().where(ActivationToken.customer == customer).count() == 1
+        answers = list(zip(doors, results, strict=True))
+        won = [(door, r) for door, r in answers if r[0] in (201, 303)]
+        lost = [(door, r) for door, r in answers if r[0] not in (201, 303)]
+        assert len(won) == 1 and len(lost) == 1, [(door, r[0], r[2][:300]) for door, r in answers]
+        door, (status, _, body) = lost[0]
+        assert status == 422, body[:300]
+        if door == "api":
+            problem = json.loads(body)
+            assert problem["errors"] == [{"pointer": "/contact/email", "detail": EMAIL_TAKEN}], problem
+        else:
+            assert html.escape(EMAIL_TAKEN) in body
+    record_figure(
+        f"api one contact email, two creates ({' and '.join(doors)})",
+        f"{ROUNDS} races of two creates for one email, both inside at once: 1 customer and 1 email each, "
+        "the other told the email is taken",
+    )

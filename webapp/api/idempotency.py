@@ -4,7 +4,7 @@ The key is claimed (a row inserted under a unique (white-label, key) index) as t
 of the transaction that makes the change (after the change's own row locks, if it takes any),
 and the answer is stored in the same transaction. So a change and its key commit together or
 not at all. A second request with the same key while the first is still running waits (at the
-white-label lock a create takes, or at the insert: PostgreSQL holds it on the unique index;
+white-label lock a create of the white-label option takes, or at the insert: PostgreSQL holds it on the unique index;
 SQLite's IMMEDIATE transactions hold the write lock) and, once the first has committed, finds
 the key taken and replays the stored answer. Within 24 hours the same key and body replay the
 first answer; the same key with another method, URL or body is refused.

@@ -24,6 +24,9 @@ PO_BOX = re.compile(
     r"|gpo\s*box|cmb|rmb|pmb|poste\s*restante|counter\s*delivery|parcel\s*locker)\b",
     re.IGNORECASE,
 )
+# The contact email rule: one live customer per email in a white-label. A cancelled customer's
+# email is free again. Migration 016 holds the same rule as a partial unique index.
+EMAIL_TAKEN = "This email is already the contact of another of your customers. Use a different email."
 PO_BOX_MESSAGE = (
     "Enter a street address. Emergency services are sent to the service address, "
     "so it cannot be a PO Box, private bag or other post-office address."
@@ -127,9 +130,7 @@ class ContactForm(WizardForm):
             .exists()
         )
         if taken:
-            raise ValidationError(
-                "This email is already the contact of another of your customers. Use a different email."
-            )
+            raise ValidationError(EMAIL_TAKEN)
 
     def validate_phone(self, field):
         try:

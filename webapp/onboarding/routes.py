@@ -117,8 +117,10 @@ def _submit(wizard: Wizard):
     try:
         customer = submit(wizard, acting_user())
     except StepProblem as problem:
-        form = wizard.form(problem.step, stored=True)
-        form.validate()
+        form = problem.form  # validated inside the transaction (or refused by the email's unique index)
+        if form is None:  # found while writing (a number taken): the step's form now says which
+            form = wizard.form(problem.step, stored=True)
+            form.validate()
         with db.atomic():
             wizard.save(problem.step, form.values(), valid=False)
         if not form.errors:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from peewee import IntegrityError
+
 from ..audit import audit
 from ..database import locked
 from ..extensions import db
@@ -21,6 +23,7 @@ from ..models import (
 )
 from ..tenancy import belongs_to
 from ..webhooks.events import CUSTOMER_CREATED, emit_customer_event
+from .forms import EMAIL_TAKEN
 from .steps import NUMBERS, REVIEW, Step
 from .wizard import Wizard
 
@@ -41,9 +44,14 @@ class StepProblem(Exception):
         self.form = form
 
 
-def lock_white_label(white_label: WhiteLabel) -> WhiteLabel:
-    """Re-read the white-label row, locked, so two submits' credit checks don't race."""
-    return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
+def lock_white_label(white_label: WhiteLabel, option: Option) -> WhiteLabel:
+    """Re-read the white-label row for a create with `option`: locked when the option charges
+    the white-label, so two creates' credit checks don't race. Nothing else needs the lock: the
+    contact email is held by a unique index (migration 016, turned into the contact step's
+    error here) and a number by the conditional update that assigns it, so creates of the other
+    option run side by side."""
+    query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
+    return (locked(query) if option.charges_white_label else query).get()
 
 
 def submit(wizard: Wizard, actor: User) -> Customer:
@@ -64,7 +72,7 @@ def submit(wizard: Wizard, actor: User) -> Customer:
             return Customer.get_by_id(existing.customer_id)
 
         # Every answer checked again, against the locked white-label (credit, numbers taken...).
-        customer = create_customer(Wizard(lock_white_label(wizard.white_label), draft), actor)
+        customer = create_customer(Wizard(lock_white_label(wizard.white_label, wizard.option), draft), actor)
         CustomerDraft.update(customer=customer).where(CustomerDraft.id == draft.id).execute()
         return customer
 
@@ -90,7 +98,15 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
     `via` names another door than the console (an API key) in the audit trail."""
     forms = checked_forms(wizard)
     option, white_label = wizard.option, wizard.white_label
-    customer = _new_customer(option, white_label, actor, forms)
+    try:
+        customer = _new_customer(option, white_label, actor, forms)
+    except IntegrityError as error:
+        if "contact_email" not in str(error):  # the unique index of migration 016, by its name
+            raise
+        # Another create took the email after this one's check: the contact step's own error.
+        contact = forms["contact"]
+        contact.email.errors = [EMAIL_TAKEN]
+        raise StepProblem(next(step for step in wizard.steps if step.slug == "contact"), contact) from None
     if option.white_label_administers:
         CustomerMembership.create(user=actor, customer=customer, role=CustomerMembership.ACCOUNT_ADMINISTRATOR)
     if option.charges_white_label:
@@ -148,7 +164,10 @@ def _new_customer(option: Option, white_label: WhiteLabel, actor: User, forms: d
         activated_at=utcnow() if option.status_after_creation == Customer.ACTIVE else None,
     )
     customer.refresh_search_text()
-    customer.save()
+    # A savepoint: when the email's unique index refuses the row, the caller's transaction stays
+    # usable (PostgreSQL would otherwise refuse every later statement of it).
+    with db.atomic():
+        customer.save()
     return customer
 
 
