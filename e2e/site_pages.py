@@ -484,6 +484,18 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "accounts.pbx_settings": lambda s: [
         Visit("customer: PBX settings", CUSTOMER, f"/account/{s.activated_customer_id}/pbx"),
     ],
+    "accounts.choose_numbers": lambda s: [
+        Visit("customer: choose numbers", CUSTOMER, f"/account/{s.activated_customer_id}/numbers"),
+        Visit(
+            "customer: choose numbers, none chosen",
+            CUSTOMER,
+            f"/account/{s.activated_customer_id}/numbers",
+            act=_clear_and_submit("Add numbers"),
+        ),
+    ],
+    "accounts.change_plan": lambda s: [
+        Visit("customer: change plan", CUSTOMER, f"/account/{s.activated_customer_id}/plan"),
+    ],
     "accounts.top_up": lambda s: [
         Visit("customer: top up, the amount", CUSTOMER, f"/account/{s.activated_customer_id}/top-up"),
         Visit(
