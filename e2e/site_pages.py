@@ -443,6 +443,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "auth.login": lambda s: [
         Visit("sign in", VISITOR, "/login"),
         Visit("sign in, nothing filled in", VISITOR, "/login", act=_clear_and_submit("Sign in")),
+        Visit("sign in at Demo Telecom's own address", VISITOR, "/s/demo-telecom/sign-in"),
     ],
     "customers.index": lambda s: [
         Visit("customers, with unfinished drafts", ADMINISTRATOR, "/customers/"),

@@ -81,3 +81,32 @@ def test_the_customer_changes_plan(customer):
         "Your account is now on Starter. NZ$50.00 was credited to your balance"
     )
     expect(page.locator(".balance").first).to_have_text("NZ$125.00")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_the_customer_signs_in_at_the_white_labels_own_address(app, admin_client, smtp, browser, base_url, js):
+    _, token = create_pending_customer(app, admin_client, smtp)
+    assert submit_activation(app.test_client(), token).status_code == 303
+    context = browser.new_context(base_url=base_url, java_script_enabled=js)
+    page = context.new_page()
+    page.goto("/s/demo-telecom/sign-in")
+    expect(page).to_have_title("Sign in · Demo Telecom")
+    expect(page.get_by_role("banner")).to_contain_text("Demo Telecom")
+    expect(page.get_by_role("banner")).to_contain_text("support@demo.example.com")
+    expect(page.get_by_text("Sign in to your Demo Telecom phone account.")).to_be_visible()
+    # The white-label's colour: its stylesheet sets the accent the buttons use.
+    accent = page.evaluate("() => getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
+    with app.app_context():
+        from webapp.models import WhiteLabel
+
+        assert accent.lower() == WhiteLabel.get(WhiteLabel.slug == "demo-telecom").accent_colour.lower()
+    assert "PBX onboarding" not in page.content()
+    page.get_by_label("Email").fill(CONTACT_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/s/demo-telecom/sign-in$"))
+    expect(page.get_by_role("status")).to_contain_text("You have been signed out.")
+    assert "PBX onboarding" not in page.content()
+    context.close()

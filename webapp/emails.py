@@ -20,6 +20,13 @@ from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, Us
 from .templating import format_money
 
 
+def external_sign_in_url(white_label) -> str:
+    """The white-label's own sign-in address, which every email to its customers links to."""
+    from .branding import external_sign_in_url as address
+
+    return address(white_label)
+
+
 def _adapter(*, under_base_path: bool = True):
     base = urlsplit(current_app.config["APP_BASE_URL"])
     script_name = (base.path or "/") if under_base_path else "/"
@@ -76,7 +83,7 @@ def send_welcome_email(user: User, customer: Customer, payment: Payment) -> Outb
         customer=customer,
         payment=payment,
         balance=format_money(payment.amount, white_label.currency),
-        sign_in_url=external_url("auth.login"),
+        sign_in_url=external_sign_in_url(white_label),
     )
 
 
@@ -110,6 +117,7 @@ def send_invitation_email(
         user=user,
         membership=membership,
         needs_password=not user.password_hash,
+        sign_in_url=external_sign_in_url(customer.white_label),
         secret_link=secret_path("invitations.accept", token=raw_token),
         expires_at=expires_at,
     )
