@@ -443,6 +443,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "auth.login": lambda s: [
         Visit("sign in", VISITOR, "/login"),
         Visit("sign in, nothing filled in", VISITOR, "/login", act=_clear_and_submit("Sign in")),
+        Visit("sign in at Demo Telecom's own address", VISITOR, "/s/demo-telecom/sign-in"),
     ],
     "customers.index": lambda s: [
         Visit("customers, with unfinished drafts", ADMINISTRATOR, "/customers/"),
@@ -483,6 +484,18 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "accounts.pbx_settings": lambda s: [
         Visit("customer: PBX settings", CUSTOMER, f"/account/{s.activated_customer_id}/pbx"),
+    ],
+    "accounts.choose_numbers": lambda s: [
+        Visit("customer: choose numbers", CUSTOMER, f"/account/{s.activated_customer_id}/numbers"),
+        Visit(
+            "customer: choose numbers, none chosen",
+            CUSTOMER,
+            f"/account/{s.activated_customer_id}/numbers",
+            act=_clear_and_submit("Add numbers"),
+        ),
+    ],
+    "accounts.change_plan": lambda s: [
+        Visit("customer: change plan", CUSTOMER, f"/account/{s.activated_customer_id}/plan"),
     ],
     "accounts.top_up": lambda s: [
         Visit("customer: top up, the amount", CUSTOMER, f"/account/{s.activated_customer_id}/top-up"),

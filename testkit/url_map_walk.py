@@ -55,6 +55,7 @@ FILL = {
     "endpoint_id": lambda t: [t.webhook_endpoint_id],
     "delivery_id": lambda t: [t.webhook_delivery_id],
     "key_id": lambda t: [t.api_key_id],
+    "brand_slug": lambda t: ["demo-telecom"],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -65,6 +66,8 @@ FILL_FOR: dict[tuple[str, str], object] = {
 
 # Routes anyone may open, and why. Every other route refuses other tenants and visitors.
 PUBLIC_ROUTES = {
+    "auth.login": "the sign-in page, also at each white-label's own address (/s/<slug>/sign-in), which its "
+    "customers' emails link to: it shows the white-label's name and support contact, nothing of its customers",
     "static": "the app's own CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour, which its customers' activation page needs before sign-in",
     "payments.stripe_webhook": "Stripe posts payment events here; each is verified by the white-label's signing "

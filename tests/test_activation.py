@@ -419,7 +419,7 @@ def test_used_link_says_the_account_is_active_with_a_sign_in_link(app, client, p
     response = other.get(f"/activate/{token}")
     html = response.get_data(as_text=True)
     assert response.status_code == 410
-    assert "This account is already active" in html and 'href="/login"' in html
+    assert "This account is already active" in html and 'href="/s/demo-telecom/sign-in"' in html
 
 
 def test_unknown_link_is_404_with_the_same_kind_of_page(client):

@@ -85,7 +85,9 @@ def test_every_change_to_a_suspended_account_is_refused_by_the_server(app, suspe
     for rule in _account_routes(app):
         if app.view_functions[rule.endpoint].account_action in OPEN_WHILE_SUSPENDED:
             continue
-        url = rule.build({"customer_id": customer_id, "membership_id": membership_id}, append_unknown=False)[1]
+        url = rule.build(
+            {"customer_id": customer_id, "membership_id": membership_id, "number_id": 1}, append_unknown=False
+        )[1]
         for method in sorted(rule.methods - {"OPTIONS"}):
             for htmx in (False, True):
                 response = call(contact, method, url, data, token=token, htmx=htmx)
@@ -100,7 +102,7 @@ def test_every_change_to_a_suspended_account_is_refused_by_the_server(app, suspe
     assert refused >= 16
     record_figure(
         "suspended accounts",
-        f"{refused} requests to change users or PBX settings of a suspended account "
+        f"{refused} requests to change users, numbers, plan or PBX settings of a suspended account "
         "(every /account route but top-up, page and htmx): all 403, database unchanged; balance and top-up still work",
     )
 

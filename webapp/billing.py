@@ -195,3 +195,119 @@ def quote_plan_change(customer: Customer, new: Plan, now: dt.datetime | None = N
         period=customer_billing_period(customer, now),
         currency=customer.white_label.currency,
     )
+
+
+@dataclass(frozen=True)
+class NumbersQuote:
+    """What choosing `adding` more numbers costs today for an account holding `held`: numbers
+    within the plan's included ones are free; each one beyond them costs the plan's
+    `extra_number_price` a month, prorated for the days left of the billing month as a plan is.
+    A plan whose extra number price is 0 offers no numbers beyond those it includes."""
+
+    plan: Plan | None
+    held: int
+    adding: int
+    period: BillingPeriod
+    currency: str
+
+    @property
+    def included(self) -> int:
+        return self.plan.included_numbers if self.plan is not None else 0
+
+    @property
+    def free_left(self) -> int:
+        """Numbers the plan still includes at no charge."""
+        return max(self.included - self.held, 0)
+
+    @property
+    def extra(self) -> int:
+        """How many of the numbers being added go beyond what the plan includes."""
+        return max(self.adding - self.free_left, 0)
+
+    @property
+    def monthly_each(self) -> int:
+        return self.plan.extra_number_price if self.plan is not None else 0
+
+    @property
+    def offered(self) -> bool:
+        """Whether the plan offers numbers beyond those it includes."""
+        return self.monthly_each > 0
+
+    @property
+    def each(self) -> int:
+        """One extra number's share of the days left."""
+        return prorate(self.monthly_each, self.period)
+
+    @property
+    def amount(self) -> int:
+        return self.extra * self.each
+
+    def _days(self) -> str:
+        left = self.period.days_left
+        return "the last day of this billing month" if left == 1 else f"the {left} days left of this billing month"
+
+    def terms(self) -> str:
+        """The rule in a sentence for the person choosing: "Your Business plan includes 5 numbers
+        and the account has 1, so 4 more are included. Each number after that costs NZ$5.00 a
+        month: NZ$4.17 for the 25 days left of this billing month, charged to your balance." """
+        money = lambda minor: format_money(minor, self.currency)  # noqa: E731
+        name = self.plan.name if self.plan is not None else "Your"
+        included = f"{self.included} number{'s' if self.included != 1 else ''}"
+        held = str(self.held) if self.held else "none"
+        head = f"The {name} plan includes {included} and the account has {held}"
+        head += (
+            f", so {self.free_left} more {'is' if self.free_left == 1 else 'are'} included." if self.free_left else "."
+        )
+        if not self.offered:
+            return head + " It offers no numbers beyond those it includes: change the plan to get more."
+        return (
+            f"{head} Each number after that costs {money(self.monthly_each)} a month: "
+            f"{money(self.each)} for {self._days()}, charged to your balance."
+        )
+
+    def refusal(self, balance: int) -> str | None:
+        """Why these numbers cannot be added with `balance` available, or None when they can."""
+        if not self.extra:
+            return None
+        money = lambda minor: format_money(minor, self.currency)  # noqa: E731
+        if not self.offered:
+            name = self.plan.name if self.plan is not None else "chosen"
+            return (
+                f"The {name} plan includes {self.included} number{'s' if self.included != 1 else ''} and offers "
+                f"none beyond them. Choose at most {self.free_left}, or change the plan first."
+            )
+        if self.amount > balance:
+            return (
+                f"{self.extra} of these numbers {'go' if self.extra != 1 else 'goes'} beyond your plan and "
+                f"cost{'s' if self.extra == 1 else ''} {money(self.amount)} for {self._days()}, but your balance is "
+                f"only {money(max(balance, 0))}. Top up first, or choose fewer numbers."
+            )
+        return None
+
+    def outcome(self) -> str:
+        """What adding them charged, once done."""
+        if not self.amount:
+            return "Nothing was charged: your plan includes them."
+        return f"{format_money(self.amount, self.currency)} was charged to your balance for {self._days()}."
+
+    def ledger_reason(self, business_name: str) -> str:
+        """The ledger line (at most 200 characters)."""
+        tail = (
+            f": {self.extra} number{'s' if self.extra != 1 else ''} beyond the plan, "
+            f"{self.period.days_left} of {self.period.days} days from {self.period.today:%-d %b %Y}"
+        )
+        head = "Extra numbers for "
+        room = 200 - len(head) - len(tail)
+        name = business_name if len(business_name) <= room else business_name[: max(room - 1, 0)] + "…"
+        return (head + name + tail)[:200]
+
+
+def quote_numbers(customer: Customer, held: int, adding: int, now: dt.datetime | None = None) -> NumbersQuote:
+    """What adding `adding` numbers to `customer` (holding `held`) costs today."""
+    return NumbersQuote(
+        plan=customer.plan,
+        held=held,
+        adding=adding,
+        period=customer_billing_period(customer, now),
+        currency=customer.white_label.currency,
+    )

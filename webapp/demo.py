@@ -47,13 +47,13 @@ WHITE_LABELS = [
 
 PLANS = {
     "demo-telecom": [
-        ("Starter", 2900, 2000, 1),
-        ("Business", 7900, 5000, 5),
-        ("Call Centre", 24900, 20000, 20),
+        ("Starter", 2900, 2000, 1, 500),
+        ("Business", 7900, 5000, 5, 500),
+        ("Call Centre", 24900, 20000, 20, 400),
     ],
     "other-voice": [
-        ("Solo", 1900, 2000, 1),
-        ("Team", 5900, 5000, 5),
+        ("Solo", 1900, 2000, 1, 500),
+        ("Team", 5900, 5000, 5, 500),
     ],
 }
 
@@ -127,7 +127,7 @@ def seed_demo(now: dt.datetime | None = None) -> None:
 
         plans = {}
         for slug, rows in PLANS.items():
-            for order, (name, price, minimum, included) in enumerate(rows):
+            for order, (name, price, minimum, included, extra) in enumerate(rows):
                 plan, _ = Plan.get_or_create(
                     white_label=labels[slug],
                     name=name,
@@ -135,6 +135,7 @@ def seed_demo(now: dt.datetime | None = None) -> None:
                         "monthly_price": price,
                         "min_opening_balance": minimum,
                         "included_numbers": included,
+                        "extra_number_price": extra,
                         "sort_order": order,
                     },
                 )

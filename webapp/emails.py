@@ -17,8 +17,15 @@ from flask import current_app
 from werkzeug.routing import MapAdapter
 
 from .mail import queue_email
-from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, User, WebhookEndpoint
+from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, User, WebhookEndpoint, WhiteLabel
 from .templating import format_money
+
+
+def external_sign_in_url(white_label: WhiteLabel) -> str:
+    """The white-label's own sign-in address, which every email to its customers links to."""
+    from .branding import external_sign_in_url as address
+
+    return address(white_label)
 
 
 def _adapter(*, under_base_path: bool = True) -> MapAdapter:
@@ -77,7 +84,7 @@ def send_welcome_email(user: User, customer: Customer, payment: Payment) -> Outb
         customer=customer,
         payment=payment,
         balance=format_money(payment.amount, white_label.currency),
-        sign_in_url=external_url("auth.login"),
+        sign_in_url=external_sign_in_url(white_label),
     )
 
 
@@ -111,6 +118,7 @@ def send_invitation_email(
         user=user,
         membership=membership,
         needs_password=not user.password_hash,
+        sign_in_url=external_sign_in_url(customer.white_label),
         secret_link=secret_path("invitations.accept", token=raw_token),
         expires_at=expires_at,
     )

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, g, has_request_context, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -51,7 +51,9 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
         # fall back to templates drawn from their own context alone (no context processors).
         log.exception("Error page could not be rendered; sending the fallback page")
         fallback = "errors/_message.html" if partial else "errors/fallback.html"
-        body = current_app.jinja_env.get_template(fallback).render(**context)
+        # A customer's brand, if this request found it before the failure (branding.py).
+        brand_name = getattr(g.get("brand"), "display_name", None) if has_request_context() else None
+        body = current_app.jinja_env.get_template(fallback).render(brand_name=brand_name, **context)
     return Response(body, status=status, headers=headers, mimetype="text/html")
 
 

@@ -69,6 +69,8 @@ class WhiteLabel(BaseModel):
     locale = CharField(max_length=35, default="")
     credit_limit = IntegerField(default=0)  # minor units
     created_at = DateTimeField(default=utcnow)
+    # A host name of its own on which its customers sign in (migration 017); "" for none.
+    sign_in_host = CharField(max_length=253, default="")
 
     def save(self, *args, **kwargs):
         if not self.locale:
@@ -142,6 +144,8 @@ class Plan(BaseModel):
     monthly_price = IntegerField()  # minor units
     min_opening_balance = IntegerField()  # minor units
     included_numbers = IntegerField(default=1)
+    # Each number beyond the included ones, a month (minor units); 0: none beyond them (migration 017).
+    extra_number_price = IntegerField(default=0)
     sort_order = IntegerField(default=0)
     active = BooleanField(default=True)
 

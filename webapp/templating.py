@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency
 from flask import Flask, current_app, has_request_context, make_response, render_template, url_for
-from flask_login import current_user
 from htmx_flask import request
 from jinja2 import pass_context
 
-from .phones import phone_filter
+from .phones import display_phone, phone_filter
 from .security import current_membership, home_url, is_admin
 
 
@@ -87,28 +86,17 @@ def asset_url(filename: str) -> str:
     return url
 
 
-def _customer_brand():
-    """For people in customer accounts: the white-label whose brand their pages wear."""
-    from .models import Customer, CustomerMembership, WhiteLabel
-
-    return (
-        WhiteLabel.select()
-        .join(Customer)
-        .join(CustomerMembership)
-        .where((CustomerMembership.user == current_user.id) & CustomerMembership.active)
-        .first()
-    )
-
-
 def init_app(app: Flask) -> None:
     """Register filters and the values every template can use."""
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["phone"] = phone_filter
     app.jinja_env.globals["asset_url"] = asset_url
-    from .branding import brand_css_url
+    app.jinja_env.globals["display_phone"] = display_phone
+    from .branding import brand_css_url, request_brand, sign_in_path
 
     app.jinja_env.globals["brand_css_url"] = brand_css_url
+    app.jinja_env.globals["sign_in_path"] = sign_in_path
     # Static URLs carry a content hash (asset_url), so browsers may keep files for a year.
     if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:
         app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
@@ -117,8 +105,9 @@ def init_app(app: Flask) -> None:
     def _globals():
         membership = current_membership()
         extra = {}
-        if membership is None and has_request_context() and current_user.is_authenticated:
-            extra["brand"] = _customer_brand()
+        if membership is None and has_request_context():
+            # Customers, their users and visitors see a white-label's brand (branding.py).
+            extra["brand"] = request_brand()
         return {
             **extra,
             "membership": membership,

@@ -19,8 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..forms import AppForm
-from ..models import CustomerMembership
+from ..models import Customer, CustomerMembership
 from ..money import parse_amount, typing_example
+from ..onboarding.forms import NumbersForm
 from ..passwords import StrongPassword
 from ..payments.forms import CardFields
 from ..phones import display_phone, time_zone_choices
@@ -76,6 +77,26 @@ class UserForm(AppForm):
 
 class AssignNumberForm(AppForm):
     number = SelectField("Number", choices=[], validators=[DataRequired("Choose a number.")])
+
+
+class AccountNumbersForm(NumbersForm):
+    """The wizard's number picker and filter, for a customer's own Account Administrators: the
+    same choices and availability check, but numbers beyond the plan's included ones may be
+    chosen at a charge to the balance (billing.NumbersQuote), refused when it cannot pay."""
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        self.customer = customer
+        super().__init__(*args, white_label=customer.white_label, answers={"plan": customer.plan_id}, **kwargs)
+
+    def check_count(self, numbers: list[str]) -> None:
+        from ..ledger import customer_balance
+        from .service import numbers_quote
+
+        if not numbers:
+            raise ValidationError("Choose at least one number.")
+        refused = numbers_quote(self.customer, len(numbers)).refusal(customer_balance(self.customer))
+        if refused:
+            raise ValidationError(refused)
 
 
 class PbxSettingsForm(AppForm):

@@ -39,7 +39,14 @@ class Action(enum.Enum):
 
 
 # What the account's people may do on their own pages, and which of it stops while it is suspended.
-_CUSTOMER_ADMINISTRATOR = {Action.VIEW, Action.MANAGE_USERS, Action.EDIT_PBX, Action.TOP_UP}
+_CUSTOMER_ADMINISTRATOR = {
+    Action.VIEW,
+    Action.MANAGE_USERS,
+    Action.MANAGE_NUMBERS,
+    Action.EDIT_PBX,
+    Action.CHANGE_PLAN,
+    Action.TOP_UP,
+}
 OPEN_WHILE_SUSPENDED = {Action.VIEW, Action.TOP_UP}
 # What the white-label's administrators may do for an account they administer.
 _WHITE_LABEL_RUNS = {Action.MANAGE_USERS, Action.MANAGE_NUMBERS, Action.EDIT_PBX, Action.CHANGE_PLAN, Action.HAND_OVER}
@@ -109,7 +116,7 @@ class Access:
             return (
                 403,
                 "This account is suspended",
-                "Users, numbers and PBX settings cannot be changed while the account is suspended. "
+                "Users, numbers, plan and PBX settings cannot be changed while the account is suspended. "
                 f"Contact {brand.display_name} at {brand.support_email}" + (f" or {phone}" if phone else "") + ".",
             )
         return None

@@ -13,7 +13,7 @@ from ..phones import display_phone
 from ..security import acting_user
 from ..templating import render
 from . import bp, service, views
-from .forms import TopUpForm
+from .forms import AccountNumbersForm, TopUpForm
 from .panels import customer_ledger
 from .permissions import CUSTOMER, Access, Action
 from .views import customer_page
@@ -115,6 +115,82 @@ def reactivate_user(access: Access, membership_id: int):
 def pbx_settings(access: Access):
     """An Account Administrator edits their PBX settings."""
     return views.pbx_form(access)
+
+
+# --- Numbers and plan: the wizard's picker and the white-label's plan change, paid from the balance ---
+
+
+def _numbers_page(access: Access, form, status: int = 200):
+    customer = access.customer
+    return render(
+        "accounts/numbers.html",
+        customer=customer,
+        form=form,
+        quote=service.numbers_quote(customer, 0),
+        balance=customer_balance(customer),
+        choices_url=url_for("accounts.number_choices", customer_id=customer.id),
+        no_numbers_message=f"No numbers are available right now. Ask {customer.white_label.display_name} for more.",
+        back=views.account_url(access, "numbers"),
+        status=status,
+    )
+
+
+@bp.route("/<int:customer_id>/numbers", methods=["GET", "POST"])
+@customer_page(Action.MANAGE_NUMBERS)
+def choose_numbers(access: Access):
+    """An Account Administrator chooses numbers for their account with the wizard's picker: the
+    plan's included numbers free, more charged to the balance."""
+    customer = access.customer
+    form = AccountNumbersForm(customer=customer, formdata=request.form if request.method == "POST" else None)
+    if request.method != "POST" or request.form.get("action") == "refresh":
+        return _numbers_page(access, form)  # the filter without JavaScript: show, do not judge
+    if form.validate_on_submit():
+        try:
+            quote = service.choose_numbers(customer, list(form.numbers.data), access.user)
+        except service.AccountProblem as problem:
+            form.numbers.errors.append(problem.message)
+        else:
+            country = customer.white_label.country
+            chosen = ", ".join(display_phone(n, country) for n in form.numbers.data)
+            flash(f"{chosen} {'is' if len(form.numbers.data) == 1 else 'are'} now yours. {quote.outcome()}", "success")
+            return views.back_to_account(access, "numbers")
+    return _numbers_page(access, form, status=422)
+
+
+@bp.post("/<int:customer_id>/numbers/choices")
+@customer_page(Action.MANAGE_NUMBERS)
+def number_choices(access: Access):
+    """The number checkboxes filtered by what was typed, keeping every number already chosen."""
+    form = AccountNumbersForm(customer=access.customer, formdata=request.form)
+    return render(
+        "onboarding/_number_choices.html",
+        form=form,
+        customer=access.customer,
+        no_numbers_message=f"No numbers are available right now. Ask {access.customer.white_label.display_name} for more.",
+    )
+
+
+@bp.post("/<int:customer_id>/numbers/<int:number_id>/release")
+@customer_page(Action.MANAGE_NUMBERS)
+def release_number(access: Access, number_id: int):
+    """An Account Administrator gives a number up."""
+    number = PhoneNumber.get_or_none((PhoneNumber.id == number_id) & (PhoneNumber.customer == access.customer.id))
+    try:
+        service.release_number(access.customer, number_id, access.user)
+    except service.AccountProblem as problem:
+        flash(problem.message, "error")
+    else:
+        shown = display_phone(number.number, access.customer.white_label.country)
+        flash(f"{shown} has been released: it is no longer on this account.", "success")
+    return views.back_to_account(access, "numbers")
+
+
+@bp.route("/<int:customer_id>/plan", methods=["GET", "POST"])
+@customer_page(Action.CHANGE_PLAN)
+def change_plan(access: Access):
+    """An Account Administrator moves their account to another plan, prorated for the rest of the
+    billing month and paid from (or credited to) the balance."""
+    return views.plan_form(access)
 
 
 # --- Top-up: the amount first, then the payment, whose button says the exact amount -----------

@@ -14,7 +14,7 @@ from .. import emails
 from ..audit import audit as audit_event
 from ..auth.service import hash_password, normalise_email, password_matches
 from ..auth.sessions import end_all_sessions
-from ..billing import PlanChangeQuote, quote_plan_change
+from ..billing import NumbersQuote, PlanChangeQuote, quote_numbers, quote_plan_change
 from ..database import locked
 from ..extensions import db
 from ..ledger import available_credit, customer_balance
@@ -32,6 +32,7 @@ from ..models import (
     WhiteLabelMembership,
     utcnow,
 )
+from ..phones import display_phone
 from ..templating import format_money
 from ..tenancy import belongs_to
 from ..tokens import issue_token
@@ -431,6 +432,61 @@ def release_number(customer: Customer, number_id: int, actor: User) -> None:
             (PbxSettings.customer == customer.id) & (PbxSettings.default_caller_id == number.number)
         ).execute()
         audit(customer, actor, "number_released", number=number.number)
+
+
+def numbers_held(customer: Customer) -> int:
+    return PhoneNumber.select().where(PhoneNumber.customer == customer.id).count()
+
+
+def numbers_quote(customer: Customer, adding: int) -> NumbersQuote:
+    """What adding `adding` numbers to the account costs today (billing.NumbersQuote)."""
+    return quote_numbers(customer, numbers_held(customer), adding)
+
+
+def choose_numbers(customer: Customer, numbers: list[str], actor: User) -> NumbersQuote:
+    """An Account Administrator adds inventory numbers (E.164) to their own account: the plan's
+    included numbers are free, each one beyond them is charged to the customer's balance for the
+    days left of the billing month (billing.NumbersQuote). All or nothing: raises AccountProblem
+    when the balance cannot pay, the plan offers no more, or a number was taken meanwhile."""
+    with db.atomic():
+        # The customer's row first, so two choices at once are checked against the balance one
+        # after the other (the second sees the first one's charge).
+        customer = locked(Customer.select().where(Customer.id == customer.id)).get()
+        quote = numbers_quote(customer, len(numbers))
+        refused = quote.refusal(customer_balance(customer))
+        if refused:
+            raise AccountProblem(refused, "numbers")
+        for number in numbers:
+            taken = (
+                PhoneNumber.update(customer=customer, assigned_at=utcnow())
+                .where(
+                    (PhoneNumber.number == number)
+                    & belongs_to(PhoneNumber, of=customer.white_label_id)
+                    & PhoneNumber.customer.is_null()
+                )
+                .execute()
+            )
+            if not taken:  # the transaction rolls back the ones taken before it
+                raise AccountProblem(
+                    f"{display_phone(number, customer.white_label.country)} is no longer available. "
+                    "Choose another number.",
+                    "numbers",
+                )
+        if quote.amount:
+            LedgerEntry.create(
+                white_label=customer.white_label_id,
+                account=LedgerEntry.CUSTOMER,
+                customer=customer,
+                kind=LedgerEntry.DEBIT,
+                amount=quote.amount,
+                currency=quote.currency,
+                reason=quote.ledger_reason(customer.business_name),
+                created_by=actor,
+            )
+        for index, number in enumerate(numbers):
+            beyond = index >= quote.free_left
+            audit(customer, actor, "number_assigned", number=number, charged=quote.each if beyond else 0)
+        return quote
 
 
 def save_pbx_settings(customer: Customer, actor: User, **values: object) -> PbxSettings:

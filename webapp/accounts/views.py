@@ -11,14 +11,17 @@ from functools import wraps
 from flask import flash, url_for
 from flask_login import login_required
 from htmx_flask import request
+from wtforms import SelectChoice
 
+from ..billing import customer_billing_period, quote_plan_change
 from ..forms import form_status
 from ..http import see_other
-from ..models import CustomerMembership, PbxSettings, PhoneNumber, WhiteLabelMembership
+from ..models import Customer, CustomerMembership, LedgerEntry, PbxSettings, PhoneNumber, Plan, WhiteLabelMembership
 from ..security import white_label_required
 from ..templating import render
+from ..tenancy import scoped
 from . import service
-from .forms import PbxSettingsForm, UserForm
+from .forms import PbxSettingsForm, PlanForm, UserForm
 from .permissions import WHITE_LABEL, Access, Action, customer_access, white_label_access
 
 
@@ -133,6 +136,43 @@ def pbx_form(access: Access):
         return back_to_account(access, "pbx")
     return render(
         "manage/pbx_form.html", customer=customer, form=form, back=account_url(access, "pbx"), status=form_status(form)
+    )
+
+
+def plan_form(access: Access):
+    """Show and handle "Change plan": each plan says what it would charge or credit now, to the
+    white-label's account when the white-label runs the account, else to the customer's balance."""
+    customer = access.customer
+    payer = LedgerEntry.WHITE_LABEL if access.side == WHITE_LABEL else LedgerEntry.CUSTOMER
+    plans = list(scoped(Plan, of=customer.white_label_id).where(Plan.active).order_by(Plan.sort_order))
+    form = PlanForm(data={"plan": str(customer.plan_id)} if request.method == "GET" else None)
+    form.plan.choices = [SelectChoice(str(p.id), p.name) for p in plans]
+    if form.validate_on_submit():
+        plan = next(p for p in plans if str(p.id) == form.plan.data)
+        try:
+            quote = service.change_plan(customer, plan, access.user, payer=payer, quoted=form.quoted())
+        except service.AccountProblem as problem:
+            form.plan.errors.append(problem.message)
+        else:
+            whose = customer.business_name if access.side == WHITE_LABEL else "Your account"
+            if quote is None:
+                flash(f"{whose} is already on {plan.name}: nothing changed.", "info")
+            else:
+                flash(f"{whose} is now on {plan.name}. {quote.outcome(payer)}", "success")
+            return back_to_account(access, "" if access.side == WHITE_LABEL else "balance")
+    customer = Customer.get_by_id(customer.id)  # as it is now, if someone else changed it meanwhile
+    quotes = [quote_plan_change(customer, plan) for plan in plans]
+    period = customer_billing_period(customer)
+    form.show_quote(customer.plan_id, period.today)
+    return render(
+        "manage/plan_form.html",
+        customer=customer,
+        form=form,
+        quotes=quotes,
+        period=period,
+        payer=payer,
+        back=account_url(access),
+        status=form_status(form),
     )
 
 

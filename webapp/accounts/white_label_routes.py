@@ -6,14 +6,13 @@ from flask import flash
 from htmx_flask import request
 from wtforms import SelectChoice
 
-from ..billing import customer_billing_period, quote_plan_change
 from ..forms import form_status
-from ..models import Customer, PhoneNumber, Plan
+from ..models import Customer, PhoneNumber
 from ..templating import render
 from ..tenancy import scoped
 from . import service, views
 from . import white_label_bp as bp
-from .forms import AssignNumberForm, PlanForm, StatusForm
+from .forms import AssignNumberForm, StatusForm
 from .permissions import Access, Action
 from .views import back_to_account, white_label_page
 
@@ -90,29 +89,7 @@ def pbx_settings(access: Access):
 def change_plan(access: Access):
     """Move the customer to another plan, prorated for the rest of its billing month; the page
     says what each plan would charge or credit to the white-label account before you confirm."""
-    customer = access.customer
-    plans = list(scoped(Plan).where(Plan.active).order_by(Plan.sort_order))
-    form = PlanForm(data={"plan": str(customer.plan_id)} if request.method == "GET" else None)
-    form.plan.choices = [SelectChoice(str(p.id), p.name) for p in plans]
-    if form.validate_on_submit():
-        plan = next(p for p in plans if str(p.id) == form.plan.data)
-        try:
-            quote = service.change_plan(customer, plan, access.user, quoted=form.quoted())
-        except service.AccountProblem as problem:
-            form.plan.errors.append(problem.message)
-        else:
-            if quote is None:
-                flash(f"{customer.business_name} is already on {plan.name}: nothing changed.", "info")
-            else:
-                flash(f"{customer.business_name} is now on {plan.name}. {quote.outcome()}", "success")
-            return back_to_account(access)
-    customer = Customer.get_by_id(customer.id)  # as it is now, if someone else changed it meanwhile
-    quotes = [quote_plan_change(customer, plan) for plan in plans]
-    period = customer_billing_period(customer)
-    form.show_quote(customer.plan_id, period.today)
-    return render(
-        "manage/plan_form.html", customer=customer, form=form, quotes=quotes, period=period, status=form_status(form)
-    )
+    return views.plan_form(access)
 
 
 @bp.route("/status", methods=["GET", "POST"])

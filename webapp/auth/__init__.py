@@ -2,7 +2,7 @@
 
 import hmac
 
-from flask import Blueprint, url_for
+from flask import Blueprint
 from flask_login import LoginManager
 from htmx_flask import request
 
@@ -53,12 +53,14 @@ def login_manager_setup(manager: LoginManager) -> None:
 
     @manager.unauthorized_handler
     def _unauthorized():
+        from ..branding import request_brand, sign_in_path
         from ..http import see_other
         from .service import safe_next
 
         # 302, as Flask-Login answers; for htmx a whole page load (a fragment swap would put the
-        # sign-in page inside this one).
-        return see_other(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))), code=302)
+        # sign-in page inside this one). A signed-out customer goes to their white-label's own
+        # sign-in page (branding.py).
+        return see_other(sign_in_path(request_brand(), next=safe_next(request.full_path.rstrip("?"))), code=302)
 
 
 from . import profile_routes, routes  # noqa: E402,F401  (registers the views on the blueprints)

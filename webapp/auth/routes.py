@@ -1,12 +1,13 @@
 import hashlib
 
-from flask import current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from htmx_flask import request
 
+from ..branding import remember_brand, request_brand, sign_in_path
 from ..extensions import limiter
-from ..security import acting_user, home_url
+from ..security import acting_user, current_membership, home_url
 from ..templating import render
 from . import bp
 from .forms import LoginForm
@@ -55,12 +56,19 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@bp.route("/s/<brand_slug>/sign-in", methods=["GET", "POST"])
 @limiter.limit(_account_limit, key_func=_account_address_key, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_account_all_addresses_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed)
-def login():
-    """Sign in with email and password; a wrong pair gets one generic message."""
+def login(brand_slug: str | None = None):
+    """Sign in with email and password; a wrong pair gets one generic message. At a white-label's
+    own sign-in address (/s/<slug>/sign-in, the one its emails link to) the page is its brand's."""
     next_url = safe_next(request.args.get("next"))
+    if brand_slug is not None:
+        brand = request_brand()
+        if brand is None or brand.slug != brand_slug:
+            abort(404)
+        remember_brand(brand)
     if current_user.is_authenticated:
         return redirect(next_url or home_url())
     form = LoginForm()
@@ -77,13 +85,19 @@ def login():
             return redirect(next_url or home_url(), code=303)
     elif form.is_submitted():
         status = 422
-    return render("auth/login.html", form=form, next_url=next_url, status=status)
+    action = sign_in_path(
+        request_brand() if brand_slug is not None else None, **({"next": next_url} if next_url else {})
+    )
+    return render("auth/login.html", form=form, next_url=next_url, action=action, status=status)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
     """Sign out, here and in every other session of the person, and return to the sign-in page."""
+    brand = request_brand() if current_membership() is None else None
     sign_out_everywhere(acting_user())
+    if brand is not None:  # a customer goes back to their white-label's own sign-in page
+        remember_brand(brand)
     flash("You have been signed out.", "info")
-    return redirect(url_for("auth.login"), code=303)
+    return redirect(sign_in_path(brand), code=303)

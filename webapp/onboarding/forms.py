@@ -278,13 +278,7 @@ class NumbersForm(WizardForm):
         return sorted(chosen + shown)
 
     def validate_numbers(self, field):
-        plan = self.plan()
-        limit = plan.included_numbers if plan else 0
-        if len(field.data) > limit:
-            raise ValidationError(
-                f"Choose at most {limit} number{'s' if limit != 1 else ''}: that is what the "
-                f"{plan.name if plan else 'chosen'} plan includes."
-            )
+        self.check_count(field.data)
         if field.data:
             free = {
                 row.number
@@ -298,6 +292,17 @@ class NumbersForm(WizardForm):
                     f"{', '.join(display_phone(n, self.white_label.country) for n in gone)} "
                     f"{'is' if len(gone) == 1 else 'are'} no longer available. Choose another number."
                 )
+
+    def check_count(self, numbers: list[str]) -> None:
+        """The wizard's rule: at most the plan's included numbers (a customer's own Account
+        Administrators may go beyond them at a charge: accounts/forms.py AccountNumbersForm)."""
+        plan = self.plan()
+        limit = plan.included_numbers if plan else 0
+        if len(numbers) > limit:
+            raise ValidationError(
+                f"Choose at most {limit} number{'s' if limit != 1 else ''}: that is what the "
+                f"{plan.name if plan else 'chosen'} plan includes."
+            )
 
     def values(self) -> dict:
         return {"numbers": list(self.numbers.data)}
