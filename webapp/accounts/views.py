@@ -19,7 +19,7 @@ from ..security import white_label_required
 from ..templating import render
 from . import service
 from .forms import PbxSettingsForm, UserForm
-from .permissions import WHITE_LABEL, Access, Action, customer_access, white_label_access
+from .permissions import STAFF_ACTIONS, WHITE_LABEL, Access, Action, customer_access, white_label_access
 
 
 def customer_page(action: Action):
@@ -55,7 +55,7 @@ def white_label_page(action: Action):
         wrapped.account_action = action
         # The least role the view accepts, read by the generated isolation checks.
         wrapped.required_role = (
-            WhiteLabelMembership.STAFF if action is Action.VIEW else WhiteLabelMembership.ADMINISTRATOR
+            WhiteLabelMembership.STAFF if action in STAFF_ACTIONS else WhiteLabelMembership.ADMINISTRATOR
         )
         return wrapped
 

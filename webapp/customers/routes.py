@@ -1,5 +1,6 @@
 from flask import current_app, make_response
 from htmx_flask import request
+from jinja2 import pass_context
 
 from ..accounts.panels import customer_panels
 from ..accounts.permissions import white_label_access
@@ -7,6 +8,7 @@ from ..activation.service import awaiting_activation, tracker
 from ..http import page_number
 from ..models import Customer, utcnow
 from ..onboarding.options import OPTIONS
+from ..phones import country_name, phone_filter
 from ..security import is_admin, white_label_required
 from ..templating import render, wants_partial
 from . import bp
@@ -70,3 +72,18 @@ def show(customer_id: int):
         awaiting=awaiting_activation(customer),
         **customer_detail(customer),
     )
+
+
+@bp.app_template_filter("detail_value")
+@pass_context
+def detail_value(context, value, name: str) -> str:
+    """One side of a change in the history (customer_edited): as the customer page shows it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value in (None, ""):
+        return "(empty)"
+    if name == "contact_phone":
+        return phone_filter(context, value)
+    if name in ("country", "service_country"):
+        return country_name(value)
+    return str(value)
