@@ -42,6 +42,10 @@ def _searches(total_generated: int) -> dict[str, str]:
         "list": "/customers/",
         f"search, common word ({COMMON_WORD})": f"/customers/?q={COMMON_WORD}",
         "search, one customer's email": f"/customers/?q={quote(one)}",
+        # Filters and the other orders walk their own keyset (issue 15).
+        "list, active, administered by the customer": "/customers/?status=active&administered_by=customer",
+        "list by name": "/customers/?sort=name",
+        "search, one customer's phone number": f"/customers/?q={quote(data.phone_token(total_generated // 2))}",
     }
 
 

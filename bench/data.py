@@ -222,6 +222,11 @@ def email_token(index: int) -> str:
     return f"{LAST[(index * 7919) % len(LAST)]}{index:06d}"
 
 
+def phone_token(index: int) -> str:
+    """Generated customer `index`'s contact phone as a person types it (national format)."""
+    return f"021 {index:07d}"
+
+
 def customer_rows(
     white_label: WhiteLabel, count: int, *, start: int = 0, seed: int = 0, newest: dt.datetime | None = None
 ) -> list[tuple]:
@@ -249,7 +254,7 @@ def customer_rows(
             "contact_first_name": first.title(),
             "contact_last_name": last.title(),
             "contact_email": email,
-            "contact_phone": f"+6421{index:07d}",
+            "contact_phone": f"+6421{index:07d}",  # phone_token(index), stored as E.164
             "country": white_label.country,
             "service_country": white_label.country,
             "plan": rng.choice(plans) if plans else None,

@@ -45,6 +45,7 @@ NOT_PAGES = {
     "static": "the app's CSS, JavaScript and icons",
     "branding.css": "a white-label's accent colour as a stylesheet",
     "settings.billing_csv": "a CSV download",
+    "customers.export": "a CSV download",
     # The integration API answers JSON (its reference page, api_docs.index, is a page).
     "api.openapi": "the OpenAPI document (JSON)",
     "api.list_customers": "API: JSON",
@@ -451,6 +452,8 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("customers, search without results", ADMINISTRATOR, "/customers/", act=_search_nothing),
         Visit("customers, as staff", STAFF_MEMBER, "/customers/"),
         Visit("customers, a page past the end", ADMINISTRATOR, "/customers/?page=99"),
+        Visit("customers, filtered and sorted by name", ADMINISTRATOR, "/customers/?status=active&sort=name"),
+        Visit("customers, filters without results", ADMINISTRATOR, "/customers/?status=suspended&archived=1"),
         Visit("customers, none yet", NEW_ADMINISTRATOR, "/customers/"),
     ],
     "customers.show": lambda s: [

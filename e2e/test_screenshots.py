@@ -48,6 +48,13 @@ def test_screenshots_of_the_key_screens(browser, base_url, smtp, shots):
     sign_in(page, *ADMIN)
     expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
     shots(page, "01-customers")
+    # The list narrowed and sorted (issue 15): the customers who administer their own account,
+    # by name.
+    page.get_by_label("Administered by").select_option(label="The customer")
+    page.get_by_label("Sort by").select_option(label="Name, A to Z")
+    expect(page.locator("#results tbody tr")).to_have_count(4)
+    shots(page, "17-customers-with-filters")
+    page.goto("/customers/")
 
     # The first option: the new customer administers the account.
     follow(page, "Create new customer")

@@ -80,6 +80,20 @@ def customers_list(app, rows: int) -> tuple[str, int]:
     return "/customers/", rows
 
 
+def customers_list_filtered(app, rows: int) -> tuple[str, int]:
+    """The list narrowed by status and by who administers, sorted by name, showing `rows`."""
+    customers_list(app, rows)
+    with app.app_context():
+        Customer.update(status=Customer.ACTIVE, administered_by=CUSTOMER.key).execute()
+    return "/customers/?status=active&administered_by=customer&sort=name", rows
+
+
+def customers_export(app, rows: int) -> tuple[str, int]:
+    """The CSV export of `rows` customers."""
+    customers_list(app, rows)
+    return "/customers/export.csv?sort=name", 0
+
+
 def customer_page(app, rows: int) -> tuple[str, int]:
     """A customer with `rows` of each kind of related row: numbers, ledger entries, audit events."""
     with app.app_context():
@@ -140,6 +154,8 @@ def ledger_page(app, rows: int) -> tuple[str, int]:
 
 PAGES = [
     pytest.param(customers_list, id="customers-list"),
+    pytest.param(customers_list_filtered, id="customers-list-filtered"),
+    pytest.param(customers_export, id="customers-export"),
     pytest.param(customer_page, id="customer-page"),
     pytest.param(ledger_page, id="ledger-page"),
 ]

@@ -195,6 +195,7 @@ class Customer(BaseModel):
     created_by = ForeignKeyField(User, null=True, backref="created_customers", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
     activated_at = DateTimeField(null=True)
+    archived_at = DateTimeField(null=True)  # hidden from the list unless asked for (migration 018)
     # Lower-cased copy of name and email that the list's search matches against.
     search_text = CharField(max_length=800, default="")
 
@@ -202,6 +203,8 @@ class Customer(BaseModel):
         indexes = (
             (("white_label", "created_at", "id"), False),
             (("white_label", "contact_email"), False),
+            (("white_label", "business_name", "id"), False),
+            (("white_label", "contact_phone"), False),
         )
 
     @property

@@ -27,6 +27,8 @@ def customer_ledger(customer: Customer, limit: int = LEDGER_ROWS) -> list[Ledger
 def customer_panels(access: Access) -> dict:
     """Balance, ledger, numbers, PBX settings, users and the audit timeline of the account, and
     the free numbers of the inventory when the signed-in white-label member may assign them."""
+    from ..customers.service import DETAIL_LABELS  # (customers imports this module)
+
     customer = access.customer
     timeline = list(
         AuditEvent.select(AuditEvent, User)
@@ -48,4 +50,5 @@ def customer_panels(access: Access) -> dict:
         "pbx": PbxSettings.get_or_none(PbxSettings.customer == customer.id),
         "members": members(customer),
         "timeline": timeline,
+        "detail_labels": DETAIL_LABELS,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import abort
 from flask_login import current_user
@@ -25,6 +26,7 @@ from ..tenancy import get_scoped_or_404
 
 WHITE_LABEL, CUSTOMER = "white_label", "customer"
 RUNNING = (Customer.ACTIVE, Customer.SUSPENDED)  # accounts that exist and can be worked on
+ARCHIVABLE = (Customer.CANCELLED, Customer.EXPIRED)  # accounts nobody is working on any more
 
 
 class Action(enum.Enum):
@@ -36,8 +38,15 @@ class Action(enum.Enum):
     TOP_UP = "top up the balance"
     CHANGE_STATUS = "suspend or reactivate the account"
     HAND_OVER = "hand the account over to the customer"
+    CANCEL_HAND_OVER = "cancel a hand-over the customer has not accepted"
+    EDIT_DETAILS = "edit the contact, business and addresses"
+    RESEND_ACTIVATION = "resend the activation email"
+    CANCEL_ACTIVATION = "cancel a customer who has not activated"
+    ARCHIVE = "archive or unarchive a cancelled or expired customer"
 
 
+# What the white-label's staff may do (everything else is its administrators').
+STAFF_ACTIONS = {Action.VIEW, Action.RESEND_ACTIVATION}
 # What the account's people may do on their own pages, and which of it stops while it is suspended.
 _CUSTOMER_ADMINISTRATOR = {
     Action.VIEW,
@@ -61,6 +70,20 @@ class Access:
     side: str
     role: str  # administrator or staff (white-label side); account_administrator or user (customer side)
     membership: CustomerMembership | None = None  # the customer side's own membership
+
+    @cached_property
+    def awaiting_activation(self) -> bool:
+        """The customer was sent an activation link and has not activated (pending or expired)."""
+        from ..activation.service import awaiting_activation
+
+        return awaiting_activation(self.customer)
+
+    @cached_property
+    def hand_over_pending(self) -> bool:
+        """The white-label handed the account over and the contact's link still works."""
+        from ..activation.service import hand_over_pending
+
+        return hand_over_pending(self.customer)
 
     @property
     def blueprint(self) -> str:
@@ -91,10 +114,32 @@ class Access:
         status = self.customer.status
         if action is Action.VIEW:
             return None
+        if action is Action.RESEND_ACTIVATION:
+            # Staff too: sending a customer a working link is an everyday support task.
+            return None if self.awaiting_activation else (409,)
         if self.role != WhiteLabelMembership.ADMINISTRATOR:
             return (403,)  # staff see, never change
         if action is Action.CHANGE_STATUS:
             return None if status in RUNNING else (409,)
+        if action is Action.CANCEL_ACTIVATION:
+            return None if self.awaiting_activation else (409,)
+        if action is Action.ARCHIVE:
+            if status in ARCHIVABLE or self.customer.archived_at is not None:
+                return None
+            return (409, "Only cancelled or expired customers can be archived", None)
+        if action is Action.EDIT_DETAILS and (
+            option_of(self.customer).white_label_administers or self.awaiting_activation
+        ):
+            return None
+        if action is Action.EDIT_DETAILS:
+            return (
+                403,
+                "The customer administers this account",
+                f"{self.customer.business_name} keeps their own details now that they have activated: "
+                "you can change only the account's status.",
+            )
+        if action is Action.CANCEL_HAND_OVER:
+            return None if self.hand_over_pending else (409, "No hand-over is waiting", None)
         if action is Action.TOP_UP or not option_of(self.customer).white_label_administers:
             return (
                 403,
@@ -103,6 +148,12 @@ class Access:
             )
         if status not in RUNNING or (action is Action.HAND_OVER and status != Customer.ACTIVE):
             return (409,)
+        if action is Action.HAND_OVER and self.hand_over_pending:
+            return (
+                409,
+                "A hand-over is already waiting",
+                f"{self.customer.contact_email} has a working activation link. Cancel that hand-over first.",
+            )
         return None if action in _WHITE_LABEL_RUNS else (403,)
 
     def _customer_refusal(self, action: Action) -> tuple | None:

@@ -22,7 +22,7 @@ from ..templating import render
 from ..tenancy import scoped
 from . import service
 from .forms import PbxSettingsForm, PlanForm, UserForm
-from .permissions import WHITE_LABEL, Access, Action, customer_access, white_label_access
+from .permissions import STAFF_ACTIONS, WHITE_LABEL, Access, Action, customer_access, white_label_access
 
 
 def customer_page(action: Action):
@@ -58,7 +58,7 @@ def white_label_page(action: Action):
         wrapped.account_action = action
         # The least role the view accepts, read by the generated isolation checks.
         wrapped.required_role = (
-            WhiteLabelMembership.STAFF if action is Action.VIEW else WhiteLabelMembership.ADMINISTRATOR
+            WhiteLabelMembership.STAFF if action in STAFF_ACTIONS else WhiteLabelMembership.ADMINISTRATOR
         )
         return wrapped
 

@@ -6,8 +6,12 @@ from flask import flash
 from htmx_flask import request
 from wtforms import SelectChoice
 
+from ..activation import service as activation_service
+from ..customers import service as customer_service
 from ..forms import form_status
 from ..models import Customer, PhoneNumber
+from ..onboarding.forms import AddressForm, ContactForm
+from ..phones import display_phone
 from ..templating import render
 from ..tenancy import scoped
 from . import service, views
@@ -123,3 +127,119 @@ def hand_over(access: Access):
         )
         return back_to_account(access)
     return render("manage/hand_over.html", customer=customer)
+
+
+@bp.post("/hand-over/cancel")
+@white_label_page(Action.CANCEL_HAND_OVER)
+def cancel_hand_over(access: Access):
+    """Stop a hand-over the contact has not accepted: the link stops working, nothing else changes."""
+    customer = access.customer
+    if activation_service.cancel_hand_over(customer, access.user):
+        flash(
+            f"The hand-over is cancelled: the link sent to {customer.contact_email} no longer works. "
+            "You still administer the account.",
+            "success",
+        )
+    else:
+        flash("There was no hand-over waiting: nothing changed.", "info")
+    return back_to_account(access)
+
+
+@bp.route("/edit", methods=["GET", "POST"])
+@white_label_page(Action.EDIT_DETAILS)
+def edit_details(access: Access):
+    """Correct the customer's contact, business and addresses, checked as the wizard checks them."""
+    customer = access.customer
+    contact, address = details_forms(customer)
+    # Both forms checked, so every mistake shows at once.
+    if contact.is_submitted() and all([contact.validate(), address.validate()]):
+        changes = customer_service.edit_details(customer, access.user, contact, address)
+        if not changes:
+            flash("Nothing was changed.", "info")
+        elif "contact_email" in changes and (access.awaiting_activation or access.hand_over_pending):
+            flash(
+                f"Details saved. A new activation email is on its way to {contact.normalised['email']}; "
+                "the link sent to the old address no longer works.",
+                "success",
+            )
+        else:
+            flash("Details saved. The history shows what changed.", "success")
+        return back_to_account(access)
+    return render(
+        "manage/details_form.html",
+        customer=customer,
+        access=access,
+        contact=contact,
+        address=address,
+        fields=[*contact, *address],
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def details_forms(customer: Customer):
+    """The wizard's contact and address forms, filled from the customer (or from what was posted)."""
+    white_label = customer.white_label
+    posted = request.method == "POST"
+    same = customer.service_same_as_address
+    contact = ContactForm(
+        formdata=request.form if posted else None,
+        white_label=white_label,
+        editing=customer,
+        data=None
+        if posted
+        else {
+            "business_name": customer.business_name,
+            "trading_name": customer.trading_name,
+            "business_number": customer.business_number,
+            "first_name": customer.contact_first_name,
+            "last_name": customer.contact_last_name,
+            "email": customer.contact_email,
+            "phone": display_phone(customer.contact_phone, white_label.country),
+        },
+    )
+    address = AddressForm(
+        formdata=request.form if posted else None,
+        white_label=white_label,
+        meta={"csrf": False},  # one form on the page: the contact form carries the token
+        data=None
+        if posted
+        else {
+            "address_line1": customer.address_line1,
+            "address_line2": customer.address_line2,
+            "city": customer.city,
+            "region": customer.region,
+            "postcode": customer.postcode,
+            "country": customer.country or white_label.country,
+            "service_same": same,
+            "service_line1": "" if same else customer.service_line1,
+            "service_line2": "" if same else customer.service_line2,
+            "service_city": "" if same else customer.service_city,
+            "service_region": "" if same else customer.service_region,
+            "service_postcode": "" if same else customer.service_postcode,
+            "service_country": (customer.country if same else customer.service_country) or white_label.country,
+        },
+    )
+    return contact, address
+
+
+@bp.post("/archive")
+@white_label_page(Action.ARCHIVE)
+def archive(access: Access):
+    """Hide a cancelled or expired customer from the list (nothing is deleted)."""
+    customer = access.customer
+    if customer_service.set_archived(customer, access.user, True):
+        flash(
+            f"{customer.business_name} is archived: the customers list shows it only with “Include archived”.",
+            "success",
+        )
+    return back_to_account(access)
+
+
+@bp.post("/unarchive")
+@white_label_page(Action.ARCHIVE)
+def unarchive(access: Access):
+    """Bring an archived customer back to the list."""
+    customer = access.customer
+    if customer_service.set_archived(customer, access.user, False):
+        flash(f"{customer.business_name} is back in the customers list.", "success")
+    return back_to_account(access)

@@ -5,6 +5,8 @@ import secrets
 from flask import abort, current_app, flash, make_response, redirect, url_for
 from htmx_flask import request
 
+from ..accounts.permissions import Access, Action
+from ..accounts.views import white_label_page
 from ..auth.sessions import start_session
 from ..extensions import limiter
 from ..http import see_other
@@ -12,9 +14,7 @@ from ..links import gone, private, signed_in_white_label_member, white_label_mem
 from ..models import Customer
 from ..payments import gateway_for
 from ..ratelimits import count_or_refuse
-from ..security import acting_user, admin_required
 from ..templating import render
-from ..tenancy import get_scoped_or_404
 from ..tokens import USED, VALID
 from . import bp
 from .forms import ActivationForm, PaidActivationForm, StripeActivationForm
@@ -22,7 +22,6 @@ from .service import (
     ActivationRefused,
     AlreadyActivated,
     activate,
-    awaiting_activation,
     cancel,
     existing_user_problem,
     look_up_activation,
@@ -196,28 +195,24 @@ def start_payment(token: str):
 
 
 @bp.post("/customers/<int:customer_id>/activation/resend")
-@admin_required
-def resend_activation(customer_id: int):
-    """Send a new activation link; every older link stops working."""
-    customer = get_scoped_or_404(Customer, customer_id)
-    if not awaiting_activation(customer):
-        abort(409)
+@white_label_page(Action.RESEND_ACTIVATION)
+def resend_activation(access: Access):
+    """Send a new activation link (an expired customer is pending again); every older link stops working."""
+    customer = access.customer
     # Counted only now: another white-label's requests (404 above) cannot use up this customer's resends.
     count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
-    resend(customer, acting_user())
+    resend(customer, access.user)
     flash(f"A new activation email is on its way to {customer.contact_email}. Older links no longer work.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
 
 
 @bp.route("/customers/<int:customer_id>/activation/cancel", methods=["GET", "POST"])
-@admin_required
-def cancel_activation(customer_id: int):
+@white_label_page(Action.CANCEL_ACTIVATION)
+def cancel_activation(access: Access):
     """Cancel a customer who has not activated, after a confirmation page."""
-    customer = get_scoped_or_404(Customer, customer_id)
-    if not awaiting_activation(customer):
-        abort(409)
+    customer = access.customer
     if request.method != "POST":
         return render("activation/cancel.html", customer=customer)
-    cancel(customer, acting_user())
+    cancel(customer, access.user)
     flash(f"{customer.business_name} has been cancelled. The activation link no longer works.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)

@@ -254,6 +254,46 @@ def awaiting_activation(customer: Customer) -> bool:
     return option_of(customer).activates_by_email and customer.status in (Customer.PENDING, Customer.EXPIRED)
 
 
+def hand_over_pending(customer: Customer, now: dt.datetime | None = None) -> bool:
+    """A customer the white-label administers was handed over and the contact's link still
+    works: "Hand over" is not offered again until it is used, expires or is cancelled."""
+    if not option_of(customer).white_label_administers:
+        return False
+    return (
+        ActivationToken.select()
+        .where(
+            (ActivationToken.customer == customer.id)
+            & (ActivationToken.purpose == ActivationToken.ACTIVATION)
+            & ActivationToken.used_at.is_null()
+            & ActivationToken.revoked_at.is_null()
+            & (ActivationToken.expires_at > (now or utcnow()))
+        )
+        .exists()
+    )
+
+
+def cancel_hand_over(customer: Customer, actor: User) -> int:
+    """Stop a hand-over the contact has not accepted: every link stops working, the white-label
+    keeps running the account, and an opening balance already received goes back to the card.
+    Returns how many links were revoked (0: the contact activated or the link expired first)."""
+    with db.atomic():
+        revoked = (
+            ActivationToken.update(revoked_at=utcnow())
+            .where(
+                (ActivationToken.customer == customer.id)
+                & (ActivationToken.purpose == ActivationToken.ACTIVATION)
+                & ActivationToken.used_at.is_null()
+                & ActivationToken.revoked_at.is_null()
+            )
+            .execute()
+        )
+        if revoked:
+            audit(customer.white_label_id, "hand_over_cancelled", customer=customer, actor=actor)
+    if revoked:
+        refund_unfinished_activation_payments(customer)
+    return revoked
+
+
 def activated(customer: Customer) -> bool:
     """The customer has activated and runs their own account."""
     return customer.status == Customer.ACTIVE and not option_of(customer).white_label_administers
@@ -562,7 +602,8 @@ def resend(customer: Customer, actor: User) -> ActivationToken:
         token = send_activation_link(customer)
         if customer.status == Customer.EXPIRED:
             revived = (
-                Customer.update(status=Customer.PENDING)
+                # Waiting for the customer again: back in the list if it was archived.
+                Customer.update(status=Customer.PENDING, archived_at=None)
                 .where((Customer.id == customer.id) & (Customer.status == Customer.EXPIRED))
                 .execute()
             )

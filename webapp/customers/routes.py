@@ -1,23 +1,28 @@
-from flask import current_app
+from flask import current_app, make_response
 from htmx_flask import request
+from jinja2 import pass_context
 
 from ..accounts.panels import customer_panels
 from ..accounts.permissions import white_label_access
 from ..activation.service import awaiting_activation, tracker
 from ..http import page_number
+from ..models import Customer, utcnow
+from ..onboarding.options import OPTIONS
+from ..phones import country_name, phone_filter
 from ..security import is_admin, white_label_required
 from ..templating import render, wants_partial
 from . import bp
-from .queries import customer_detail, open_drafts, search_customers
+from .export import customers_csv
+from .queries import SORTS, Filters, customer_detail, open_drafts, search_customers
 
 
 @bp.get("/")
 @white_label_required
 def index():
-    """The white-label's customers, newest first, with search and pagination."""
-    query = request.args.get("q", "")
+    """The white-label's customers, newest first, with search, filters, sorting and pagination."""
+    filters = Filters.from_args(request.args)
     page = search_customers(
-        query,
+        filters,
         page_number(),
         current_app.config["CUSTOMERS_PER_PAGE"],
         after=request.args.get("after"),
@@ -26,7 +31,30 @@ def index():
     # The drafts box is part of the full page only: search-as-you-type and page links get the
     # results partial and need no drafts query.
     drafts = open_drafts() if is_admin() and not wants_partial() else []
-    return render("customers/index.html", "customers/_results.html", page=page, query=query, drafts=drafts)
+    return render(
+        "customers/index.html",
+        "customers/_results.html",
+        page=page,
+        filters=filters,
+        query=filters.query,
+        drafts=drafts,
+        sorts=SORTS.values(),
+        statuses=Customer.STATUS_LABELS,
+        options=OPTIONS,
+    )
+
+
+@bp.get("/export.csv")
+@white_label_required
+def export():
+    """The list as it is filtered, every page of it, as a CSV file for a spreadsheet."""
+    filters = Filters.from_args(request.args)
+    response = make_response(customers_csv(filters))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    stamp = utcnow().strftime("%Y-%m-%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/<int:customer_id>")
@@ -44,3 +72,18 @@ def show(customer_id: int):
         awaiting=awaiting_activation(customer),
         **customer_detail(customer),
     )
+
+
+@bp.app_template_filter("detail_value")
+@pass_context
+def detail_value(context, value, name: str) -> str:
+    """One side of a change in the history (customer_edited): as the customer page shows it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value in (None, ""):
+        return "(empty)"
+    if name == "contact_phone":
+        return phone_filter(context, value)
+    if name in ("country", "service_country"):
+        return country_name(value)
+    return str(value)

@@ -99,10 +99,11 @@ class ContactForm(WizardForm):
         description="Local or international format, for example 021 123 4567 or +64 21 123 4567.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, editing: Customer | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # Canonical forms found while validating; the inputs keep exactly what was typed.
         self.normalised: dict[str, str] = {}
+        self.editing = editing  # the customer whose details these are, when editing one
 
     def values(self) -> dict:
         return {**super().values(), **self.normalised}
@@ -126,7 +127,11 @@ class ContactForm(WizardForm):
         self.normalised["email"] = email
         taken = (
             scoped(Customer, of=self.white_label)
-            .where((Customer.contact_email == email) & (Customer.status != Customer.CANCELLED))
+            .where(
+                (Customer.contact_email == email)
+                & (Customer.status != Customer.CANCELLED)
+                & (Customer.id != (self.editing.id if self.editing else 0))
+            )
             .exists()
         )
         if taken:

@@ -30,7 +30,7 @@ from .wizard import Wizard
 if TYPE_CHECKING:
     from flask_wtf import FlaskForm
 
-    from .forms import NumbersForm, PbxForm
+    from .forms import AddressForm, ContactForm, NumbersForm, PbxForm
     from .options import Option
 
 
@@ -131,33 +131,10 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
 
 
 def _new_customer(option: Option, white_label: WhiteLabel, actor: User, forms: dict[str, FlaskForm]) -> Customer:
-    contact = forms["contact"]
-    address = forms["address"]
-    plan = forms["plan"].chosen_plan()
-    same = bool(address.service_same.data)
     customer = Customer(
         white_label=white_label,
-        business_name=contact.business_name.data.strip(),
-        trading_name=(contact.trading_name.data or "").strip(),
-        business_number=contact.normalised.get("business_number", ""),
-        contact_first_name=contact.first_name.data.strip(),
-        contact_last_name=contact.last_name.data.strip(),
-        contact_email=contact.normalised["email"],
-        contact_phone=contact.normalised["phone"],
-        address_line1=address.address_line1.data.strip(),
-        address_line2=(address.address_line2.data or "").strip(),
-        city=address.city.data.strip(),
-        region=(address.region.data or "").strip(),
-        postcode=address.postcode.data.strip(),
-        country=address.country.data,
-        service_same_as_address=same,
-        service_line1=(address.address_line1.data if same else address.service_line1.data).strip(),
-        service_line2=((address.address_line2.data if same else address.service_line2.data) or "").strip(),
-        service_city=(address.city.data if same else address.service_city.data).strip(),
-        service_region=((address.region.data if same else address.service_region.data) or "").strip(),
-        service_postcode=(address.postcode.data if same else address.service_postcode.data).strip(),
-        service_country=address.country.data if same else address.service_country.data,
-        plan=plan,
+        **customer_details(forms["contact"], forms["address"]),
+        plan=forms["plan"].chosen_plan(),
         administered_by=option.key,
         status=option.status_after_creation,
         created_by=actor,
@@ -169,6 +146,34 @@ def _new_customer(option: Option, white_label: WhiteLabel, actor: User, forms: d
     with db.atomic():
         customer.save()
     return customer
+
+
+def customer_details(contact: ContactForm, address: AddressForm) -> dict:
+    """The customer's columns that the contact and address forms (validated) fill: what the
+    wizard creates a customer with, and what editing a customer changes."""
+    same = bool(address.service_same.data)
+    return {
+        "business_name": contact.business_name.data.strip(),
+        "trading_name": (contact.trading_name.data or "").strip(),
+        "business_number": contact.normalised.get("business_number", ""),
+        "contact_first_name": contact.first_name.data.strip(),
+        "contact_last_name": contact.last_name.data.strip(),
+        "contact_email": contact.normalised["email"],
+        "contact_phone": contact.normalised["phone"],
+        "address_line1": address.address_line1.data.strip(),
+        "address_line2": (address.address_line2.data or "").strip(),
+        "city": address.city.data.strip(),
+        "region": (address.region.data or "").strip(),
+        "postcode": address.postcode.data.strip(),
+        "country": address.country.data,
+        "service_same_as_address": same,
+        "service_line1": (address.address_line1.data if same else address.service_line1.data).strip(),
+        "service_line2": ((address.address_line2.data if same else address.service_line2.data) or "").strip(),
+        "service_city": (address.city.data if same else address.service_city.data).strip(),
+        "service_region": ((address.region.data if same else address.service_region.data) or "").strip(),
+        "service_postcode": (address.postcode.data if same else address.service_postcode.data).strip(),
+        "service_country": address.country.data if same else address.service_country.data,
+    }
 
 
 def _charge_first_month(customer: Customer, white_label: WhiteLabel, actor: User) -> None:
