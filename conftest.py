@@ -607,7 +607,7 @@ TOKEN_LENGTH = 43
 TOKEN_RUN = re.compile(rf"[A-Za-z0-9_-]{{{TOKEN_LENGTH},}}")
 # Whatever follows /activate/ or /invite/ in a stored string, however short or odd.
 LINK_SEGMENT = re.compile(r"/(?:activate|invite)/([^/\s\"'<>?#&]+)")
-LINK_ROUTES = ("/activate/", "/invite/")
+LINK_ROUTES = ("/activate/", "/invite/", "/password/reset/")
 # Hashes and hex keys: their windows are never tried (a random token is all hex once in 2^86).
 HEX = re.compile(r"[0-9a-f]+")
 LINK_SCANS = pytest.StashKey[list]()
@@ -639,7 +639,7 @@ def stored_token_candidates() -> set[str]:
 
 
 def links_that_open(app, candidates) -> list[str]:
-    """Each candidate tried as /activate/<it> and /invite/<it> by an anonymous client whose
+    """Each candidate tried as /activate/<it>, /invite/<it> and /password/reset/<it> by an anonymous client whose
     requests rate limits leave alone: anything but a 404 or 410 counts as opened."""
     from urllib.parse import quote
 
@@ -681,13 +681,13 @@ def _register_token_scan_filter() -> None:
 
 
 def _no_live_link_stored(app, pytestconfig) -> None:
-    """After every test: no stored string opens an activation or invitation page."""
+    """After every test: no stored string opens an activation, invitation or password reset page."""
     tried, opened = live_links_in_database(app)
     totals = pytestconfig.stash.setdefault(LINK_SCANS, [0, 0, 0])
     totals[0] += 1
     totals[1] += tried
     totals[2] += len(opened)
     pytestconfig.stash.setdefault(FIGURES, {})["7 links at rest"] = (
-        f"{totals[1]} stored strings tried as /activate/ and /invite/ links after {totals[0]} tests, {totals[2]} opened"
+        f"{totals[1]} stored strings tried as /activate/, /invite/ and /password/reset/ links after {totals[0]} tests, {totals[2]} opened"
     )
     assert not opened, f"a working link is stored in the database: {opened}"

@@ -89,6 +89,7 @@ class Site:
     customer_email: str  # the contact who activated: signs in as CUSTOMER
     tokens: dict = field(default_factory=dict)  # state -> raw activation token
     invitations: dict = field(default_factory=dict)  # state -> raw invitation token
+    resets: dict = field(default_factory=dict)  # state -> raw password reset token
     webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
 
 
@@ -228,6 +229,14 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         "withdrawn": token_of(emailed_link(app, smtp, "walk-withdrawn@matai.example.com", "/invite/")),
         "unknown": secrets.token_urlsafe(32),
     }
+    # A "Forgot your password?" link for the staff member (asked for, never used).
+    visitor = app.test_client()
+    ok(post(visitor, "/password/forgot", {"email": STAFF[0]}), "ask for a password reset link")
+    settle()
+    resets = {
+        "valid": token_of(emailed_link(app, smtp, STAFF[0], "/password/reset/")),
+        "unknown": secrets.token_urlsafe(32),
+    }
     if mail_dir:
         # One caught message, so /dev/mail shows a message rather than its empty state.
         _catch(Path(mail_dir), next(m for m in smtp.messages if "/activate/" in smtp.text(m)))
@@ -245,6 +254,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         customer_email="walk-used@matai.example.com",
         tokens=tokens,
         invitations=invitations,
+        resets=resets,
         webhook_endpoint_id=webhook_endpoint.id,
     )
 
@@ -445,6 +455,26 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("sign in", VISITOR, "/login"),
         Visit("sign in, nothing filled in", VISITOR, "/login", act=_clear_and_submit("Sign in")),
         Visit("sign in at Demo Telecom's own address", VISITOR, "/s/demo-telecom/sign-in"),
+    ],
+    "auth.forgot_password": lambda s: [
+        Visit("forgot your password", VISITOR, "/password/forgot"),
+        Visit(
+            "forgot your password, nothing filled in",
+            VISITOR,
+            "/password/forgot",
+            act=_clear_and_submit("Email me a link"),
+        ),
+    ],
+    "auth.reset_sent": lambda s: [Visit("password reset link sent", VISITOR, "/password/forgot/sent")],
+    "auth.reset_password": lambda s: [
+        Visit("choose a new password", VISITOR, f"/password/reset/{s.resets['valid']}"),
+        Visit(
+            "choose a new password, nothing filled in",
+            VISITOR,
+            f"/password/reset/{s.resets['valid']}",
+            act=_clear_and_submit("Change password"),
+        ),
+        Visit("password reset link not valid", VISITOR, f"/password/reset/{s.resets['unknown']}", status=404),
     ],
     "customers.index": lambda s: [
         Visit("customers, with unfinished drafts", ADMINISTRATOR, "/customers/"),

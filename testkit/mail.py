@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-LINK = re.compile(r"https?://[^\s\"'<>]+?/(?:activate|invite)/[A-Za-z0-9_-]+")
+LINK = re.compile(r"https?://[^\s\"'<>]+?/(?:activate|invite|password/reset)/[A-Za-z0-9_-]+")
 
 
 def emailed_link(app, smtp, recipient: str, route: str = "/activate/", timeout: float = 10.0) -> str:

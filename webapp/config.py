@@ -146,6 +146,11 @@ def from_environment(instance_path: Path) -> dict:
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         "CUSTOMERS_PER_PAGE": int(os.environ.get("CUSTOMERS_PER_PAGE", "20")),
         "ACTIVATION_TTL_SECONDS": int(os.environ.get("ACTIVATION_TTL", str(7 * 24 * 3600))),
+        # "Forgot your password?": how long an emailed reset link works, and how many reset emails
+        # may be asked for per email address (from any client address) and per client address.
+        "PASSWORD_RESET_TTL_SECONDS": int(os.environ.get("PASSWORD_RESET_TTL", "3600")),
+        "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": os.environ.get("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "3 per hour"),
+        "PASSWORD_RESET_ADDRESS_RATE_LIMIT": os.environ.get("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "20 per hour"),
         "DRAFT_MAX_AGE_DAYS": int(os.environ.get("DRAFT_MAX_AGE_DAYS", "30")),
         "ACTIVATION_RATE_LIMIT": os.environ.get("ACTIVATION_RATE_LIMIT", "30 per minute"),
         "RESEND_RATE_LIMIT": os.environ.get("RESEND_RATE_LIMIT", "5 per hour"),

@@ -124,6 +124,43 @@ def send_invitation_email(
     )
 
 
+def reset_link_hours() -> int:
+    """How many hours a password reset link works, as its email and pages say."""
+    return max(1, current_app.config["PASSWORD_RESET_TTL_SECONDS"] // 3600)
+
+
+def send_password_reset_email(
+    user: User, white_label: WhiteLabel | None, *, raw_token: str, expires_at: dt.datetime
+) -> OutboxEmail:
+    """ "Forgot your password?": a single-use link to choose a new password, valid for an hour."""
+    return queue_email(
+        kind="password_reset",
+        recipient=user.email,
+        template="password_reset",
+        subject="Choose a new password" + (f" for {white_label.display_name}" if white_label else ""),
+        white_label=white_label,
+        user=user,
+        secret_link=secret_path("auth.reset_password", token=raw_token),
+        expires_at=expires_at,
+        hours=reset_link_hours(),
+    )
+
+
+def send_email_changed_email(user: User, white_label: WhiteLabel | None, *, old_email: str) -> OutboxEmail:
+    """To the old address after a person changed the email they sign in with, so a change they
+    did not make does not go unnoticed."""
+    return queue_email(
+        kind="email_changed",
+        recipient=old_email,
+        template="email_changed",
+        subject="The email address you sign in with has changed",
+        white_label=white_label,
+        user=user,
+        old_email=old_email,
+        sign_in_url=external_url("auth.login"),
+    )
+
+
 def send_webhook_endpoint_disabled_email(
     administrator: User, endpoint: WebhookEndpoint, *, failing_since: dt.datetime, hours: int, error: str
 ) -> OutboxEmail:

@@ -30,8 +30,8 @@ from flask import Flask, g, has_request_context, request
 
 # A request id we accept from outside: short, and nothing that could break a log line.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-# An emailed link's token in a path: /activate/<token>, /invite/<token> (and anything after it).
-SECRET_PATH = re.compile(r"(/(?:activate|invite)/)[^/\s\"'?#&]+")
+# An emailed link's token in a path: /activate/<token>, /invite/<token>, /password/reset/<token>.
+SECRET_PATH = re.compile(r"(/(?:activate|invite|password/reset)/)[^/\s\"'?#&]+")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
 
 _context: contextvars.ContextVar[Mapping] = contextvars.ContextVar("log_context", default=MappingProxyType({}))

@@ -402,6 +402,21 @@ class ActivationToken(BaseModel):
     reminder_sent_at = DateTimeField(null=True)
 
 
+class PasswordResetToken(BaseModel):
+    """A "Forgot your password?" link: single-use, short-lived, only its SHA-256 stored (the
+    same rules as ActivationToken, but for a person rather than a customer account)."""
+
+    user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "created_at"), False),)
+
+
 class PbxSettings(BaseModel):
     customer = ForeignKeyField(Customer, unique=True, backref="pbx_settings", on_delete="CASCADE")
     time_zone = CharField(max_length=64)
@@ -623,6 +638,7 @@ ALL_MODELS = [
     CustomerMembership,
     LedgerEntry,
     ActivationToken,
+    PasswordResetToken,
     PbxSettings,
     Payment,
     RateLimitCounter,

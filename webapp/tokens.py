@@ -16,6 +16,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def new_token() -> tuple[str, str]:
+    """A fresh link token (256 random bits, URL-safe) and the SHA-256 that is all we store of it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
 def issue_token(
     customer: Customer, purpose: str, ttl_seconds: int, *, revoke_others: bool = True
 ) -> tuple[str, ActivationToken]:
@@ -31,11 +37,11 @@ def issue_token(
             & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
         ).execute()
-    token = secrets.token_urlsafe(32)
+    token, token_hash = new_token()
     row = ActivationToken.create(
         customer=customer,
         purpose=purpose,
-        token_hash=hash_token(token),
+        token_hash=token_hash,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=ttl_seconds),
     )

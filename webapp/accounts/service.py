@@ -24,6 +24,7 @@ from ..models import (
     Customer,
     CustomerMembership,
     LedgerEntry,
+    PasswordResetToken,
     PbxSettings,
     PhoneNumber,
     Plan,
@@ -383,6 +384,12 @@ def change_password(user: User, password: str) -> None:
             User.id == user.id
         ).execute()
         end_all_sessions(user.id)
+        # A reset link asked for earlier would undo the change: it stops working.
+        PasswordResetToken.update(revoked_at=utcnow()).where(
+            (PasswordResetToken.user == user.id)
+            & PasswordResetToken.used_at.is_null()
+            & PasswordResetToken.revoked_at.is_null()
+        ).execute()
         _set_status(
             (CustomerMembership.user == user.id)
             & (CustomerMembership.status == CustomerMembership.INVITED)

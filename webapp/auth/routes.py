@@ -1,16 +1,21 @@
 import hashlib
 
-from flask import abort, current_app, flash, redirect
+from flask import abort, current_app, flash, redirect, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from htmx_flask import request
 
 from ..branding import remember_brand, request_brand, sign_in_path
-from ..extensions import limiter
+from ..emails import reset_link_hours
+from ..extensions import db, limiter
+from ..links import private
 from ..security import acting_user, current_membership, home_url
 from ..templating import render
+from ..tokens import GONE_STATUS, VALID
 from . import bp
-from .forms import LoginForm
+from .forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+from .resets import brand_of, look_up_reset, request_reset, sign_in_brand
+from .resets import reset_password as use_reset_link
 from .service import authenticate, normalise_email, safe_next
 from .sessions import sign_out_everywhere, start_session
 
@@ -101,3 +106,77 @@ def logout():
         remember_brand(brand)
     flash("You have been signed out.", "info")
     return redirect(sign_in_path(brand), code=303)
+
+
+# --- "Forgot your password?" ---------------------------------------------------------------
+
+
+def _reset_account_limit() -> str:
+    return current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"]
+
+
+def _reset_address_limit() -> str:
+    return current_app.config["PASSWORD_RESET_ADDRESS_RATE_LIMIT"]
+
+
+def _reset_account_key() -> str:
+    return f"password-reset-account:{_account()}"
+
+
+def _reset_address_key() -> str:
+    return f"password-reset-address:{_address()}"
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+# Every request counts, known address or not, so the limit itself tells nobody who has an account.
+@limiter.limit(_reset_account_limit, key_func=_reset_account_key, methods=["POST"])
+@limiter.limit(_reset_address_limit, key_func=_reset_address_key, methods=["POST"])
+def forgot_password():
+    """Ask for a link to choose a new password; the answer is the same whether or not the email
+    belongs to an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with db.atomic():
+            request_reset(form.email.data)
+        return redirect(url_for("auth.reset_sent"), code=303)
+    return render("auth/forgot.html", form=form, status=422 if form.is_submitted() else 200)
+
+
+@bp.get("/password/forgot/sent")
+def reset_sent():
+    """What every request for a reset link is told (nothing about whether the account exists)."""
+    return render("auth/reset_sent.html", hours=reset_link_hours())
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link; it works once, and every session ends."""
+    found = look_up_reset(token)
+    if found.state != VALID:
+        return _reset_gone(found.state, found.user)
+    brand = brand_of(found.user)
+    form = ResetPasswordForm(email=found.user.email)
+    if form.validate_on_submit():
+        done = use_reset_link(token, form.password.data)
+        if done.state != VALID:
+            return _reset_gone(done.state, done.user)
+        # Every session of the person has ended (a browser signed in as them included).
+        flash(
+            "Your password has been changed and you have been signed out everywhere. Sign in with your new password.",
+            "success",
+        )
+        return private(redirect(sign_in_path(sign_in_brand(found.user)), code=303))
+    status = 422 if form.is_submitted() else 200
+    return private(render("auth/reset.html", form=form, brand=brand, person=found.user, status=status))
+
+
+def _reset_gone(state: str, user):
+    return private(
+        render(
+            "auth/reset_gone.html",
+            state=state,
+            brand=brand_of(user) if user is not None else None,
+            status=GONE_STATUS[state],
+            hours=reset_link_hours(),
+        )
+    )

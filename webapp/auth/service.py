@@ -51,3 +51,33 @@ def safe_next(target: str | None) -> str | None:
 def password_matches(user: User, password: str) -> bool:
     """Whether `password` is `user`'s current password (an account without one matches nothing)."""
     return bool(user.password_hash) and check_password_hash(user.password_hash, password or "")
+
+
+class EmailTaken(Exception):
+    """Another account already signs in with that email address."""
+
+
+def rename(user: User, first_name: str, last_name: str) -> None:
+    """Change the person's own name."""
+    User.update(first_name=first_name.strip(), last_name=last_name.strip()).where(User.id == user.id).execute()
+
+
+def change_email(user: User, new_email: str) -> str:
+    """Make `new_email` the address the person signs in with; returns the old one. Every other
+    session ends and unused reset links (sent to the old address) stop working. Raises EmailTaken.
+    Call inside a transaction (the caller queues the notice to the old address in it)."""
+    from ..models import PasswordResetToken, utcnow
+    from .sessions import end_all_sessions
+
+    new_email = normalise_email(new_email)
+    old_email = User.get_by_id(user.id).email
+    if User.select().where((User.email == new_email) & (User.id != user.id)).exists():
+        raise EmailTaken()
+    User.update(email=new_email).where(User.id == user.id).execute()
+    end_all_sessions(user.id)
+    PasswordResetToken.update(revoked_at=utcnow()).where(
+        (PasswordResetToken.user == user.id)
+        & PasswordResetToken.used_at.is_null()
+        & PasswordResetToken.revoked_at.is_null()
+    ).execute()
+    return old_email
