@@ -11,6 +11,7 @@ from ..passwords import MAX_LENGTH, StrongPassword
 from ..payments.forms import CardFields
 from ..templating import format_money
 
+
 class AccountSetupForm(AppForm):
     """What every activation asks, whatever the gateway: password, opening balance, terms."""
 
