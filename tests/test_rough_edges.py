@@ -2,6 +2,7 @@
 
 import importlib
 import pkgutil
+import re
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -10,6 +11,7 @@ from wtforms.meta import DefaultMeta
 
 import webapp
 from testkit.activation import PASSWORD, create_pending_customer, submit_activation
+from testkit.wizard import complete_white_label_option, post
 from webapp.forms import AppForm
 
 
@@ -51,3 +53,19 @@ def test_activation_with_an_error_comes_back_with_empty_password_fields(app, cli
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert PASSWORD not in html
+
+
+# --- One minus sign for negative money ------------------------------------------------------
+
+
+def test_negative_money_has_one_minus_sign_everywhere(app, admin_client):
+    from webapp.money import format_money
+
+    assert format_money(-7900, "NZD") == "\u2212NZ$79.00"
+    assert format_money(7900, "NZD") == "NZ$79.00"
+    base = complete_white_label_option(admin_client, app, plan="Business", numbers=["+6495550100"])
+    assert post(admin_client, f"{base}/review").status_code == 303
+    html = admin_client.get("/settings/billing").get_data(as_text=True)
+    balance = re.search(r'<dd class="balance">([^<]*)</dd>', html).group(1)
+    assert balance == "\u2212NZ$79.00"  # the balance, as in the ledger rows below it
+    assert "-NZ$" not in html
