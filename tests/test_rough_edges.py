@@ -69,3 +69,33 @@ def test_negative_money_has_one_minus_sign_everywhere(app, admin_client):
     balance = re.search(r'<dd class="balance">([^<]*)</dd>', html).group(1)
     assert balance == "\u2212NZ$79.00"  # the balance, as in the ledger rows below it
     assert "-NZ$" not in html
+
+
+# --- Default caller ID ----------------------------------------------------------------------
+
+
+def _selected_caller_id(html: str) -> str:
+    select = re.search(r'<select[^>]*id="default_caller_id".*?</select>', html, re.S).group(0)
+    selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select)
+    return (selected.group(1) or selected.group(2) or "") if selected else ""
+
+
+def _up_to_pbx(admin_client, app, numbers):
+    from testkit.wizard import ADDRESS, CONTACT, plan_id, start
+
+    _, base = start(admin_client, "white_label")
+    post(admin_client, f"{base}/contact", {**CONTACT, "authorized": "y"})
+    post(admin_client, f"{base}/address", ADDRESS)
+    post(admin_client, f"{base}/plan", {"plan": plan_id(app, "Business")})
+    assert post(admin_client, f"{base}/numbers", {"numbers": numbers}).status_code == 303
+    return base
+
+
+def test_the_only_chosen_number_is_the_default_caller_id(app, admin_client):
+    base = _up_to_pbx(admin_client, app, ["+6495550100"])
+    assert _selected_caller_id(admin_client.get(f"{base}/pbx").get_data(as_text=True)) == "+6495550100"
+
+
+def test_with_two_numbers_the_default_caller_id_is_left_to_choose(app, admin_client):
+    base = _up_to_pbx(admin_client, app, ["+6495550100", "+6495550101"])
+    assert _selected_caller_id(admin_client.get(f"{base}/pbx").get_data(as_text=True)) == ""
