@@ -99,3 +99,58 @@ def test_the_only_chosen_number_is_the_default_caller_id(app, admin_client):
 def test_with_two_numbers_the_default_caller_id_is_left_to_choose(app, admin_client):
     base = _up_to_pbx(admin_client, app, ["+6495550100", "+6495550101"])
     assert _selected_caller_id(admin_client.get(f"{base}/pbx").get_data(as_text=True)) == ""
+
+
+# --- Refusals on the customer page, next to what was refused --------------------------------
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'id="{section_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_too_many_resends_stay_on_the_customer_page_with_the_wait_in_local_time(app, admin_client, pending):
+    customer_id, _ = pending
+    url = f"/customers/{customer_id}/activation/resend"
+    for _ in range(5):
+        assert post(admin_client, url).status_code == 303
+    refused = post(admin_client, url)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "<h1 data-focus-heading" in html and "Matai Joinery Ltd</h1>" in html  # the customer page
+    tracker = _section(html, "activation")
+    assert "Resend activation email" in tracker
+    assert re.search(r"Too many resends\. Try again after \d{1,2}:\d\d (NZDT|NZST)", tracker), tracker
+    assert "UTC" not in tracker
+
+
+def _managed(app, admin_client, plan, numbers):
+    from webapp.models import Customer
+
+    base = complete_white_label_option(admin_client, app, plan=plan, numbers=numbers)
+    assert post(admin_client, f"{base}/review").status_code == 303
+    with app.app_context():
+        return Customer.get(Customer.business_name == "Matai Joinery Ltd").id
+
+
+def test_assign_number_is_disabled_with_its_reason_when_the_plan_is_full(app, admin_client):
+    customer_id = _managed(app, admin_client, "Starter", ["+6495550100"])
+    numbers = _section(admin_client.get(f"/customers/{customer_id}").get_data(as_text=True), "numbers")
+    button = re.search(r"<button[^>]*>Assign</button>", numbers).group(0)
+    assert "disabled" in button and 'aria-describedby="assign-number-reason"' in button
+    assert re.search(r'id="assign-number-reason"[^>]*>The Starter plan includes 1 number, and it is in use', numbers)
+
+
+def test_assign_number_refusal_is_shown_next_to_the_button(app, admin_client):
+    from webapp.models import PhoneNumber
+
+    customer_id = _managed(app, admin_client, "Starter", ["+6495550100"])
+    with app.app_context():
+        free = PhoneNumber.select().where(PhoneNumber.customer.is_null()).first().id
+    refused = post(admin_client, f"/customers/{customer_id}/numbers", {"number": str(free)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    status = re.search(r'<div id="status"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "Starter plan" not in status  # not at the top of the page, out of view
+    numbers = _section(html, "numbers")
+    assert re.search(r'class="field-error"[^>]*>.*The Starter plan includes 1 number', numbers, re.S)
