@@ -48,13 +48,16 @@ def test_customer_activates_from_the_email_and_admin_sees_it_active(page, browse
     customer = browser.new_context(base_url=base_url).new_page()
     customer.goto(link)
     expect(customer.get_by_role("heading", name="Activate your Demo Telecom account")).to_be_visible()
-    # A declined card shows its error and keeps everything but the card.
+    # A declined card shows its error and keeps everything but the card and the passwords.
     fill_activation(customer, "4000 0000 0000 0002")
     customer.get_by_role("button", name="Activate account").click()
     expect(customer.get_by_text("Your card was declined.").first).to_be_visible()
     expect(customer.get_by_label("Name on card")).to_have_value("Hana Kereama")
     expect(customer.get_by_label("Card number")).to_have_value("")
+    expect(customer.get_by_label("Password", exact=True)).to_have_value("")  # never sent back
     # A second try with a good card succeeds.
+    customer.get_by_label("Password", exact=True).fill(PASSWORD)
+    customer.get_by_label("Confirm password").fill(PASSWORD)
     customer.get_by_label("Card number").fill("4242 4242 4242 4242")
     customer.get_by_label("Security code").fill("737")
     customer.get_by_role("button", name="Activate account").click()

@@ -57,7 +57,7 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
     return Response(body, status=status, headers=headers, mimetype="text/html")
 
 
-def _wait_words(seconds: int) -> str:
+def wait_words(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = round(seconds / 60)
@@ -77,7 +77,7 @@ def _too_many(error: HTTPException) -> Response:
         reset_at = limit.reset_at
     seconds = max(1, math.ceil(reset_at - time.time()))
     at = dt.datetime.fromtimestamp(reset_at, dt.UTC).strftime("%H:%M UTC")
-    detail = f"For your security, wait {_wait_words(seconds)} and try again (after {at})."
+    detail = f"For your security, wait {wait_words(seconds)} and try again (after {at})."
     return render_error(429, "Too many attempts", detail, headers={"Retry-After": str(seconds)})
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import (
     NumberFormatError,
+    format_currency,
     format_decimal,
     get_currency_symbol,
     get_decimal_symbol,
@@ -102,6 +103,20 @@ def _squash(text: str) -> str:
     white space made one plain space."""
     text = unicodedata.normalize("NFKC", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# The one minus sign shown for negative money (U+2212, as the ledger's debits have always used):
+# Babel writes a hyphen-minus, which looked different beside a debit and breaks from its digits.
+MINUS_SIGN = "\u2212"
+
+
+def format_money(amount_minor: int | None, currency: str) -> str:
+    """12345, "NZD" -> "NZ$123.45" (the "en" locale marks every dollar with its country);
+    negative amounts with a true minus sign: -7900 -> "−NZ$79.00"."""
+    if amount_minor is None:
+        return ""
+    text = format_currency(abs(amount_minor) / 100, currency, locale="en")
+    return MINUS_SIGN + text if amount_minor < 0 else text
 
 
 def typing_example(locale: str, currency: str, minor: int = 7500) -> str:

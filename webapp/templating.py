@@ -8,11 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import format_currency
 from flask import Flask, current_app, has_request_context, make_response, render_template, url_for
 from htmx_flask import request
 from jinja2 import pass_context
 
+from .money import format_money
 from .phones import display_phone, phone_filter
 from .security import current_membership, home_url, is_admin
 
@@ -28,13 +28,6 @@ def render(page_template: str, partial_template: str | None = None, /, *, status
     response = make_response(render_template(template, **context), status)
     response.headers.add("Vary", "HX-Request")
     return response
-
-
-def format_money(amount_minor: int | None, currency: str) -> str:
-    """12345, "NZD" -> "NZ$123.45" (the "en" locale marks every dollar with its country)."""
-    if amount_minor is None:
-        return ""
-    return format_currency(amount_minor / 100, currency, locale="en")
 
 
 def format_time(value: dt.datetime | None, time_zone: str | None = None) -> str:

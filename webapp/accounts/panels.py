@@ -24,6 +24,19 @@ def customer_ledger(customer: Customer, limit: int = LEDGER_ROWS) -> list[Ledger
     )
 
 
+def numbers_full(customer: Customer, held: int) -> str:
+    """Why no number can be assigned now (the plan's numbers are all in use), or "" when one can."""
+    plan = customer.plan if customer.plan_id else None
+    if plan is None or held < plan.included_numbers:
+        return ""
+    if plan.included_numbers == 1:
+        return f"The {plan.name} plan includes 1 number, and it is in use. Release it or change the plan first."
+    return (
+        f"The {plan.name} plan includes {plan.included_numbers} numbers, and all are in use. "
+        "Release one or change the plan first."
+    )
+
+
 def customer_panels(access: Access) -> dict:
     """Balance, ledger, numbers, PBX settings, users and the audit timeline of the account, and
     the free numbers of the inventory when the signed-in white-label member may assign them."""
@@ -42,10 +55,12 @@ def customer_panels(access: Access) -> dict:
         free_numbers = list(
             scoped(PhoneNumber).where(PhoneNumber.customer.is_null()).order_by(PhoneNumber.number).limit(200)
         )
+    numbers = list(PhoneNumber.select().where(PhoneNumber.customer == customer.id).order_by(PhoneNumber.number))
     return {
         "balance": customer_balance(customer),
         "ledger": customer_ledger(customer),
-        "numbers": list(PhoneNumber.select().where(PhoneNumber.customer == customer.id).order_by(PhoneNumber.number)),
+        "numbers": numbers,
+        "numbers_full": numbers_full(customer, len(numbers)),
         "free_numbers": free_numbers,
         "pbx": PbxSettings.get_or_none(PbxSettings.customer == customer.id),
         "members": members(customer),

@@ -58,14 +58,16 @@ def assign_number(access: Access):
     form.number.choices = [
         SelectChoice(str(n.id), n.number) for n in scoped(PhoneNumber).where(PhoneNumber.customer.is_null())
     ]
+    # A refusal is shown beside the Assign button (the page again, 422), not at the top out of view.
+    from ..customers.routes import customer_page
+
     if not form.validate_on_submit():
-        flash("Choose one of the available numbers.", "error")
-        return back_to_account(access, "numbers")
+        return customer_page(access, status=422, number="Choose one of the available numbers.")
     try:
         number = service.assign_number(customer, int(form.number.data), access.user)
-        flash(f"{number.number} is now on {customer.business_name}.", "success")
     except service.AccountProblem as problem:
-        flash(problem.message, "error")
+        return customer_page(access, status=422, number=problem.message)
+    flash(f"{number.number} is now on {customer.business_name}.", "success")
     return back_to_account(access, "numbers")
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
-from wtforms.widgets import PasswordInput
 
 from ..forms import AppForm
 from ..money import parse_amount, typing_example
 from ..passwords import MAX_LENGTH, StrongPassword
 from ..payments.forms import CardFields
 from ..templating import format_money
-
-# Keep what the person typed when the form comes back with an error (their own page, no-store).
-_KEEP = PasswordInput(hide_value=False)
 
 
 class AccountSetupForm(AppForm):
@@ -22,7 +18,6 @@ class AccountSetupForm(AppForm):
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter a password."), StrongPassword(lambda form: form.contact_email)],
-        widget=_KEEP,
         description="At least 15 characters. A few unrelated words make a password that is long and easy to remember.",
     )
     confirm_password = PasswordField(
@@ -32,7 +27,6 @@ class AccountSetupForm(AppForm):
             EqualTo("password", "The passwords do not match."),
             Length(max=MAX_LENGTH),
         ],
-        widget=_KEEP,
     )
     opening_balance = StringField("Opening balance", validators=[DataRequired("Enter the opening balance.")])
     accept_terms = BooleanField(

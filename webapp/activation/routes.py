@@ -13,7 +13,7 @@ from ..http import see_other
 from ..links import gone, private, signed_in_white_label_member, white_label_member_refused
 from ..models import Customer
 from ..payments import gateway_for
-from ..ratelimits import count_or_refuse
+from ..ratelimits import LimitReached, count_or_refuse
 from ..templating import render
 from ..tokens import USED, VALID
 from . import bp
@@ -200,10 +200,36 @@ def resend_activation(access: Access):
     """Send a new activation link (an expired customer is pending again); every older link stops working."""
     customer = access.customer
     # Counted only now: another white-label's requests (404 above) cannot use up this customer's resends.
-    count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
+    try:
+        count_or_refuse(_resend_limit(), "resend-activation", str(customer.id))
+    except LimitReached as limit:
+        return _too_many_resends(customer, limit.reset_at)
     resend(customer, access.user)
     flash(f"A new activation email is on its way to {customer.contact_email}. Older links no longer work.", "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
+
+
+def _too_many_resends(customer: Customer, reset_at: float):
+    """429 on the customer page itself, the wait beside the Resend button in the white-label's time."""
+    import datetime as dt
+    import math
+    import time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ..accounts.permissions import white_label_access
+    from ..customers.routes import customer_page
+    from ..errors import wait_words
+
+    seconds = max(1, math.ceil(reset_at - time.time()))
+    try:
+        zone = ZoneInfo(customer.white_label.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    moment = dt.datetime.fromtimestamp(reset_at, zone)
+    message = f"Too many resends. Try again after {moment:%H:%M} {moment.tzname()}, in {wait_words(seconds)}."
+    return customer_page(
+        white_label_access(customer.id), status=429, headers={"Retry-After": str(seconds)}, resend=message
+    )
 
 
 @bp.route("/customers/<int:customer_id>/activation/cancel", methods=["GET", "POST"])

@@ -61,17 +61,26 @@ def export():
 @white_label_required
 def show(customer_id: int):
     """One customer of the current white-label, its account and activation; any other customer is a 404."""
-    access = white_label_access(customer_id)
+    return customer_page(white_label_access(customer_id))
+
+
+def customer_page(access, *, status: int = 200, headers: dict | None = None, **refusals):
+    """The customer page; `refusals` (number=..., resend=...) are shown next to the control
+    they refuse, so a refusal is never out of view at the top of the page."""
     customer = access.customer
-    return render(
+    response = render(
         "customers/show.html",
+        status=status,
         customer=customer,
         access=access,
         p=customer_panels(access),
         track=tracker(customer),
         awaiting=awaiting_activation(customer),
+        refusals=refusals,
         **customer_detail(customer),
     )
+    response.headers.update(headers or {})
+    return response
 
 
 @bp.app_template_filter("detail_value")

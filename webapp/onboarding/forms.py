@@ -338,6 +338,10 @@ class PbxForm(WizardForm):
         ]
         if self.default_caller_id.data is None:
             self.default_caller_id.data = ""
+        # Shown for the first time with exactly one number chosen: that number is the obvious
+        # caller ID (the administrator can still pick None).
+        if kwargs.get("formdata") is None and not args and len(chosen) == 1:
+            self.default_caller_id.data = chosen[0]
 
 
 class ReviewForm(WizardForm):

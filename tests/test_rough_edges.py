@@ -1,0 +1,156 @@
+"""Rough edges found in use (issue 15, section 6)."""
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+from werkzeug.datastructures import MultiDict
+from wtforms import PasswordField
+from wtforms.meta import DefaultMeta
+
+import webapp
+from testkit.activation import PASSWORD, create_pending_customer, submit_activation
+from testkit.wizard import complete_white_label_option, post
+from webapp.forms import AppForm
+
+
+def _all_form_classes():
+    for module in pkgutil.walk_packages(webapp.__path__, "webapp."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+    seen, todo = set(), [AppForm]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    return seen
+
+
+@pytest.fixture
+def pending(app, admin_client, smtp):
+    return create_pending_customer(app, admin_client, smtp)
+
+
+def test_no_password_field_ever_renders_what_was_typed(app):
+    checked = 0
+    with app.test_request_context(method="POST"):
+        for form_class in _all_form_classes():
+            for name, unbound in vars(form_class).items():
+                if getattr(unbound, "field_class", None) is not PasswordField:
+                    continue
+                field = unbound.bind(form=None, name=name, _meta=DefaultMeta())
+                field.process(MultiDict({name: "typed-secret-value"}))
+                assert "typed-secret-value" not in field(), f"{form_class.__name__}.{name}"
+                checked += 1
+    assert checked >= 8
+
+
+def test_activation_with_an_error_comes_back_with_empty_password_fields(app, client, pending):
+    _, token = pending
+    response = submit_activation(client, token, opening_balance="")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert PASSWORD not in html
+
+
+# --- One minus sign for negative money ------------------------------------------------------
+
+
+def test_negative_money_has_one_minus_sign_everywhere(app, admin_client):
+    from webapp.money import format_money
+
+    assert format_money(-7900, "NZD") == "\u2212NZ$79.00"
+    assert format_money(7900, "NZD") == "NZ$79.00"
+    base = complete_white_label_option(admin_client, app, plan="Business", numbers=["+6495550100"])
+    assert post(admin_client, f"{base}/review").status_code == 303
+    html = admin_client.get("/settings/billing").get_data(as_text=True)
+    balance = re.search(r'<dd class="balance">([^<]*)</dd>', html).group(1)
+    assert balance == "\u2212NZ$79.00"  # the balance, as in the ledger rows below it
+    assert "-NZ$" not in html
+
+
+# --- Default caller ID ----------------------------------------------------------------------
+
+
+def _selected_caller_id(html: str) -> str:
+    select = re.search(r'<select[^>]*id="default_caller_id".*?</select>', html, re.S).group(0)
+    selected = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select)
+    return (selected.group(1) or selected.group(2) or "") if selected else ""
+
+
+def _up_to_pbx(admin_client, app, numbers):
+    from testkit.wizard import ADDRESS, CONTACT, plan_id, start
+
+    _, base = start(admin_client, "white_label")
+    post(admin_client, f"{base}/contact", {**CONTACT, "authorized": "y"})
+    post(admin_client, f"{base}/address", ADDRESS)
+    post(admin_client, f"{base}/plan", {"plan": plan_id(app, "Business")})
+    assert post(admin_client, f"{base}/numbers", {"numbers": numbers}).status_code == 303
+    return base
+
+
+def test_the_only_chosen_number_is_the_default_caller_id(app, admin_client):
+    base = _up_to_pbx(admin_client, app, ["+6495550100"])
+    assert _selected_caller_id(admin_client.get(f"{base}/pbx").get_data(as_text=True)) == "+6495550100"
+
+
+def test_with_two_numbers_the_default_caller_id_is_left_to_choose(app, admin_client):
+    base = _up_to_pbx(admin_client, app, ["+6495550100", "+6495550101"])
+    assert _selected_caller_id(admin_client.get(f"{base}/pbx").get_data(as_text=True)) == ""
+
+
+# --- Refusals on the customer page, next to what was refused --------------------------------
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'id="{section_id}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_too_many_resends_stay_on_the_customer_page_with_the_wait_in_local_time(app, admin_client, pending):
+    customer_id, _ = pending
+    url = f"/customers/{customer_id}/activation/resend"
+    for _ in range(5):
+        assert post(admin_client, url).status_code == 303
+    refused = post(admin_client, url)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "<h1 data-focus-heading" in html and "Matai Joinery Ltd</h1>" in html  # the customer page
+    tracker = _section(html, "activation")
+    assert "Resend activation email" in tracker
+    assert re.search(r"Too many resends\. Try again after \d{1,2}:\d\d (NZDT|NZST)", tracker), tracker
+    assert "UTC" not in tracker
+
+
+def _managed(app, admin_client, plan, numbers):
+    from webapp.models import Customer
+
+    base = complete_white_label_option(admin_client, app, plan=plan, numbers=numbers)
+    assert post(admin_client, f"{base}/review").status_code == 303
+    with app.app_context():
+        return Customer.get(Customer.business_name == "Matai Joinery Ltd").id
+
+
+def test_assign_number_is_disabled_with_its_reason_when_the_plan_is_full(app, admin_client):
+    customer_id = _managed(app, admin_client, "Starter", ["+6495550100"])
+    numbers = _section(admin_client.get(f"/customers/{customer_id}").get_data(as_text=True), "numbers")
+    button = re.search(r"<button[^>]*>Assign</button>", numbers).group(0)
+    assert "disabled" in button and 'aria-describedby="assign-number-reason"' in button
+    assert re.search(r'id="assign-number-reason"[^>]*>The Starter plan includes 1 number, and it is in use', numbers)
+
+
+def test_assign_number_refusal_is_shown_next_to_the_button(app, admin_client):
+    from webapp.models import PhoneNumber
+
+    customer_id = _managed(app, admin_client, "Starter", ["+6495550100"])
+    with app.app_context():
+        free = PhoneNumber.select().where(PhoneNumber.customer.is_null()).first().id
+    refused = post(admin_client, f"/customers/{customer_id}/numbers", {"number": str(free)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    status = re.search(r'<div id="status"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "Starter plan" not in status  # not at the top of the page, out of view
+    numbers = _section(html, "numbers")
+    assert re.search(r'class="field-error"[^>]*>.*The Starter plan includes 1 number', numbers, re.S)
