@@ -38,6 +38,7 @@ class Targets:
     webhook_endpoint_id: int  # Demo Telecom's webhook endpoint (nothing listens at its URL)
     webhook_delivery_id: int  # an event queued for it
     api_key_id: int = 0  # a live API key of Demo Telecom (Settings > API keys)
+    import_id: int = 0  # a checked, unconfirmed import of one customer (Customers > Import)
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -56,6 +57,7 @@ FILL = {
     "delivery_id": lambda t: [t.webhook_delivery_id],
     "key_id": lambda t: [t.api_key_id],
     "brand_slug": lambda t: ["demo-telecom"],
+    "import_id": lambda t: [t.import_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -145,6 +147,19 @@ def build_targets(app, admin_client) -> Targets:
         api_key = create_key(
             demo, User.get(User.email == "admin@demo.example.com"), name="Walk key", scope="read_write"
         ).row
+        import io
+
+        from testkit.imports import csv_bytes, good_row
+        from webapp.imports.service import check_file
+        from webapp.onboarding.options import CUSTOMER
+
+        checked = check_file(
+            demo,
+            User.get(User.email == "admin@demo.example.com"),
+            io.BytesIO(csv_bytes([good_row(1, email="imported@matai.example.com")])),
+            "walk.csv",
+            CUSTOMER,
+        )
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -157,6 +172,7 @@ def build_targets(app, admin_client) -> Targets:
         webhook_endpoint_id=delivery.endpoint_id,
         webhook_delivery_id=delivery.id,
         api_key_id=api_key.id,
+        import_id=checked.id,
     )
 
 

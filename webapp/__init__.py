@@ -44,6 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     # Extensions are reached through their module: `webapp.mail` (the outbox) is a submodule
     # whose name would shadow a bare `mail` here.
+    from . import imports
+
+    imports.init_app(app)  # before CSRF protection reads the body: the upload may be larger
     ext.csrf.init_app(app)
     ext.mail.init_app(app)
     ext.htmx.init_app(app)
@@ -93,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .customers import bp as customers_bp
     from .dev import bp as dev_bp
     from .health import bp as health_bp
+    from .imports import bp as imports_bp
     from .onboarding import bp as onboarding_bp
     from .payments.routes import bp as payments_bp
     from .settings import bp as settings_bp
@@ -104,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(onboarding_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(invitations_bp)
     app.register_blueprint(settings_bp)

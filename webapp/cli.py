@@ -61,6 +61,7 @@ def register_commands(app: Flask) -> None:
     def outbox_worker(once: bool, metrics_port: int | None):
         """Deliver queued emails and webhooks with retries (run it as its own process in production).
         SIGTERM or Ctrl-C: the send in progress finishes, then the worker exits."""
+        from .imports.service import run_imports
         from .mail import deliver_due
         from .schedule import run_worker
         from .webhooks.delivery import deliver_due_webhooks
@@ -69,6 +70,7 @@ def register_commands(app: Flask) -> None:
             with db.connection_context():
                 click.echo(f"Sent {deliver_due()} email(s).")
                 click.echo(f"Delivered {deliver_due_webhooks()} webhook(s).")
+                click.echo(f"Imported {run_imports()} row(s).")
             return
         if metrics_port:
             from prometheus_client import start_http_server

@@ -97,6 +97,12 @@ def from_environment(instance_path: Path) -> dict:
         # No form here comes near this (the longest, a wizard step, is a few kB); a bigger body
         # is refused with 413 before anything parses, stores or searches for it.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(32 * 1024))),
+        # Customers > Import (webapp/imports/): the largest file and most rows one import takes
+        # (the upload alone may exceed MAX_CONTENT_LENGTH), and how long the worker spends on
+        # imports in one pass before it sends the emails waiting (then it carries on).
+        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", "5000000")),
+        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "10000")),
+        "IMPORT_BUDGET_SECONDS": float(os.environ.get("IMPORT_BUDGET_SECONDS", "10")),
         # Mail: development talks to the local catcher that `make run` starts.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "1025")),

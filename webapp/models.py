@@ -625,6 +625,78 @@ class ApiIdempotencyKey(BaseModel):
         indexes = ((("white_label", "key"), True), (("created_at",), False))
 
 
+class CustomerImport(BaseModel):
+    """One uploaded CSV file of new customers (Customers > Import): checked on upload, created by
+    the worker once an administrator confirms. Claimed like an outbox email (webapp/leases.py):
+    `status` moves queued -> running under a lease the worker renews; a worker that dies leaves
+    its lease to run out and the next one carries on from the rows still ready."""
+
+    CHECKED = "checked"  # previewed, waiting for the administrator to confirm
+    QUEUED = "queued"  # confirmed, waiting for (or between turns of) the worker
+    RUNNING = "running"  # a worker holds it under a lease
+    DONE = "done"
+    CANCELLED = "cancelled"
+    DISCARDED = "discarded"  # replaced by another upload before it was confirmed
+    STATUS_LABELS = {
+        CHECKED: "Checked, not confirmed",
+        QUEUED: "Waiting to start",
+        RUNNING: "Creating customers",
+        DONE: "Finished",
+        CANCELLED: "Cancelled",
+        DISCARDED: "Replaced by another file",
+    }
+
+    white_label = ForeignKeyField(WhiteLabel, backref="imports", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, backref="imports", on_delete="SET NULL")
+    filename = CharField(max_length=255, default="")
+    # The option key for the whole file, or "" when each row names its own (administered_by).
+    option = CharField(max_length=20, default="")
+    status = CharField(max_length=12, default=CHECKED)
+    # Why the whole file was refused (encoding, header, size); then it has no rows.
+    file_error = TextField(default="")
+    total_rows = IntegerField(default=0)
+    bad_rows = IntegerField(default=0)
+    # The white-label option's first-month charges of the ready rows, minor units.
+    charges = IntegerField(default=0)
+    attempts = IntegerField(default=0)
+    lease_resends = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("white_label", "created_at"), False), (("status", "next_attempt_at"), False))
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUS_LABELS.get(self.status, self.status)
+
+
+class CustomerImportRow(BaseModel):
+    """One data row of an import: its cells as read, what the checks found, and what became of it.
+    The row moves ready -> created in the same transaction that creates its customer, so a row is
+    created at most once however often the job restarts."""
+
+    READY = "ready"
+    BAD = "bad"  # refused by the checks before the import was confirmed
+    CREATED = "created"
+    FAILED = "failed"  # refused when its turn came (a number taken since, credit ran out...)
+    SKIPPED = "skipped"  # the import was cancelled before its turn
+
+    job = ForeignKeyField(CustomerImport, backref="rows", on_delete="CASCADE")
+    line = IntegerField()  # the row's number in the spreadsheet: the header is row 1
+    cells = JSONField(default=dict)  # {column: text} as read from the file
+    errors = JSONField(default=dict)  # {column: [message, ...]} from the checks
+    status = CharField(max_length=10, default=READY)
+    customer = ForeignKeyField(Customer, null=True, backref="import_rows", on_delete="SET NULL")
+    reason = TextField(default="")  # why a failed row was not created
+
+    class Meta:
+        indexes = ((("job", "line"), True), (("job", "status", "line"), False))
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -648,4 +720,6 @@ ALL_MODELS = [
     WebhookDelivery,
     ApiKey,
     ApiIdempotencyKey,
+    CustomerImport,
+    CustomerImportRow,
 ]

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 from .activation.service import expire_activations, send_reminders
 from .extensions import db
+from .imports.service import run_imports
 from .mail import deliver_due, purge_sent_emails
 from .payments.intents import reconcile
 from .webhooks.delivery import deliver_due_webhooks
@@ -57,6 +58,9 @@ def run_worker(app: Flask, stop: threading.Event | None = None) -> None:
                     # Webhooks after the emails, and for a bounded time, so slow receivers
                     # cannot hold up the mail.
                     deliver_due_webhooks(budget_seconds=app.config["WEBHOOK_TIMEOUT"] * 3, stop=stop)
+                    # Confirmed imports, a bounded time per pass, so their activation emails
+                    # (and everyone else's) go out between turns.
+                    run_imports(stop=stop)
             except Exception:  # keep the worker alive through database hiccups
                 log.exception("Outbox worker pass failed")
             stop.wait(interval)

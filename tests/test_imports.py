@@ -1,0 +1,216 @@
+"""Customers > Import (issue 17): a CSV file checked by the wizard's rules, previewed, confirmed,
+then created by the worker at most once per row, with a report safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from testkit.imports import bad_row, csv_bytes, good_row, mixed_file
+from testkit.wizard import post
+from webapp.extensions import db
+from webapp.imports.service import run_imports
+from webapp.models import (
+    AuditEvent,
+    Customer,
+    CustomerImport,
+    CustomerImportRow,
+    LedgerEntry,
+    OutboxEmail,
+    PhoneNumber,
+    WhiteLabel,
+)
+from webapp.onboarding.options import CUSTOMER
+
+
+def upload(client, data: bytes, option: str = "customer", filename: str = "customers.csv"):
+    return post(
+        client,
+        "/customers/import/",
+        {"administered_by": option, "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def job_url(response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return response.headers["Location"]
+
+
+def work(app) -> int:
+    with app.app_context(), db.connection_context():
+        return run_imports(budget_seconds=120)
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        query = model.select()
+        return (query.where(*where) if where else query).count()
+
+
+def report(client, url: str) -> list[dict]:
+    response = client.get(f"{url}/report.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_staff_may_not_import(staff_client):
+    assert staff_client.get("/customers/import/").status_code == 403
+    assert upload(staff_client, csv_bytes([good_row(1)])).status_code == 403
+
+
+def test_the_import_page_explains_every_column_and_the_limits_and_offers_the_template(admin_client):
+    page = admin_client.get("/customers/import/").get_data(as_text=True)
+    assert "10,000 rows" in page and "5 MB" in page
+    template = admin_client.get("/customers/import/template.csv")
+    assert template.status_code == 200 and template.mimetype == "text/csv"
+    header = next(csv.reader(io.StringIO(template.get_data(as_text=True).lstrip("\ufeff"))))
+    for name in header:
+        assert f"<code>{name}</code>" in page
+
+
+def test_a_file_is_checked_and_previewed_and_nothing_is_created_until_confirmed(app, admin_client, smtp):
+    customers_before = count(app, Customer)
+    rows = [good_row(1), good_row(2), bad_row(0)[0], good_row(4, email="CONTACT1@import.example.com")]
+    url = job_url(upload(admin_client, csv_bytes(rows)))
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Check the import" in page
+    assert re.search(r"<strong>2</strong> ready to create", page)
+    assert re.search(r"<strong>2</strong> with problems", page)
+    assert "Row 4" in page and "Enter an email address in the right format" in page
+    assert "Row 5" in page and "Row 2 of this file has the same contact email" in page
+    assert count(app, Customer) == customers_before and count(app, OutboxEmail) == 0
+
+    response = post(admin_client, f"{url}/confirm")
+    assert response.status_code == 303
+    assert "Creating customers" in admin_client.get(url).get_data(as_text=True)
+    assert work(app) == 2
+    assert count(app, Customer) == customers_before + 2
+    emails = count(app, OutboxEmail, OutboxEmail.kind == "activation")
+    assert emails == 2
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Import finished" in page and "<strong>2</strong> customers created" in page
+    lines = report(admin_client, url)
+    assert [line["result"] for line in lines] == ["created", "created", "not created", "not created"]
+    assert lines[0]["customer_link"].startswith("https://onboarding.example.com/customers/")
+    assert "email:" in lines[2]["reason"]
+
+
+def test_confirming_twice_creates_each_row_once(app, admin_client, smtp):
+    url = job_url(upload(admin_client, csv_bytes([good_row(1), good_row(2)])))
+    post(admin_client, f"{url}/confirm")
+    post(admin_client, f"{url}/confirm")
+    work(app)
+    work(app)
+    assert count(app, Customer, Customer.contact_email.startswith("contact")) == 2
+    assert count(app, AuditEvent, AuditEvent.action == "customer_import_confirmed") == 1
+
+
+def test_a_refused_file_says_why_on_the_upload_page(app, admin_client):
+    response = upload(admin_client, b"name,colour\nA,blue\n")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "<title>Error: " in page and "columns this import does not know" in page
+    assert count(app, CustomerImport) == 0
+
+
+def test_too_many_rows_or_bytes_are_refused_with_the_limit(app, admin_client):
+    app.config["IMPORT_MAX_ROWS"] = 3
+    response = upload(admin_client, csv_bytes([good_row(i) for i in range(4)]))
+    assert response.status_code == 422 and "more than 3 rows" in response.get_data(as_text=True)
+    app.config["IMPORT_MAX_BYTES"] = 1000
+    response = upload(admin_client, csv_bytes([good_row(i) for i in range(3)]) + b" " * 1000)
+    assert response.status_code == 422 and "larger than 0.001 MB" in response.get_data(as_text=True)
+    response = upload(admin_client, b"x" * 200_000)  # beyond even the request's limit
+    assert response.status_code == 413 and "larger than 0.001 MB" in response.get_data(as_text=True)
+    assert count(app, Customer, Customer.contact_email.startswith("contact")) == 0
+
+
+def test_windows_1252_and_semicolons_and_a_byte_order_mark_are_read(app, admin_client):
+    row = good_row(1, business_name="Café Zoë Ltd", first_name="Zoë")
+    for data in (
+        csv_bytes([row], delimiter=";", encoding="cp1252"),
+        b"\xef\xbb\xbf" + csv_bytes([row]),
+    ):
+        url = job_url(upload(admin_client, data))
+        with app.app_context():
+            stored = CustomerImportRow.get(CustomerImportRow.job == int(url.rsplit("/", 1)[1]))
+            assert stored.status == CustomerImportRow.READY, stored.errors
+            assert stored.cells["business_name"] == "Café Zoë Ltd"
+
+
+def test_white_label_rows_claim_numbers_once_in_the_file_and_their_charges_fit_the_credit(app, admin_client, smtp):
+    with app.app_context():
+        demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        free = [
+            n.number
+            for n in PhoneNumber.select()
+            .where((PhoneNumber.white_label == demo) & PhoneNumber.customer.is_null())
+            .order_by(PhoneNumber.number)
+            .limit(2)
+        ]
+    rows = [
+        good_row(1, authorized="yes", plan="Business", numbers=free[0]),
+        good_row(2, authorized="yes", plan="Business", numbers=free[0]),
+        good_row(3, authorized="no", plan="Business", numbers=free[1]),
+    ]
+    url = job_url(upload(admin_client, csv_bytes(rows), option="white_label"))
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "is already in row 2 of this file" in page
+    assert "Confirm that this person is authorized" in page
+    post(admin_client, f"{url}/confirm")
+    work(app)
+    with app.app_context():
+        customer = Customer.get(Customer.contact_email == "contact1@import.example.com")
+        assert customer.status == Customer.ACTIVE
+        assert PhoneNumber.get(PhoneNumber.number == free[0]).customer_id == customer.id
+        assert LedgerEntry.select().where(LedgerEntry.customer == customer.id).count() == 1
+
+
+def test_a_file_whose_charges_exceed_the_credit_cannot_be_confirmed(app, admin_client):
+    with app.app_context():
+        WhiteLabel.update(credit_limit=10_000).where(WhiteLabel.slug == "demo-telecom").execute()
+    rows = [good_row(i, authorized="yes", plan="Starter") for i in range(20)]
+    url = job_url(upload(admin_client, csv_bytes(rows), option="white_label"))
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Not enough credit for this file" in page and "/confirm" not in page
+    assert post(admin_client, f"{url}/confirm").status_code == 303
+    assert count(app, CustomerImport, CustomerImport.status == CustomerImport.QUEUED) == 0
+    assert count(app, Customer, Customer.contact_email.startswith("contact")) == 0
+
+
+def test_cancel_keeps_what_is_done_and_skips_the_rest(app, admin_client, smtp):
+    url = job_url(upload(admin_client, csv_bytes([good_row(i) for i in range(5)])))
+    post(admin_client, f"{url}/confirm")
+    job_id = int(url.rsplit("/", 1)[1])
+    with app.app_context(), db.connection_context():
+        from webapp.imports.checks import FileChecks
+        from webapp.imports.service import create_row
+        from webapp.models import User
+
+        job = CustomerImport.get_by_id(job_id)
+        first = (
+            CustomerImportRow.select().where(CustomerImportRow.job == job_id).order_by(CustomerImportRow.line).first()
+        )
+        create_row(job, first, FileChecks(job.white_label, CUSTOMER), User.get_by_id(job.created_by_id))
+    post(admin_client, f"{url}/cancel")
+    work(app)
+    assert count(app, Customer, Customer.contact_email.startswith("contact")) == 1
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Import cancelled" in page
+    assert [line["result"] for line in report(admin_client, url)] == ["created"] + ["not created"] * 4
+
+
+def test_the_report_is_safe_to_open_in_a_spreadsheet(app, admin_client):
+    rows = [good_row(1, business_name='=HYPERLINK("http://evil.example","x")', email="=1+2")]
+    url = job_url(upload(admin_client, csv_bytes(rows)))
+    line = report(admin_client, url)[0]
+    assert line["business_name"].startswith("'=") and line["email"] == "'=1+2"
+
+
+def test_another_white_labels_import_is_not_found(app, admin_client, other_admin_client):
+    url = job_url(upload(admin_client, csv_bytes([good_row(1)])))
+    assert other_admin_client.get(url).status_code == 404
+    assert post(other_admin_client, f"{url}/confirm").status_code == 404
+    assert other_admin_client.get(f"{url}/report.csv").status_code == 404
