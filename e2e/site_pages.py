@@ -89,6 +89,7 @@ class Site:
     tokens: dict = field(default_factory=dict)  # state -> raw activation token
     invitations: dict = field(default_factory=dict)  # state -> raw invitation token
     webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
+    template_id: int = 0  # Demo Telecom's customer template (Settings > Templates)
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
@@ -113,6 +114,20 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
             {"url": WEBHOOK_URL, "description": "Shop", "events": ["customer.created", "customer.activated"]},
         ),
         "add a webhook endpoint",
+    )
+    ok(
+        post(
+            admin,
+            "/settings/templates/new",
+            {
+                "name": "Small office",
+                "administered_by": "white_label",
+                "number_count": "1",
+                "time_zone": "Pacific/Auckland",
+                "extension_length": "3",
+            },
+        ),
+        "add a customer template",
     )
     drafts = {
         "customer": complete_customer_option(admin, app, email="walk-customer@matai.example.com"),
@@ -153,6 +168,9 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         ActivationToken.update(expires_at=utcnow()).where(ActivationToken.customer == expired_id).execute()
         managed = Customer.get(Customer.contact_email == "walk-done-wl@matai.example.com")
         webhook_endpoint = WebhookEndpoint.get(WebhookEndpoint.url == WEBHOOK_URL)
+        from webapp.models import CustomerTemplate
+
+        template = CustomerTemplate.get(CustomerTemplate.name == "Small office")
 
     # A white-label set up a moment ago by the operator (the CLI), for the empty states.
     runner = app.test_cli_runner()
@@ -245,6 +263,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         tokens=tokens,
         invitations=invitations,
         webhook_endpoint_id=webhook_endpoint.id,
+        template_id=template.id,
     )
 
 
@@ -465,6 +484,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("wizard: who administers", ADMINISTRATOR, "/customers/new/"),
         Visit("wizard: who administers, with errors", ADMINISTRATOR, "/customers/new/", act=STEP_ERRORS["who"]),
         Visit("wizard: who administers, without a payment gateway", NEW_ADMINISTRATOR, "/customers/new/"),
+        Visit("wizard: who administers, from a template", ADMINISTRATOR, f"/customers/new/?template={s.template_id}"),
     ],
     "onboarding.step": _wizard_steps,
     "onboarding.done": lambda s: [
@@ -596,6 +616,26 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("settings: API keys, as staff", STAFF_MEMBER, "/settings/api-keys/"),
     ],
     "api_docs.index": lambda s: [Visit("API reference", VISITOR, "/api/docs/")],
+    "settings.templates": lambda s: [
+        Visit("settings: customer templates", ADMINISTRATOR, "/settings/templates"),
+        Visit("settings: customer templates, as staff", STAFF_MEMBER, "/settings/templates"),
+        Visit("settings: customer templates, none yet", NEW_ADMINISTRATOR, "/settings/templates"),
+    ],
+    "settings.new_template": lambda s: [
+        Visit("settings: add a template", ADMINISTRATOR, "/settings/templates/new"),
+        Visit(
+            "settings: add a template, nothing filled in",
+            ADMINISTRATOR,
+            "/settings/templates/new",
+            act=_clear_and_submit("Save template"),
+        ),
+    ],
+    "settings.edit_template": lambda s: [
+        Visit("settings: change a template", ADMINISTRATOR, f"/settings/templates/{s.template_id}/edit"),
+    ],
+    "settings.delete_template": lambda s: [
+        Visit("settings: delete a template", ADMINISTRATOR, f"/settings/templates/{s.template_id}/delete"),
+    ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
         Visit(

@@ -38,6 +38,7 @@ class Targets:
     webhook_endpoint_id: int  # Demo Telecom's webhook endpoint (nothing listens at its URL)
     webhook_delivery_id: int  # an event queued for it
     api_key_id: int = 0  # a live API key of Demo Telecom (Settings > API keys)
+    template_id: int = 0  # a customer template of Demo Telecom (Settings > Templates)
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -55,6 +56,7 @@ FILL = {
     "endpoint_id": lambda t: [t.webhook_endpoint_id],
     "delivery_id": lambda t: [t.webhook_delivery_id],
     "key_id": lambda t: [t.api_key_id],
+    "template_id": lambda t: [t.template_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
@@ -142,6 +144,9 @@ def build_targets(app, admin_client) -> Targets:
         api_key = create_key(
             demo, User.get(User.email == "admin@demo.example.com"), name="Walk key", scope="read_write"
         ).row
+        from webapp.models import CustomerTemplate
+
+        template = CustomerTemplate.create(white_label=demo, name="Walk template", administered_by="white_label")
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -154,6 +159,7 @@ def build_targets(app, admin_client) -> Targets:
         webhook_endpoint_id=delivery.endpoint_id,
         webhook_delivery_id=delivery.id,
         api_key_id=api_key.id,
+        template_id=template.id,
     )
 
 

@@ -603,6 +603,29 @@ class ApiIdempotencyKey(BaseModel):
         indexes = ((("white_label", "key"), True), (("created_at",), False))
 
 
+class CustomerTemplate(BaseModel):
+    """A white-label's named preset for new customers (Settings > Templates): the answers the
+    wizard starts with (onboarding/templates.py). Answers are copied into a draft when it starts,
+    so editing or deleting a template never changes a draft or a customer made from it."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="customer_templates", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    administered_by = CharField(max_length=20)  # the key of an option (onboarding/options.py)
+    # None: the wizard asks for the plan (also when the plan was deleted after the template was saved).
+    plan = ForeignKeyField(Plan, null=True, backref="customer_templates", on_delete="SET NULL")
+    number_count = IntegerField(default=0)  # how many free numbers the wizard picks; 0: none
+    time_zone = CharField(max_length=64, default="")  # "": the white-label's own
+    extension_length = IntegerField(default=3)
+    voicemail_to_email = BooleanField(default=True)
+    call_recording = BooleanField(default=False)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("white_label", "name"), True),)
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -625,4 +648,5 @@ ALL_MODELS = [
     WebhookDelivery,
     ApiKey,
     ApiIdempotencyKey,
+    CustomerTemplate,
 ]
