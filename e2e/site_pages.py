@@ -37,6 +37,9 @@ from testkit.wizard import complete_customer_option, complete_white_label_option
 # Who opens a page. Each actor gets one browser context for the whole walk.
 ADMINISTRATOR, STAFF_MEMBER, VISITOR, CUSTOMER = "administrator", "staff", "visitor", "customer"
 NEW_ADMINISTRATOR = "administrator of a new white-label"  # no customers, plans or payment gateway yet
+# An administrator in a context of their own, who starts viewing a customer's account (read-only
+# from then on, so the other administrator's visits can still post their error states).
+VIEWING_ADMINISTRATOR = "administrator viewing as a customer"
 NEW_ADMIN = ("admin@fresh.example.com", "fresh-voice-admin-password")
 WEBHOOK_URL = "http://127.0.0.1:9/webhooks"  # the discard port: nothing answers, deliveries are retried
 
@@ -298,6 +301,7 @@ def actor_sign_in(page: Page, actor: str, site: Site) -> None:
         STAFF_MEMBER: STAFF,
         CUSTOMER: (site.customer_email, PASSWORD),
         NEW_ADMINISTRATOR: NEW_ADMIN,
+        VIEWING_ADMINISTRATOR: ADMIN,
     }
     if actor not in logins:
         return
@@ -492,7 +496,24 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         for option, key in s.done.items()
     ],
     "activation.activate_account": _activation,
-    "accounts.home": lambda s: [Visit("customer's account home", CUSTOMER, "/account/")],
+    "accounts.home": lambda s: [
+        Visit("customer's account home", CUSTOMER, "/account/"),
+        Visit(
+            "customer's account home, viewed as the customer by support (read-only)",
+            VIEWING_ADMINISTRATOR,
+            f"/customers/{s.activated_customer_id}/view-as",
+            act=_start_viewing,
+        ),
+    ],
+    "support.start": lambda s: [
+        Visit("view as the customer: the reason", ADMINISTRATOR, f"/customers/{s.activated_customer_id}/view-as"),
+        Visit(
+            "view as the customer: no reason given",
+            ADMINISTRATOR,
+            f"/customers/{s.activated_customer_id}/view-as",
+            act=_clear_and_submit("Start viewing"),
+        ),
+    ],
     "profile.show": lambda s: [
         Visit("profile", ADMINISTRATOR, "/profile"),
         Visit("profile, as a customer", CUSTOMER, "/profile"),
@@ -646,6 +667,12 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         ),
     ],
 }
+
+
+def _start_viewing(page: Page) -> None:
+    page.get_by_label("Why are you viewing this account?").fill("Accessibility walk")
+    page.get_by_role("button", name="Start viewing").click()
+    expect(page.get_by_role("region", name="Viewing as the customer")).to_contain_text("Nothing can be changed")
 
 
 def _add_webhook_endpoint(page: Page) -> None:

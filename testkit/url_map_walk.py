@@ -63,6 +63,8 @@ FILL_FOR: dict[tuple[str, str], object] = {
     ("accounts", "customer_id"): lambda t: [t.account_customer_id],
     # Managing a customer's account is for the ones the white-label administers.
     ("manage", "customer_id"): lambda t: [t.account_customer_id],
+    # Viewing as the customer is for accounts the customer administers (this one still pending: 409).
+    ("support", "customer_id"): lambda t: [t.pending_customer_id],
 }
 
 # Routes anyone may open, and why. Every other route refuses other tenants and visitors.

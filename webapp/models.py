@@ -626,6 +626,26 @@ class CustomerTemplate(BaseModel):
         indexes = ((("white_label", "name"), True),)
 
 
+class SupportView(BaseModel):
+    """A white-label administrator viewing a customer-administered account's /account as its
+    Account Administrator sees it, read-only (webapp/support/). The signed-in session holds the
+    row's id; the view lasts until `expires_at` or until `ended_at` (Stop viewing, sign-out)."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="support_views", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="support_views", on_delete="CASCADE")
+    viewer = ForeignKeyField(User, backref="support_views", on_delete="CASCADE")
+    # Whose view it shows: the account's Account Administrator when the view started.
+    membership = ForeignKeyField(CustomerMembership, null=True, on_delete="SET NULL")
+    reason = CharField(max_length=500)
+    started_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    ended_at = DateTimeField(null=True)
+    ended_how = CharField(max_length=20, default="")  # stopped, expired, signed out
+
+    class Meta:
+        indexes = ((("customer", "started_at"), False),)
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -649,4 +669,5 @@ ALL_MODELS = [
     ApiKey,
     ApiIdempotencyKey,
     CustomerTemplate,
+    SupportView,
 ]
