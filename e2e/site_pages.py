@@ -37,6 +37,9 @@ from testkit.wizard import complete_customer_option, complete_white_label_option
 # Who opens a page. Each actor gets one browser context for the whole walk.
 ADMINISTRATOR, STAFF_MEMBER, VISITOR, CUSTOMER = "administrator", "staff", "visitor", "customer"
 NEW_ADMINISTRATOR = "administrator of a new white-label"  # no customers, plans or payment gateway yet
+# An administrator in a context of their own, who starts viewing a customer's account (read-only
+# from then on, so the other administrator's visits can still post their error states).
+VIEWING_ADMINISTRATOR = "administrator viewing as a customer"
 NEW_ADMIN = ("admin@fresh.example.com", "fresh-voice-admin-password")
 WEBHOOK_URL = "http://127.0.0.1:9/webhooks"  # the discard port: nothing answers, deliveries are retried
 
@@ -91,6 +94,7 @@ class Site:
     invitations: dict = field(default_factory=dict)  # state -> raw invitation token
     resets: dict = field(default_factory=dict)  # state -> raw password reset token
     webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
+    template_id: int = 0  # Demo Telecom's customer template (Settings > Templates)
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
@@ -115,6 +119,20 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
             {"url": WEBHOOK_URL, "description": "Shop", "events": ["customer.created", "customer.activated"]},
         ),
         "add a webhook endpoint",
+    )
+    ok(
+        post(
+            admin,
+            "/settings/templates/new",
+            {
+                "name": "Small office",
+                "administered_by": "white_label",
+                "number_count": "1",
+                "time_zone": "Pacific/Auckland",
+                "extension_length": "3",
+            },
+        ),
+        "add a customer template",
     )
     drafts = {
         "customer": complete_customer_option(admin, app, email="walk-customer@matai.example.com"),
@@ -155,6 +173,9 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         ActivationToken.update(expires_at=utcnow()).where(ActivationToken.customer == expired_id).execute()
         managed = Customer.get(Customer.contact_email == "walk-done-wl@matai.example.com")
         webhook_endpoint = WebhookEndpoint.get(WebhookEndpoint.url == WEBHOOK_URL)
+        from webapp.models import CustomerTemplate
+
+        template = CustomerTemplate.get(CustomerTemplate.name == "Small office")
 
     # A white-label set up a moment ago by the operator (the CLI), for the empty states.
     runner = app.test_cli_runner()
@@ -256,6 +277,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         invitations=invitations,
         resets=resets,
         webhook_endpoint_id=webhook_endpoint.id,
+        template_id=template.id,
     )
 
 
@@ -290,6 +312,7 @@ def actor_sign_in(page: Page, actor: str, site: Site) -> None:
         STAFF_MEMBER: STAFF,
         CUSTOMER: (site.customer_email, PASSWORD),
         NEW_ADMINISTRATOR: NEW_ADMIN,
+        VIEWING_ADMINISTRATOR: ADMIN,
     }
     if actor not in logins:
         return
@@ -499,6 +522,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("wizard: who administers", ADMINISTRATOR, "/customers/new/"),
         Visit("wizard: who administers, with errors", ADMINISTRATOR, "/customers/new/", act=STEP_ERRORS["who"]),
         Visit("wizard: who administers, without a payment gateway", NEW_ADMINISTRATOR, "/customers/new/"),
+        Visit("wizard: who administers, from a template", ADMINISTRATOR, f"/customers/new/?template={s.template_id}"),
     ],
     "onboarding.step": _wizard_steps,
     "onboarding.done": lambda s: [
@@ -506,7 +530,24 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         for option, key in s.done.items()
     ],
     "activation.activate_account": _activation,
-    "accounts.home": lambda s: [Visit("customer's account home", CUSTOMER, "/account/")],
+    "accounts.home": lambda s: [
+        Visit("customer's account home", CUSTOMER, "/account/"),
+        Visit(
+            "customer's account home, viewed as the customer by support (read-only)",
+            VIEWING_ADMINISTRATOR,
+            f"/customers/{s.activated_customer_id}/view-as",
+            act=_start_viewing,
+        ),
+    ],
+    "support.start": lambda s: [
+        Visit("view as the customer: the reason", ADMINISTRATOR, f"/customers/{s.activated_customer_id}/view-as"),
+        Visit(
+            "view as the customer: no reason given",
+            ADMINISTRATOR,
+            f"/customers/{s.activated_customer_id}/view-as",
+            act=_clear_and_submit("Start viewing"),
+        ),
+    ],
     "profile.show": lambda s: [
         Visit("profile", ADMINISTRATOR, "/profile"),
         Visit("profile, as a customer", CUSTOMER, "/profile"),
@@ -642,6 +683,26 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("settings: API keys, as staff", STAFF_MEMBER, "/settings/api-keys/"),
     ],
     "api_docs.index": lambda s: [Visit("API reference", VISITOR, "/api/docs/")],
+    "settings.templates": lambda s: [
+        Visit("settings: customer templates", ADMINISTRATOR, "/settings/templates"),
+        Visit("settings: customer templates, as staff", STAFF_MEMBER, "/settings/templates"),
+        Visit("settings: customer templates, none yet", NEW_ADMINISTRATOR, "/settings/templates"),
+    ],
+    "settings.new_template": lambda s: [
+        Visit("settings: add a template", ADMINISTRATOR, "/settings/templates/new"),
+        Visit(
+            "settings: add a template, nothing filled in",
+            ADMINISTRATOR,
+            "/settings/templates/new",
+            act=_clear_and_submit("Save template"),
+        ),
+    ],
+    "settings.edit_template": lambda s: [
+        Visit("settings: change a template", ADMINISTRATOR, f"/settings/templates/{s.template_id}/edit"),
+    ],
+    "settings.delete_template": lambda s: [
+        Visit("settings: delete a template", ADMINISTRATOR, f"/settings/templates/{s.template_id}/delete"),
+    ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),
         Visit(
@@ -652,6 +713,12 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         ),
     ],
 }
+
+
+def _start_viewing(page: Page) -> None:
+    page.get_by_label("Why are you viewing this account?").fill("Accessibility walk")
+    page.get_by_role("button", name="Start viewing").click()
+    expect(page.get_by_role("region", name="Viewing as the customer")).to_contain_text("Nothing can be changed")
 
 
 def _add_webhook_endpoint(page: Page) -> None:

@@ -39,6 +39,7 @@ class Targets:
     webhook_delivery_id: int  # an event queued for it
     api_key_id: int = 0  # a live API key of Demo Telecom (Settings > API keys)
     import_id: int = 0  # a checked, unconfirmed import of one customer (Customers > Import)
+    template_id: int = 0  # a customer template of Demo Telecom (Settings > Templates)
 
 
 # How to fill each URL variable: variable name -> values to try (each one is called).
@@ -58,12 +59,15 @@ FILL = {
     "key_id": lambda t: [t.api_key_id],
     "brand_slug": lambda t: ["demo-telecom"],
     "import_id": lambda t: [t.import_id],
+    "template_id": lambda t: [t.template_id],
 }
 FILL_FOR: dict[tuple[str, str], object] = {
     # A customer's own pages: the account whose administrator is Demo Telecom's administrator.
     ("accounts", "customer_id"): lambda t: [t.account_customer_id],
     # Managing a customer's account is for the ones the white-label administers.
     ("manage", "customer_id"): lambda t: [t.account_customer_id],
+    # Viewing as the customer is for accounts the customer administers (this one still pending: 409).
+    ("support", "customer_id"): lambda t: [t.pending_customer_id],
 }
 
 # Routes anyone may open, and why. Every other route refuses other tenants and visitors.
@@ -160,6 +164,9 @@ def build_targets(app, admin_client) -> Targets:
             "walk.csv",
             CUSTOMER,
         )
+        from webapp.models import CustomerTemplate
+
+        template = CustomerTemplate.create(white_label=demo, name="Walk template", administered_by="white_label")
     return Targets(
         pending_customer_id=rimu.id,
         account_customer_id=holder.id,
@@ -173,6 +180,7 @@ def build_targets(app, admin_client) -> Targets:
         webhook_delivery_id=delivery.id,
         api_key_id=api_key.id,
         import_id=checked.id,
+        template_id=template.id,
     )
 
 

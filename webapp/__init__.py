@@ -100,6 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .onboarding import bp as onboarding_bp
     from .payments.routes import bp as payments_bp
     from .settings import bp as settings_bp
+    from .support import bp as support_bp
     from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
@@ -115,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(payments_bp)
     app.register_blueprint(profile_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(support_bp)  # view as the customer, read-only
     app.register_blueprint(health_bp)  # /healthz, /readyz
     app.register_blueprint(metrics.bp)  # /metrics
     if app.config["APP_ENV"] == "development":

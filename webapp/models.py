@@ -697,6 +697,49 @@ class CustomerImportRow(BaseModel):
         indexes = ((("job", "line"), True), (("job", "status", "line"), False))
 
 
+class CustomerTemplate(BaseModel):
+    """A white-label's named preset for new customers (Settings > Templates): the answers the
+    wizard starts with (onboarding/templates.py). Answers are copied into a draft when it starts,
+    so editing or deleting a template never changes a draft or a customer made from it."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="customer_templates", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    administered_by = CharField(max_length=20)  # the key of an option (onboarding/options.py)
+    # None: the wizard asks for the plan (also when the plan was deleted after the template was saved).
+    plan = ForeignKeyField(Plan, null=True, backref="customer_templates", on_delete="SET NULL")
+    number_count = IntegerField(default=0)  # how many free numbers the wizard picks; 0: none
+    time_zone = CharField(max_length=64, default="")  # "": the white-label's own
+    extension_length = IntegerField(default=3)
+    voicemail_to_email = BooleanField(default=True)
+    call_recording = BooleanField(default=False)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("white_label", "name"), True),)
+
+
+class SupportView(BaseModel):
+    """A white-label administrator viewing a customer-administered account's /account as its
+    Account Administrator sees it, read-only (webapp/support/). The signed-in session holds the
+    row's id; the view lasts until `expires_at` or until `ended_at` (Stop viewing, sign-out)."""
+
+    white_label = ForeignKeyField(WhiteLabel, backref="support_views", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="support_views", on_delete="CASCADE")
+    viewer = ForeignKeyField(User, backref="support_views", on_delete="CASCADE")
+    # Whose view it shows: the account's Account Administrator when the view started.
+    membership = ForeignKeyField(CustomerMembership, null=True, on_delete="SET NULL")
+    reason = CharField(max_length=500)
+    started_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    ended_at = DateTimeField(null=True)
+    ended_how = CharField(max_length=20, default="")  # stopped, expired, signed out
+
+    class Meta:
+        indexes = ((("customer", "started_at"), False),)
+
+
 ALL_MODELS = [
     WhiteLabel,
     User,
@@ -722,4 +765,6 @@ ALL_MODELS = [
     ApiIdempotencyKey,
     CustomerImport,
     CustomerImportRow,
+    CustomerTemplate,
+    SupportView,
 ]

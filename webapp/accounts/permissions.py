@@ -43,6 +43,7 @@ class Action(enum.Enum):
     RESEND_ACTIVATION = "resend the activation email"
     CANCEL_ACTIVATION = "cancel a customer who has not activated"
     ARCHIVE = "archive or unarchive a cancelled or expired customer"
+    VIEW_AS_CUSTOMER = "view the account as its Account Administrator sees it"
 
 
 # What the white-label's staff may do (everything else is its administrators').
@@ -140,6 +141,15 @@ class Access:
             )
         if action is Action.CANCEL_HAND_OVER:
             return None if self.hand_over_pending else (409, "No hand-over is waiting", None)
+        if action is Action.VIEW_AS_CUSTOMER:
+            # Support for accounts the customer runs; the white-label's own accounts are theirs to open.
+            if option_of(self.customer).white_label_administers:
+                return (
+                    403,
+                    "You administer this account",
+                    f"{self.customer.business_name} is run by your white-label: its pages are already yours.",
+                )
+            return None if status in RUNNING else (409,)
         if action is Action.TOP_UP or not option_of(self.customer).white_label_administers:
             return (
                 403,
@@ -186,7 +196,19 @@ def white_label_access(customer_id: int) -> Access:
 
 def customer_access(customer_id: int) -> Access:
     """The signed-in person's access to a customer account they are an active member of; any
-    other account is a 404 (a customer's people never learn of other customers)."""
+    other account is a 404 (a customer's people never learn of other customers).
+
+    While a white-label administrator views an account as the customer (webapp/support/), the
+    customer's pages are that account's alone, seen as its Account Administrator sees them;
+    nothing can be changed then (support refuses every write before any view runs)."""
+    from ..support.service import current_view
+
+    view = current_view()
+    if view is not None:
+        viewed = view.membership
+        if view.customer_id != customer_id or viewed is None:
+            abort(404)
+        return Access(view.customer, acting_user(), CUSTOMER, viewed.role, viewed)
     membership = CustomerMembership.get_or_none(
         (CustomerMembership.user == current_user.id)
         & (CustomerMembership.customer == customer_id)

@@ -55,7 +55,14 @@ def current_memberships() -> list[CustomerMembership]:
 @login_required
 def home():
     """The customer's home: each account they belong to, with what their role lets them see."""
-    memberships = current_memberships()
+    from ..support.service import current_view
+
+    view = current_view()
+    # Viewing as the customer (support): only that account, as its Account Administrator sees it.
+    if view is not None:
+        memberships = [view.membership] if view.membership is not None else []
+    else:
+        memberships = current_memberships()
     if not memberships:
         abort(403)
     accounts = []

@@ -16,8 +16,9 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from flask import current_app
 from peewee import fn
@@ -54,7 +55,7 @@ def limits() -> tuple[int, int]:
 # --- Checking an upload -----------------------------------------------------------------------
 
 
-def check_file(white_label: WhiteLabel, actor: User, stream, filename: str, option: Option | None) -> Job:
+def check_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename: str, option: Option | None) -> Job:
     """Read and check every row of an uploaded file and keep them for the preview; nothing is
     created. The administrator's earlier unconfirmed file, if any, is replaced by this one."""
     max_bytes, max_rows = limits()
@@ -244,13 +245,13 @@ def spreadsheet_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def report_lines(job: Job, customer_url) -> Iterator[str]:
+def report_lines(job: Job, customer_url: Callable[[int], str]) -> Iterator[str]:
     """The report as CSV text, a row at a time: each file row and what became of it (the
     customer's link, or why not). `customer_url(id)` makes the link."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(cells) -> str:
+    def line(cells: Iterable[object]) -> str:
         writer.writerow([spreadsheet_safe(c) for c in cells])
         text = buffer.getvalue()
         buffer.seek(0)
@@ -328,7 +329,7 @@ def run_imports(stop: threading.Event | None = None, budget_seconds: float | Non
     return handled
 
 
-def _work(job: Job, deadline: float, stop, beat) -> tuple[bool, int]:
+def _work(job: Job, deadline: float, stop: threading.Event | None, beat: leases.Heartbeat) -> tuple[bool, int]:
     """Create the job's ready rows until none is left (True) or time is up (False)."""
     actor = User.get_or_none(User.id == job.created_by_id)
     refusal = _actor_refusal(job, actor)

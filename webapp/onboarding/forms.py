@@ -57,14 +57,49 @@ class WhoForm(WizardForm):
         validators=[InputRequired("Choose who will administer this account.")],
     )
 
-    def __init__(self, *args, options=(), **kwargs):
+    template = SelectField(
+        "Start from a template (optional)",
+        choices=[],
+        default="",
+        description=(
+            "Fills in the plan, phone numbers and PBX settings for you; you can still change every answer. "
+            "If you do not choose who will administer the account, the template’s choice is used."
+        ),
+    )
+
+    def __init__(self, *args, options=(), templates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.options = {option.key: option for option in options}
         self.administered_by.choices = [SelectChoice(option.key, option.label) for option in options]
+        # Templates are offered only when a draft starts (the wizard passes them then).
+        self.templates = {str(t.id): t for t in templates}
+        if self.templates:
+            self.template.choices = [SelectChoice("", "No template")] + [
+                SelectChoice(key, t.name) for key, t in self.templates.items()
+            ]
+            if self.template.data not in self.templates:
+                self.template.data = ""
+        else:
+            del self.template
 
     def chosen(self):
         """The chosen option (after validation)."""
         return self.options.get(self.administered_by.data)
+
+    def chosen_template(self):
+        """The chosen template, or None."""
+        return self.templates.get(self.template.data) if "template" in self else None
+
+    def validate(self, extra_validators=None) -> bool:
+        # With a template and no option chosen, the template says who administers.
+        template = self.chosen_template()
+        if template is not None and not self.administered_by.data:
+            self.administered_by.data = template.administered_by
+            self.administered_by.raw_data = [template.administered_by]
+        return super().validate(extra_validators)
+
+    def values(self) -> dict:
+        return {"administered_by": self.administered_by.data}
 
     def validate_administered_by(self, field):
         reason = self.options[field.data].unavailable_reason(self.white_label) if field.data in self.options else None

@@ -15,6 +15,7 @@ from . import bp
 from .options import option_of
 from .service import StepProblem, submit
 from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
+from .templates import template_of, wizard_answers
 from .wizard import Wizard
 
 
@@ -68,7 +69,16 @@ def _go_to(wizard: Wizard, step):
 def start():
     """The wizard's first step: who will administer the new customer's account."""
     wizard = Wizard(current_white_label())
-    return _render_step(wizard, WHO, wizard.form(WHO))
+    form = wizard.form(WHO)
+    # "Start a customer from this template" (Settings > Templates), or a template chosen on this
+    # step (htmx asks again as the select changes): the template's choice of who administers.
+    template = template_of(wizard.white_label, request.args.get("template"))
+    if template is not None and "template" in form:
+        form.template.data = str(template.id)
+        if form.options.get(template.administered_by):
+            form.administered_by.data = template.administered_by
+            wizard = Wizard(wizard.white_label, option=form.options[template.administered_by])
+    return _render_step(wizard, WHO, form)
 
 
 @bp.post("/")
@@ -80,7 +90,9 @@ def create_draft():
     if not form.validate():
         chosen = form.chosen()
         return _render_step(Wizard(wizard.white_label, option=chosen) if chosen else wizard, WHO, form, status=422)
-    wizard = Wizard.begin(wizard.white_label, acting_user(), form.chosen())
+    template = form.chosen_template()
+    answers = wizard_answers(template) if template is not None else None
+    wizard = Wizard.begin(wizard.white_label, acting_user(), form.chosen(), answers=answers)
     return _go_to(wizard, wizard.steps[1])
 
 

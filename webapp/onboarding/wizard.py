@@ -52,14 +52,20 @@ class Wizard:
     # --- Starting, finding, listing ----------------------------------------------------------
 
     @classmethod
-    def begin(cls, white_label: WhiteLabel, user: User, option: Option) -> Wizard:
-        """Start a draft once the first step is answered."""
+    def begin(cls, white_label: WhiteLabel, user: User, option: Option, answers: dict | None = None) -> Wizard:
+        """Start a draft once the first step is answered. `answers` ({step slug: {field: value}},
+        as a template gives them: templates.py) fill the option's steps in advance; each step is
+        still asked and checked, so every one of them can be changed."""
+        data = {WHO.slug: {"values": {"administered_by": option.key}, "valid": True}}
+        for step in option.steps:
+            if step not in (WHO, REVIEW) and step.slug in (answers or {}):
+                data[step.slug] = {"values": _jsonable(answers[step.slug]), "valid": False}
         draft = CustomerDraft.create(
             key=secrets.token_urlsafe(12),
             white_label=white_label,
             created_by=user,
             administered_by=option.key,
-            data={WHO.slug: {"values": {"administered_by": option.key}, "valid": True}},
+            data=data,
         )
         return cls(white_label, draft)
 
@@ -125,6 +131,10 @@ class Wizard:
         context = {"white_label": self.white_label, "answers": self.answers() if self.data else {}, "option": option}
         if step is WHO:
             context["options"] = options.OPTIONS
+            if self.draft is None:  # a template is chosen only when the draft starts
+                from .templates import templates_of
+
+                context["templates"] = templates_of(self.white_label)
         if posted is not None:
             return step.form(formdata=posted, **context)
         values = self.values(step)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from wtforms import PasswordField, RadioField, SelectChoice, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from ..forms import AppForm
+from ..onboarding.forms import PbxForm
 
 GATEWAY_CHOICES = [
     SelectChoice("none", "None: customers cannot pay by card, so “The new customer” option is unavailable"),
@@ -121,3 +122,79 @@ class PaymentGatewayForm(AppForm):
             )
             return False
         return True
+
+
+class CustomerTemplateForm(AppForm):
+    """A customer template (Settings > Templates). The PBX fields are the wizard's own (PbxForm),
+    so a template offers exactly the choices the PBX step does; the wizard checks every answer
+    again when a draft starts from it."""
+
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[InputRequired("Enter a name for the template."), Length(max=100)],
+        description="What you choose on the wizard’s first step, for example “Small office”.",
+    )
+    administered_by = RadioField(
+        "Who will administer accounts made from it?",
+        choices=[],
+        validators=[InputRequired("Choose who will administer accounts made from this template.")],
+    )
+    plan = SelectField("Plan", choices=[], default="")
+    number_count = IntegerField(
+        "Phone numbers",
+        default=0,
+        validators=[
+            InputRequired("Enter how many phone numbers to pick, or 0 for none."),
+            NumberRange(min=0, max=50, message="Enter a number of phone numbers from 0 to 50."),
+        ],
+        description=(
+            "How many free numbers the wizard picks for you (0 for none). Only when you administer the "
+            "account; no more than the plan includes."
+        ),
+    )
+    time_zone = PbxForm.time_zone
+    extension_length = PbxForm.extension_length
+    voicemail_to_email = PbxForm.voicemail_to_email
+    call_recording = PbxForm.call_recording
+
+    def __init__(self, *args, white_label, options=(), plans=(), **kwargs):
+        from ..phones import time_zone_choices
+
+        super().__init__(*args, **kwargs)
+        self.white_label = white_label
+        self.options = {option.key: option for option in options}
+        self.administered_by.choices = [SelectChoice(o.key, o.label) for o in options]
+        self.plans = {str(p.id): p for p in plans}
+        self.plan.choices = [SelectChoice("", "Choose in the wizard")] + [
+            SelectChoice(key, p.name) for key, p in self.plans.items()
+        ]
+        self.time_zone.choices = time_zone_choices()
+        if not self.time_zone.data:
+            self.time_zone.data = white_label.time_zone
+
+    def validate_number_count(self, field):
+        option = self.options.get(self.administered_by.data)
+        count = field.data or 0
+        if count and option is not None and not option.white_label_administers:
+            raise ValidationError(
+                f"Choose 0: numbers are added only for accounts you administer, not “{option.label}”."
+            )
+        plan = self.plans.get(self.plan.data or "")
+        if plan is not None and count > plan.included_numbers:
+            raise ValidationError(
+                f"Choose at most {plan.included_numbers}: that is what the {plan.name} plan includes."
+            )
+
+    def values(self) -> dict:
+        """What the template stores (onboarding/templates.py FIELDS)."""
+        return {
+            "name": self.name.data,
+            "administered_by": self.administered_by.data,
+            "plan": self.plans.get(self.plan.data or ""),
+            "number_count": self.number_count.data or 0,
+            "time_zone": self.time_zone.data,
+            "extension_length": int(self.extension_length.data),
+            "voicemail_to_email": bool(self.voicemail_to_email.data),
+            "call_recording": bool(self.call_recording.data),
+        }
