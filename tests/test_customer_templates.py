@@ -252,3 +252,13 @@ def test_answers_for_gives_answers_the_wizards_own_checks_accept(admin_client, a
         assert forms["numbers"].numbers.data == numbers
         assert forms["pbx"].time_zone.data == "Pacific/Chatham"
         assert User.select().count() > 0
+
+
+def test_a_withdrawn_plan_is_left_to_the_wizard_too(admin_client, app):
+    from webapp.models import Plan
+
+    template_id = make_template(admin_client, app, number_count="0")
+    with app.app_context():
+        Plan.update(active=False).where(Plan.name == "Business").execute()
+    draft = draft_of(app, post(admin_client, "/customers/new/", {"template": str(template_id)}).headers["Location"])
+    assert "plan" not in draft.data

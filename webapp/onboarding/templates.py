@@ -66,12 +66,12 @@ def answers_for(template: CustomerTemplate, *, numbers: Iterable[str] = ()) -> d
     The number policy is a count, not numbers: which numbers are free is only known when the
     customer is created. Pass the numbers to assign in `numbers` (pick them with `free_numbers`,
     excluding any already claimed by earlier rows of the same file); without them the numbers
-    answer is empty. Nothing of a deleted plan is returned (the plan step then asks again).
+    answer is empty. A deleted or withdrawn plan is left out (the plan step then asks for one).
     """
     option = option_of_template(template)
     slugs = {step.slug for step in option.steps} if option else set()
     answers: dict[str, dict] = {WHO.slug: {"administered_by": template.administered_by}}
-    if template.plan_id is not None and PLAN.slug in slugs:
+    if template.plan_id is not None and PLAN.slug in slugs and template.plan.active:
         answers[PLAN.slug] = {"plan": str(template.plan_id)}
     if NUMBERS.slug in slugs:
         answers[NUMBERS.slug] = {"numbers": list(numbers)}

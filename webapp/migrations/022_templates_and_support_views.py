@@ -1,4 +1,4 @@
-"""Peewee migrations -- 022_customer_templates.py: customer templates (issue 17).
+"""Peewee migrations -- 022_templates_and_support_views.py: customer templates and support views (issue 17).
 
 - `customer_template`: a white-label's named presets for the create-customer wizard (who
   administers, plan, number policy, PBX settings). Nothing refers to a template: a draft copies
