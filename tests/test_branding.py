@@ -172,3 +172,26 @@ def test_activation_and_invitation_pages_are_branded(app, admin_client, smtp):
     assert_branded(visitor.get(f"/activate/{token}"), "activation", 200)
     assert submit_activation(visitor, token).status_code == 303
     assert_branded(app.test_client().get(f"/activate/{token}"), "a used activation link", 410)
+
+
+def test_the_activation_email_says_where_to_sign_in_and_settings_show_the_address(app, admin_client, smtp):
+    create_pending_customer(app, admin_client, smtp)
+    with app.app_context():
+        activation = OutboxEmail.get(OutboxEmail.kind == "activation")
+    assert f"https://onboarding.example.com{SIGN_IN}" in activation.text_body
+    assert f"https://onboarding.example.com{SIGN_IN}" in activation.html_body
+    settings = admin_client.get("/settings/").get_data(as_text=True)
+    assert f"https://onboarding.example.com{SIGN_IN}" in settings
+
+
+def test_an_operator_gives_a_white_label_its_own_host_name(app, runner):
+    result = runner.invoke(
+        args=[
+            "create-whitelabel",
+            *("--name", "Acme Voice", "--slug", "acme", "--country", "NZ", "--currency", "NZD"),
+            *("--support-email", "help@acme.example.com", "--sign-in-host", "Voice.Acme.example"),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert WhiteLabel.get(WhiteLabel.slug == "acme").sign_in_host == "voice.acme.example"

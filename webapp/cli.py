@@ -155,8 +155,14 @@ def register_commands(app: Flask) -> None:
         type=SINGLE_LINE_TEXT,
         help="How its customers type amounts, e.g. de_CH; default from the country (NZ: en_NZ).",
     )
+    @click.option(
+        "--sign-in-host",
+        default="",
+        type=SINGLE_LINE_TEXT,
+        help="A host name of its own (voice.acme.example) where its customers sign in; default: /s/<slug>/sign-in.",
+    )
     @_connected
-    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale):
+    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale, sign_in_host):
         """Set up a new white-label (operator task)."""
         from .models import WhiteLabel
         from .money import locale_for_country, valid_locale
@@ -175,6 +181,7 @@ def register_commands(app: Flask) -> None:
             time_zone=time_zone,
             credit_limit=credit_limit,
             locale=locale or locale_for_country(country),
+            sign_in_host=sign_in_host.strip().lower(),
         )
         click.echo(f"Created white-label {label.name} (id {label.id}); amounts are read as in {label.locale}.")
 
