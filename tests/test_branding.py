@@ -82,7 +82,9 @@ def test_every_page_a_customer_can_see_is_branded(app, account, admin_client):
     ]:
         assert_branded(contact.get(url), url, 200)
     assert_branded(contact.get("/account/999999/pbx"), "another account: 404", 404)
-    assert_branded(contact.get("/customers/"), "the console: refused", 403)
+    refused = assert_branded(contact.get("/customers/"), "the console: refused", 403)
+    assert "Ask your account administrator if you need access, or contact Demo Telecom" in refused
+    assert "white-label" not in refused
     assert_branded(contact.get("/no-such-page"), "404", 404)
     assert_branded(contact.delete("/account/"), "405", 405)
     wrong = post(contact, "/profile/password", {"current_password": "wrong", "password": "", "confirm_password": ""})
