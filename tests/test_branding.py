@@ -197,3 +197,10 @@ def test_an_operator_gives_a_white_label_its_own_host_name(app, runner):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert WhiteLabel.get(WhiteLabel.slug == "acme").sign_in_host == "voice.acme.example"
+
+
+def test_an_unknown_link_never_shows_the_platforms_name(app, client):
+    html = client.get("/activate/" + "x" * 43).get_data(as_text=True)
+    assert PLATFORM.lower() not in html.lower() and "Account activation" in html
+    client.get(SIGN_IN)  # this browser signed in under Demo Telecom before
+    assert_branded(client.get("/activate/" + "x" * 43), "an unknown link, after the branded sign-in")
