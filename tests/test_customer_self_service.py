@@ -174,6 +174,8 @@ def test_the_customer_changes_plan_paid_from_the_balance(app, account):
         white_label_before = white_label_balance(Customer.get_by_id(customer_id).white_label)
     page = contact.get(f"/account/{customer_id}/plan").get_data(as_text=True)
     assert "is charged to your balance" in page and "white-label account" not in page
+    assert "Your balance is NZ$75.00." in page
+    assert "5 numbers included; more at NZ$5.00 a month each." in page
     response = post(contact, f"/account/{customer_id}/plan", {"plan": plan_id(app, "Starter")}, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Your account is now on Starter. NZ$50.00 was credited to your balance" in html
