@@ -139,6 +139,14 @@ def test_the_filter_works_with_and_without_javascript(app, account):
     assert numbers_of(app, customer_id) == []
 
 
+def test_a_number_posted_twice_is_chosen_and_charged_once(app, account):
+    customer_id, contact = account
+    response = choose(contact, customer_id, [*BUSINESS_NUMBERS, "+6495550115", "+6495550115"])
+    assert response.status_code == 303
+    assert len(numbers_of(app, customer_id)) == 6
+    assert balance(app, customer_id) == 7000
+
+
 def test_a_number_taken_meanwhile_is_refused(app, account, admin_client):
     customer_id, contact = account
     with app.app_context():
