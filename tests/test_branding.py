@@ -197,6 +197,14 @@ def test_an_operator_gives_a_white_label_its_own_host_name(app, runner):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert WhiteLabel.get(WhiteLabel.slug == "acme").sign_in_host == "voice.acme.example"
+    again = runner.invoke(
+        args=[
+            "create-whitelabel",
+            *("--name", "Acme Two", "--slug", "acme-two", "--country", "NZ", "--currency", "NZD"),
+            *("--support-email", "help@acme.example.com", "--sign-in-host", "voice.acme.example"),
+        ]
+    )
+    assert again.exit_code != 0 and "already signs its customers in at voice.acme.example" in again.output
 
 
 def test_an_unknown_link_never_shows_the_platforms_name(app, client):

@@ -169,6 +169,9 @@ def register_commands(app: Flask) -> None:
 
         if WhiteLabel.select().where(WhiteLabel.slug == slug).exists():
             raise click.ClickException(f"A white-label with slug {slug!r} already exists.")
+        sign_in_host = sign_in_host.strip().lower()
+        if sign_in_host and WhiteLabel.select().where(WhiteLabel.sign_in_host == sign_in_host).exists():
+            raise click.ClickException(f"Another white-label already signs its customers in at {sign_in_host}.")
         if locale and not valid_locale(locale):
             raise click.ClickException(f"Unknown locale {locale!r}: use a language and country like en_NZ or de_CH.")
         label = WhiteLabel.create(
@@ -181,7 +184,7 @@ def register_commands(app: Flask) -> None:
             time_zone=time_zone,
             credit_limit=credit_limit,
             locale=locale or locale_for_country(country),
-            sign_in_host=sign_in_host.strip().lower(),
+            sign_in_host=sign_in_host,
         )
         click.echo(f"Created white-label {label.name} (id {label.id}); amounts are read as in {label.locale}.")
 
