@@ -212,3 +212,12 @@ def test_an_unknown_link_never_shows_the_platforms_name(app, client):
     assert PLATFORM.lower() not in html.lower() and "Account activation" in html
     client.get(SIGN_IN)  # this browser signed in under Demo Telecom before
     assert_branded(client.get("/activate/" + "x" * 43), "an unknown link, after the branded sign-in")
+
+
+def test_too_many_sign_ins_at_the_white_labels_address_stay_branded(app, client):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "1 per 15 minutes"
+    token = csrf_token(client)
+    wrong = {"email": CONTACT, "password": "not it", "csrf_token": token}
+    assert client.post(SIGN_IN, data=wrong).status_code == 422
+    html = assert_branded(client.post(SIGN_IN, data=wrong), "too many sign-ins", 429)
+    assert "Too many attempts" in html
