@@ -42,6 +42,12 @@ def test_the_customer_chooses_a_number_and_releases_it(customer):
     page.get_by_label("09 555 0112").check()
     page.get_by_role("button", name="Add numbers").click()
     expect(page.get_by_role("status")).to_contain_text("09 555 0112 is now yours. Nothing was charged")
+    # The default caller ID: PBX settings offer the account's numbers.
+    page.get_by_role("link", name="Edit PBX settings").click()
+    page.get_by_label("Default caller ID").select_option("+6495550112")
+    page.get_by_role("button", name="Save PBX settings").click()
+    expect(page.get_by_role("status")).to_contain_text("PBX settings saved.")
+    expect(page.get_by_text("09 555 0112 (default caller ID)")).to_be_visible()
     release = page.get_by_role("button", name="Release 09 555 0112")
     release.click()
     expect(page.get_by_role("status")).to_contain_text("09 555 0112 has been released")

@@ -127,5 +127,11 @@ def test_screenshots_of_the_key_screens(browser, base_url, smtp, shots):
     customer.get_by_role("button", name="Activate account").click()
     expect(customer.get_by_role("heading", name="Matai Joinery Ltd")).to_be_visible()
     shots(customer, "16-account-home")
+    # The customer, who administers the account, chooses a number with the wizard's picker.
+    customer.get_by_role("link", name="Choose numbers for Matai Joinery Ltd").click()
+    customer.get_by_label("Filter numbers").fill("011")
+    expect(customer.get_by_label("09 555 0120")).to_have_count(0)
+    customer.get_by_label("09 555 0114").check()
+    shots(customer, "17-customer-choose-numbers")
     desktop.close()
     context.close()

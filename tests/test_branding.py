@@ -82,7 +82,9 @@ def test_every_page_a_customer_can_see_is_branded(app, account, admin_client):
     ]:
         assert_branded(contact.get(url), url, 200)
     assert_branded(contact.get("/account/999999/pbx"), "another account: 404", 404)
-    assert_branded(contact.get("/customers/"), "the console: refused", 403)
+    refused = assert_branded(contact.get("/customers/"), "the console: refused", 403)
+    assert "Ask your account administrator if you need access, or contact Demo Telecom" in refused
+    assert "white-label" not in refused
     assert_branded(contact.get("/no-such-page"), "404", 404)
     assert_branded(contact.delete("/account/"), "405", 405)
     wrong = post(contact, "/profile/password", {"current_password": "wrong", "password": "", "confirm_password": ""})
@@ -172,3 +174,50 @@ def test_activation_and_invitation_pages_are_branded(app, admin_client, smtp):
     assert_branded(visitor.get(f"/activate/{token}"), "activation", 200)
     assert submit_activation(visitor, token).status_code == 303
     assert_branded(app.test_client().get(f"/activate/{token}"), "a used activation link", 410)
+
+
+def test_the_activation_email_says_where_to_sign_in_and_settings_show_the_address(app, admin_client, smtp):
+    create_pending_customer(app, admin_client, smtp)
+    with app.app_context():
+        activation = OutboxEmail.get(OutboxEmail.kind == "activation")
+    assert f"https://onboarding.example.com{SIGN_IN}" in activation.text_body
+    assert f"https://onboarding.example.com{SIGN_IN}" in activation.html_body
+    settings = admin_client.get("/settings/").get_data(as_text=True)
+    assert f"https://onboarding.example.com{SIGN_IN}" in settings
+
+
+def test_an_operator_gives_a_white_label_its_own_host_name(app, runner):
+    result = runner.invoke(
+        args=[
+            "create-whitelabel",
+            *("--name", "Acme Voice", "--slug", "acme", "--country", "NZ", "--currency", "NZD"),
+            *("--support-email", "help@acme.example.com", "--sign-in-host", "Voice.Acme.example"),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert WhiteLabel.get(WhiteLabel.slug == "acme").sign_in_host == "voice.acme.example"
+    again = runner.invoke(
+        args=[
+            "create-whitelabel",
+            *("--name", "Acme Two", "--slug", "acme-two", "--country", "NZ", "--currency", "NZD"),
+            *("--support-email", "help@acme.example.com", "--sign-in-host", "voice.acme.example"),
+        ]
+    )
+    assert again.exit_code != 0 and "already signs its customers in at voice.acme.example" in again.output
+
+
+def test_an_unknown_link_never_shows_the_platforms_name(app, client):
+    html = client.get("/activate/" + "x" * 43).get_data(as_text=True)
+    assert PLATFORM.lower() not in html.lower() and "Account activation" in html
+    client.get(SIGN_IN)  # this browser signed in under Demo Telecom before
+    assert_branded(client.get("/activate/" + "x" * 43), "an unknown link, after the branded sign-in")
+
+
+def test_too_many_sign_ins_at_the_white_labels_address_stay_branded(app, client):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "1 per 15 minutes"
+    token = csrf_token(client)
+    wrong = {"email": CONTACT, "password": "not it", "csrf_token": token}
+    assert client.post(SIGN_IN, data=wrong).status_code == 422
+    html = assert_branded(client.post(SIGN_IN, data=wrong), "too many sign-ins", 429)
+    assert "Too many attempts" in html

@@ -139,6 +139,14 @@ def test_the_filter_works_with_and_without_javascript(app, account):
     assert numbers_of(app, customer_id) == []
 
 
+def test_a_number_posted_twice_is_chosen_and_charged_once(app, account):
+    customer_id, contact = account
+    response = choose(contact, customer_id, [*BUSINESS_NUMBERS, "+6495550115", "+6495550115"])
+    assert response.status_code == 303
+    assert len(numbers_of(app, customer_id)) == 6
+    assert balance(app, customer_id) == 7000
+
+
 def test_a_number_taken_meanwhile_is_refused(app, account, admin_client):
     customer_id, contact = account
     with app.app_context():
@@ -174,6 +182,8 @@ def test_the_customer_changes_plan_paid_from_the_balance(app, account):
         white_label_before = white_label_balance(Customer.get_by_id(customer_id).white_label)
     page = contact.get(f"/account/{customer_id}/plan").get_data(as_text=True)
     assert "is charged to your balance" in page and "white-label account" not in page
+    assert "Your balance is NZ$75.00." in page
+    assert "5 numbers included; more at NZ$5.00 a month each." in page
     response = post(contact, f"/account/{customer_id}/plan", {"plan": plan_id(app, "Starter")}, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Your account is now on Starter. NZ$50.00 was credited to your balance" in html
@@ -226,3 +236,43 @@ def test_a_plain_user_cannot_choose_numbers_or_change_plan(app, account):
     assert choose(contact, customer_id, ["+6495550110"]).status_code == 403
     assert contact.get(f"/account/{customer_id}/plan").status_code == 403
     assert "Choose numbers" not in contact.get("/account/").get_data(as_text=True)
+
+
+def test_two_choices_at_once_never_spend_more_than_the_balance(app, account, monkeypatch, record_figure):
+    import threading
+
+    from testkit.client import csrf_token, sign_in
+    from testkit.races import Overlap
+    from webapp.accounts import service
+
+    customer_id, contact = account
+    choose(contact, customer_id, BUSINESS_NUMBERS)  # the 5 the plan includes
+    with app.app_context():
+        Plan.update(extra_number_price=5000).where(Plan.name == "Business").execute()
+    race = Overlap("choose_numbers()")
+    race.patch(monkeypatch, service, "choose_numbers")
+    clients = [app.test_client(), app.test_client()]
+    for c in clients:
+        sign_in(c, "hana@matai-joinery.example.com", "kowhai-harbour-lantern-88")
+    tokens = [csrf_token(c) for c in clients]
+    statuses = [None, None]
+
+    def run(i, number):
+        response = clients[i].post(
+            f"/account/{customer_id}/numbers", data={"numbers": [number], "csrf_token": tokens[i]}
+        )
+        statuses[i] = response.status_code
+
+    threads = [threading.Thread(target=run, args=(i, n)) for i, n in enumerate(["+6495550116", "+6495550117"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    together = race.assert_overlapped()
+    assert sorted(statuses) == [303, 422]
+    assert len(numbers_of(app, customer_id)) == 6
+    assert balance(app, customer_id) == 2500  # NZ$75.00 less one extra number's NZ$50.00
+    record_figure(
+        "concurrency (a customer's balance, two choices of numbers)",
+        f"both inside choose_numbers() at once ({together:.0f} ms together): one charged, the other refused",
+    )

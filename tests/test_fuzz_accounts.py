@@ -118,3 +118,51 @@ def test_fuzz_users_form(app, admin_client, record_figure):
     run()
     assert seen["requests"] >= EXAMPLES
     _record(record_figure, seen["requests"])
+
+
+def test_fuzz_choose_numbers_form(app, admin_client, smtp, record_figure):
+    """Arbitrary posts of the customer's own "Choose phone numbers": < 500, and numbers are taken
+    (and charged) only when the answer says done."""
+    from testkit.activation import submit_activation
+    from webapp.models import PhoneNumber
+
+    customer_id, raw = create_pending_customer(app, admin_client, smtp)
+    contact = app.test_client()
+    assert submit_activation(contact, raw).status_code == 303
+    token = csrf_token(contact)
+    fields = {
+        "numbers": ["+6495550110", "+6495550111", "09 555 0112", "+6495550199", ""],
+        "filter": ["", "011", "abc", "0" * 40],
+        "action": ["continue", "refresh", "other"],
+    }
+    seen = {"requests": 0}
+
+    def held() -> tuple[int, int]:
+        with app.app_context():
+            numbers = PhoneNumber.select().where(PhoneNumber.customer == customer_id).count()
+            charges = LedgerEntry.select().where(
+                (LedgerEntry.customer == customer_id) & (LedgerEntry.kind == LedgerEntry.DEBIT)
+            )
+            return numbers, charges.count()
+
+    @FUZZ
+    @given(form_data(fields), htmx)
+    def run(pairs, as_htmx):
+        before = held()
+        headers = {"X-CSRFToken": token, **({"HX-Request": "true"} if as_htmx else {})}
+        response = contact.post(f"/account/{customer_id}/numbers", data=MultiDict(pairs), headers=headers)
+        seen["requests"] += 1
+        if response.status_code >= 500:
+            TOTALS["errors"] += 1
+        assert response.status_code < 500
+        after = held()
+        # Done: a 303 to the account's page, or for htmx a 204 that loads it whole (HX-Redirect).
+        done = response.status_code == 303 or (response.status_code == 204 and "HX-Redirect" in response.headers)
+        if not done:
+            assert after == before, (response.status_code, before, after)
+        with app.app_context():  # give the numbers back, so every example has some to choose
+            PhoneNumber.update(customer=None).where(PhoneNumber.customer == customer_id).execute()
+
+    run()
+    assert seen["requests"] >= EXAMPLES
+    _record(record_figure, seen["requests"])

@@ -251,7 +251,9 @@ class NumbersQuote:
         and the account has 1, so 4 more are included. Each number after that costs NZ$5.00 a
         month: NZ$4.17 for the 25 days left of this billing month, charged to your balance." """
         money = lambda minor: format_money(minor, self.currency)  # noqa: E731
-        name = self.plan.name if self.plan is not None else "Your"
+        if self.plan is None:
+            return "The account has no plan, so it includes no numbers: choose a plan first."
+        name = self.plan.name
         included = f"{self.included} number{'s' if self.included != 1 else ''}"
         held = str(self.held) if self.held else "none"
         head = f"The {name} plan includes {included} and the account has {held}"

@@ -157,14 +157,23 @@ def register_commands(app: Flask) -> None:
         type=SINGLE_LINE_TEXT,
         help="How its customers type amounts, e.g. de_CH; default from the country (NZ: en_NZ).",
     )
+    @click.option(
+        "--sign-in-host",
+        default="",
+        type=SINGLE_LINE_TEXT,
+        help="A host name of its own (voice.acme.example) where its customers sign in; default: /s/<slug>/sign-in.",
+    )
     @_connected
-    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale):
+    def create_whitelabel(name, slug, country, currency, support_email, time_zone, credit_limit, locale, sign_in_host):
         """Set up a new white-label (operator task)."""
         from .models import WhiteLabel
         from .money import locale_for_country, valid_locale
 
         if WhiteLabel.select().where(WhiteLabel.slug == slug).exists():
             raise click.ClickException(f"A white-label with slug {slug!r} already exists.")
+        sign_in_host = sign_in_host.strip().lower()
+        if sign_in_host and WhiteLabel.select().where(WhiteLabel.sign_in_host == sign_in_host).exists():
+            raise click.ClickException(f"Another white-label already signs its customers in at {sign_in_host}.")
         if locale and not valid_locale(locale):
             raise click.ClickException(f"Unknown locale {locale!r}: use a language and country like en_NZ or de_CH.")
         label = WhiteLabel.create(
@@ -177,6 +186,7 @@ def register_commands(app: Flask) -> None:
             time_zone=time_zone,
             credit_limit=credit_limit,
             locale=locale or locale_for_country(country),
+            sign_in_host=sign_in_host,
         )
         click.echo(f"Created white-label {label.name} (id {label.id}); amounts are read as in {label.locale}.")
 

@@ -67,6 +67,7 @@ def send_activation_email(
         expires_at=expires_at,
         plan=plan,
         reminder=reminder,
+        sign_in_url=external_sign_in_url(white_label),
         minimum=format_money(plan.min_opening_balance if plan else 0, white_label.currency),
         monthly=format_money(plan.monthly_price if plan else 0, white_label.currency),
     )

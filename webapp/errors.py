@@ -42,6 +42,8 @@ class Refusal(HTTPException):
 def render_error(status: int, title: str | None = None, detail: str | None = None, headers=None) -> Response:
     """The error page (or, for htmx, the fragment swapped into the page's error region)."""
     default_title, default_detail = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
+    if status == 403 and detail is None:
+        default_detail = _customer_403_detail() or default_detail
     context = {"status": status, "title": title or default_title, "detail": detail or default_detail}
     partial = wants_partial()
     try:
@@ -55,6 +57,22 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
         brand_name = getattr(g.get("brand"), "display_name", None) if has_request_context() else None
         body = current_app.jinja_env.get_template(fallback).render(brand_name=brand_name, **context)
     return Response(body, status=status, headers=headers, mimetype="text/html")
+
+
+def _customer_403_detail() -> str | None:
+    """For a customer (or a visitor under a white-label's brand): whom to ask, in their words."""
+    try:
+        from .branding import request_brand
+        from .security import current_membership
+
+        brand = request_brand() if current_membership() is None else None
+    except Exception:  # the database may be what failed: the generic words will do
+        return None
+    if brand is None:
+        return None
+    return (
+        f"Ask your account administrator if you need access, or contact {brand.display_name} at {brand.support_email}."
+    )
 
 
 def wait_words(seconds: int) -> str:

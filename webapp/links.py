@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from .branding import request_brand
 from .models import Customer, WhiteLabelMembership
 from .templating import render
 from .tokens import GONE_STATUS
@@ -26,7 +27,8 @@ def gone(state: str, customer: Customer | None, *, invitation: bool = False):
             "links/gone.html",
             status=GONE_STATUS[state],
             state=state,
-            brand=customer.white_label if customer else None,
+            # An unknown link names no customer: the brand this browser signed in under, if any.
+            brand=customer.white_label if customer else request_brand(),
             customer=customer,
             invitation=invitation,
         )

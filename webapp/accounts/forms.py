@@ -87,6 +87,7 @@ class AccountNumbersForm(NumbersForm):
     def __init__(self, *args, customer: Customer, **kwargs):
         self.customer = customer
         super().__init__(*args, white_label=customer.white_label, answers={"plan": customer.plan_id}, **kwargs)
+        self.numbers.data = list(dict.fromkeys(self.numbers.data))  # each number once: each is charged once
 
     def check_count(self, numbers: list[str]) -> None:
         from ..ledger import customer_balance

@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 from ..billing import customer_billing_period, quote_plan_change
 from ..forms import form_status
 from ..http import see_other
+from ..ledger import customer_balance
 from ..models import Customer, CustomerMembership, LedgerEntry, PbxSettings, PhoneNumber, Plan, WhiteLabelMembership
 from ..security import white_label_required
 from ..templating import render
@@ -171,6 +172,7 @@ def plan_form(access: Access):
         quotes=quotes,
         period=period,
         payer=payer,
+        balance=customer_balance(customer) if payer == LedgerEntry.CUSTOMER else None,
         back=account_url(access),
         status=form_status(form),
     )

@@ -17,7 +17,9 @@ from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_s
 @admin_required
 def index():
     """The administrator's settings pages, one link each."""
-    return render("settings/index.html")
+    from ..branding import external_sign_in_url
+
+    return render("settings/index.html", sign_in_url=external_sign_in_url(current_white_label()))
 
 
 @bp.route("/payment-gateway", methods=["GET", "POST"])
