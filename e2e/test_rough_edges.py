@@ -121,3 +121,22 @@ def test_the_activation_summary_uses_the_page_width_on_desktop(any_page, app, ad
     address = card.locator("dd", has_text=email)
     line = address.evaluate("d => parseFloat(getComputedStyle(d).lineHeight)")
     assert address.bounding_box()["height"] < 1.5 * line
+
+
+def test_terms_of_service_link_set_in_settings_shows_on_activation(any_page, app, admin_client, smtp):
+    from testkit.activation import create_pending_customer
+
+    _, token = create_pending_customer(app, admin_client, smtp)
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/settings/")
+    page.get_by_role("link", name="Terms of service").click()
+    page.get_by_label("Terms of service address").fill("https://demo.example.com/terms")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Terms of service saved.")
+    expect(page.get_by_label("Terms of service address")).to_have_value("https://demo.example.com/terms")
+    page.context.clear_cookies()
+    page.goto(f"/activate/{token}")
+    link = page.locator("label[for=accept_terms]").get_by_role("link", name="terms of service")
+    expect(link).to_have_attribute("href", "https://demo.example.com/terms")
+    expect(page.get_by_role("checkbox", name=re.compile("I accept the terms of service"))).not_to_be_checked()

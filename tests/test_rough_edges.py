@@ -154,3 +154,31 @@ def test_assign_number_refusal_is_shown_next_to_the_button(app, admin_client):
     assert "Starter plan" not in status  # not at the top of the page, out of view
     numbers = _section(html, "numbers")
     assert re.search(r'class="field-error"[^>]*>.*The Starter plan includes 1 number', numbers, re.S)
+
+
+# --- Terms of service -------------------------------------------------------------------------
+
+
+def test_the_administrator_sets_the_terms_url_and_the_activation_checkbox_links_to_it(
+    app, admin_client, client, pending
+):
+    from webapp.models import AuditEvent, WhiteLabel
+
+    _, token = pending
+    assert "terms of service" in admin_client.get("/settings/").get_data(as_text=True).lower()
+    assert admin_client.get("/settings/terms").status_code == 200
+    refused = post(admin_client, "/settings/terms", {"terms_url": "javascript:alert(1)"})
+    assert refused.status_code == 422 and "Enter the full address of the page" in refused.get_data(as_text=True)
+    saved = post(admin_client, "/settings/terms", {"terms_url": " https://demo.example.com/terms "})
+    assert saved.status_code == 303
+    with app.app_context():
+        assert WhiteLabel.get(WhiteLabel.slug == "demo-telecom").terms_url == "https://demo.example.com/terms"
+        assert WhiteLabel.get(WhiteLabel.slug == "other-voice").terms_url == ""
+        assert AuditEvent.select().where(AuditEvent.action == "terms_url_changed").count() == 1
+    html = client.get(f"/activate/{token}").get_data(as_text=True)
+    label = re.search(r'<label for="accept_terms">(.*?)</label>', html, re.S).group(1)
+    assert 'I accept the <a href="https://demo.example.com/terms"' in label
+
+
+def test_staff_cannot_set_the_terms_url(staff_client):
+    assert post(staff_client, "/settings/terms", {"terms_url": "https://x.example.com/"}).status_code == 403
