@@ -140,3 +140,36 @@ def test_terms_of_service_link_set_in_settings_shows_on_activation(any_page, app
     link = page.locator("label[for=accept_terms]").get_by_role("link", name="terms of service")
     expect(link).to_have_attribute("href", "https://demo.example.com/terms")
     expect(page.get_by_role("checkbox", name=re.compile("I accept the terms of service"))).not_to_be_checked()
+
+
+def test_create_customer_says_why_another_tab_moved_you(any_page):
+    from e2e.test_wizard import fill_address, fill_contact
+
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/customers/new/")
+    page.get_by_label("The new customer").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    fill_contact(page)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Address details")).to_be_visible()
+    fill_address(page)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label(re.compile(r"^Business")).check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Check your answers")).to_be_visible()
+    draft = re.search(r"/customers/new/([^/]+)/review", page.url).group(1)
+
+    other = page.context.new_page()
+    other.goto(f"/customers/new/{draft}/who")
+    other.get_by_label("Me, the white-label administrator").check()
+    other.get_by_role("button", name="Continue").click()
+    expect(other.get_by_role("heading", level=1, name="Authorized contact and business information")).to_be_visible()
+
+    page.get_by_role("button", name="Create customer").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_contain_text("This draft was changed in another tab or window")
+    expect(summary).to_contain_text("Me, the white-label administrator")
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_have_count(0)

@@ -182,3 +182,29 @@ def test_the_administrator_sets_the_terms_url_and_the_activation_checkbox_links_
 
 def test_staff_cannot_set_the_terms_url(staff_client):
     assert post(staff_client, "/settings/terms", {"terms_url": "https://x.example.com/"}).status_code == 403
+
+
+# --- Two tabs on one draft ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_create_customer_says_why_when_another_tab_changed_the_option(app, admin_client, htmx):
+    from testkit.wizard import complete_customer_option
+    from webapp.models import Customer
+
+    base = complete_customer_option(admin_client, app)
+    with app.app_context():
+        customers = Customer.select().count()
+    assert 'name="option" value="customer"' in admin_client.get(f"{base}/review").get_data(as_text=True)
+    # The other tab: back to the first step, and the other option.
+    assert post(admin_client, f"{base}/who", {"administered_by": "white_label"}).status_code == 303
+    # This tab still shows the review of "The new customer" and presses Create customer.
+    response = post(admin_client, f"{base}/review", {"option": "customer"}, htmx=htmx)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "changed in another tab" in html and "Me, the white-label administrator" in html
+    assert "Error: " in html  # the title says so
+    with app.app_context():
+        assert Customer.select().count() == customers  # nothing created on answers nobody checked
+    if htmx:
+        assert response.headers["HX-Push-Url"].startswith(base)

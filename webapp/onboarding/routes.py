@@ -94,6 +94,8 @@ def step(key: str, slug: str):
     step = wizard.step(slug)
     if step is None:
         abort(404)
+    if request.method == "POST" and step is REVIEW and request.form.get("option", wizard.option.key) != wizard.option.key:
+        return _option_changed_elsewhere(wizard)
     if not wizard.may_open(step):
         return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
     if request.method != "POST":  # GET (and HEAD) only ever show the step
@@ -111,6 +113,19 @@ def step(key: str, slug: str):
     if outcome.go_to is not None:
         return _go_to(wizard, outcome.go_to)
     return _render_step(wizard, step, outcome.form, status=outcome.status)
+
+
+def _option_changed_elsewhere(wizard: Wizard):
+    """Create customer pressed on a review whose option another tab has since changed: nothing is
+    created; the step to check (or still to answer) comes back saying why the page moved."""
+    target = wizard.first_incomplete()
+    form = wizard.form(target)
+    then = "Check the answers, then create the customer." if target is REVIEW else "Answer what it still needs."
+    form.form_errors.append(
+        f"This draft was changed in another tab or window: it is now for “{wizard.option.label}”, "
+        f"so the customer was not created. {then}"
+    )
+    return _render_step(wizard, target, form, status=422, push_url=_step_url(wizard, target))
 
 
 def _submit(wizard: Wizard):
