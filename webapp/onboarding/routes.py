@@ -94,7 +94,11 @@ def step(key: str, slug: str):
     step = wizard.step(slug)
     if step is None:
         abort(404)
-    if request.method == "POST" and step is REVIEW and request.form.get("option", wizard.option.key) != wizard.option.key:
+    if (
+        request.method == "POST"
+        and step is REVIEW
+        and request.form.get("option", wizard.option.key) != wizard.option.key
+    ):
         return _option_changed_elsewhere(wizard)
     if not wizard.may_open(step):
         return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
