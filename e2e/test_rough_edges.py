@@ -173,3 +173,35 @@ def test_create_customer_says_why_another_tab_moved_you(any_page):
     expect(summary).to_contain_text("Me, the white-label administrator")
     expect(page).to_have_title(re.compile(r"^Error: "))
     expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_have_count(0)
+
+
+def test_signed_out_in_another_tab_continue_keeps_the_step(any_page):
+    from e2e.test_wizard import fill_contact
+
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/customers/new/")
+    page.get_by_label("The new customer").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    step_url = page.url
+    fill_contact(page)
+    page.get_by_label("Business name").fill("Kauri Kitchens Ltd")
+
+    other = page.context.new_page()
+    other.goto("/customers/")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("heading", name=re.compile("Sign in"))).to_be_visible()
+
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("status")).to_contain_text("You were signed out, so this step was not saved")
+    page.get_by_label("Email").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    assert page.url == step_url
+    expect(page.get_by_role("status")).to_contain_text("what you typed is below, not saved yet")
+    expect(page.get_by_label("Business name")).to_have_value("Kauri Kitchens Ltd")
+    expect(page.get_by_label("Phone")).to_have_value("021 123 4567")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Address details")).to_be_visible()

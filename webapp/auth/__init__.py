@@ -54,8 +54,12 @@ def login_manager_setup(manager: LoginManager) -> None:
     @manager.unauthorized_handler
     def _unauthorized():
         from ..http import see_other
+        from ..onboarding.kept import keep_and_sign_in
         from .service import safe_next
 
+        kept = keep_and_sign_in()  # a wizard step posted after signing out: keep what was typed
+        if kept is not None:
+            return kept
         # 302, as Flask-Login answers; for htmx a whole page load (a fragment swap would put the
         # sign-in page inside this one).
         return see_other(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))), code=302)

@@ -12,6 +12,7 @@ from ..security import acting_user, admin_required
 from ..templating import render, wants_partial
 from ..tenancy import current_white_label, scoped
 from . import bp
+from .kept import take_kept
 from .options import option_of
 from .service import StepProblem, submit
 from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
@@ -68,7 +69,8 @@ def _go_to(wizard: Wizard, step):
 def start():
     """The wizard's first step: who will administer the new customer's account."""
     wizard = Wizard(current_white_label())
-    return _render_step(wizard, WHO, wizard.form(WHO))
+    kept = take_kept(request.path)
+    return _render_step(wizard, WHO, wizard.form(WHO, kept) if kept else wizard.form(WHO))
 
 
 @bp.post("/")
@@ -103,7 +105,8 @@ def step(key: str, slug: str):
     if not wizard.may_open(step):
         return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
     if request.method != "POST":  # GET (and HEAD) only ever show the step
-        return _render_step(wizard, step, wizard.form(step))
+        kept = take_kept(request.path)  # typed while signed out (kept.py): shown, not yet saved
+        return _render_step(wizard, step, wizard.form(step, kept) if kept else wizard.form(step))
     if step is REVIEW:
         if request.form.get("action") == "back":  # only "Create customer" creates it
             return _go_to(wizard, wizard.neighbours(step)[0])
