@@ -266,3 +266,87 @@ def test_the_sign_in_next_is_never_an_open_redirect(client):
         data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token},
     )
     assert response.status_code == 303 and response.headers["Location"] == "/customers/"
+
+
+# --- Wording --------------------------------------------------------------------------------------
+
+
+def test_one_number_is_said_in_the_singular(app, admin_client):
+    from webapp.models import Plan
+
+    customer_id = _managed(app, admin_client, "Business", ["+6495550100", "+6495550101"])
+    with app.app_context():
+        starter = Plan.get(Plan.name == "Starter")
+    page = admin_client.get(f"/customers/{customer_id}/plan").get_data(as_text=True)
+    refused = post(admin_client, f"/customers/{customer_id}/plan", {"plan": str(starter.id)})
+    html = refused.get_data(as_text=True)
+    assert "Starter includes 1 number but the account has 2" in html, page[:0]
+    assert "1 numbers" not in html
+
+
+def test_the_numbers_step_for_a_one_number_plan_says_choose_one(app, admin_client):
+    from testkit.wizard import ADDRESS, CONTACT, plan_id, start
+
+    _, base = start(admin_client, "white_label")
+    post(admin_client, f"{base}/contact", {**CONTACT, "authorized": "y"})
+    post(admin_client, f"{base}/address", ADDRESS)
+    post(admin_client, f"{base}/plan", {"plan": plan_id(app, "Starter")})
+    html = admin_client.get(f"{base}/numbers").get_data(as_text=True)
+    assert "Choose up to 1 number" not in html
+    assert "Choose one number from your inventory" in html
+
+
+def test_adding_one_person_is_add_a_user(app, admin_client):
+    customer_id = _managed(app, admin_client, "Business", [])
+    page = admin_client.get(f"/customers/{customer_id}").get_data(as_text=True)
+    assert "Create new" + " users" not in page and ">Add a user</a>" in page
+    form = admin_client.get(f"/customers/{customer_id}/users/new").get_data(as_text=True)
+    assert "<title>Add a user" in form and ">Add a user</h1>" in form
+
+
+def test_history_names_the_user_and_number_it_changed(app, admin_client):
+    from webapp.models import PhoneNumber
+
+    customer_id = _managed(app, admin_client, "Business", [])
+    with app.app_context():
+        free = PhoneNumber.get(PhoneNumber.number == "+6495550101").id
+    assert post(admin_client, f"/customers/{customer_id}/numbers", {"number": str(free)}).status_code == 303
+    added = post(
+        admin_client,
+        f"/customers/{customer_id}/users/new",
+        {
+            "first_name": "Mere",
+            "last_name": "Tane",
+            "email": "mere@matai-joinery.example.com",
+            "extension": "102",
+            "role": "user",
+            "setup": "invite",
+        },
+    )
+    assert added.status_code == 303, added.get_data(as_text=True)[-3000:]
+    html = admin_client.get(f"/customers/{customer_id}").get_data(as_text=True)
+    history = _section(html, "timeline")
+    assert re.search(r"User added: mere@matai-joinery\.example\.com", history), history
+    assert "Number assigned: 09 555 0101" in history
+
+
+def test_the_tracker_stops_saying_expires_after_cancel(app, admin_client, pending):
+    customer_id, _ = pending
+    assert post(admin_client, f"/customers/{customer_id}/activation/cancel").status_code == 303
+    tracker = _section(admin_client.get(f"/customers/{customer_id}").get_data(as_text=True), "activation")
+    assert "Expires" not in tracker
+    assert "<strong>Cancelled</strong>" in tracker
+
+
+def test_the_tracker_shows_the_hand_overs_own_times(app, admin_client):
+    import datetime as dt
+
+    from webapp.models import Customer
+
+    customer_id = _managed(app, admin_client, "Business", [])
+    with app.app_context():  # created (and active) a week ago; handed over today
+        week_ago = Customer.get_by_id(customer_id).activated_at - dt.timedelta(days=7)
+        Customer.update(activated_at=week_ago).where(Customer.id == customer_id).execute()
+    assert post(admin_client, f"/customers/{customer_id}/hand-over").status_code == 303
+    tracker = _section(admin_client.get(f"/customers/{customer_id}").get_data(as_text=True), "activation")
+    assert re.search(r"<strong>Activated</strong> <span class=\"muted\">not yet</span>", tracker), tracker
