@@ -350,3 +350,23 @@ def test_the_tracker_shows_the_hand_overs_own_times(app, admin_client):
     assert post(admin_client, f"/customers/{customer_id}/hand-over").status_code == 303
     tracker = _section(admin_client.get(f"/customers/{customer_id}").get_data(as_text=True), "activation")
     assert re.search(r"<strong>Activated</strong> <span class=\"muted\">not yet</span>", tracker), tracker
+
+
+def test_an_unknown_invitation_link_speaks_of_an_invitation_not_an_activation(client):
+    response = client.get("/invite/" + "x" * 43)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "activation" not in html.lower()
+    assert "This invitation link is not valid" in html and "<title>Invitation not valid" in html
+
+
+def test_a_no_op_plan_change_writes_no_history(app, admin_client):
+    from webapp.models import AuditEvent, Plan
+
+    customer_id = _managed(app, admin_client, "Business", [])
+    with app.app_context():
+        business = Plan.get(Plan.name == "Business").id
+        before = AuditEvent.select().where(AuditEvent.customer == customer_id).count()
+    assert post(admin_client, f"/customers/{customer_id}/plan", {"plan": str(business)}).status_code == 303
+    with app.app_context():
+        assert AuditEvent.select().where(AuditEvent.customer == customer_id).count() == before
