@@ -205,3 +205,53 @@ def test_signed_out_in_another_tab_continue_keeps_the_step(any_page):
     expect(page.get_by_label("Phone")).to_have_value("021 123 4567")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1, name="Address details")).to_be_visible()
+
+
+def test_assign_number_says_why_beside_the_button(any_page, app):
+    from webapp.models import PhoneNumber
+
+    client = _console_client(app)
+    from testkit.wizard import complete_white_label_option, post
+    from webapp.models import Customer
+
+    base = complete_white_label_option(client, app, plan="Starter", numbers=["+6495550100"])
+    assert post(client, f"{base}/review").status_code == 303
+    with app.app_context():
+        customer_id = Customer.select().order_by(Customer.id.desc()).first().id
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto(f"/customers/{customer_id}")
+    assign = page.get_by_role("button", name="Assign")
+    expect(assign).to_be_disabled()
+    expect(assign).to_have_accessible_description(re.compile("The Starter plan includes 1 number, and it is in use"))
+    # Released elsewhere meanwhile? No: another tab took the last place. The refusal is beside the button.
+    with app.app_context():
+        PhoneNumber.update(customer=None).where(PhoneNumber.customer == customer_id).execute()
+    page.reload()
+    expect(assign).to_be_enabled()
+    with app.app_context():
+        taken = PhoneNumber.get(PhoneNumber.number == "+6495550105")
+        PhoneNumber.update(customer=customer_id).where(PhoneNumber.id == taken.id).execute()
+    page.get_by_label("Add a number from your inventory").select_option(label="09 555 0101")
+    assign.click()
+    refusal = page.locator("#numbers").get_by_role("alert")
+    expect(refusal).to_contain_text("The Starter plan includes 1 number")
+    expect(refusal).to_be_in_viewport()
+    expect(page.locator("#status")).not_to_contain_text("Starter plan")
+
+
+def test_too_many_resends_stay_on_the_customer_page(any_page, app, admin_client, smtp):
+    from testkit.activation import create_pending_customer
+
+    app.config["RESEND_RATE_LIMIT"] = "1 per hour"
+    customer_id, _ = create_pending_customer(app, admin_client, smtp)
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto(f"/customers/{customer_id}")
+    page.get_by_role("button", name="Resend activation email").click()
+    expect(page.get_by_role("status")).to_contain_text("A new activation email is on its way")
+    page.get_by_role("button", name="Resend activation email").click()
+    refusal = page.locator("#activation").get_by_role("alert")
+    expect(refusal).to_contain_text(re.compile(r"Too many resends\. Try again after \d\d:\d\d NZ[DS]T"))
+    expect(refusal).to_be_in_viewport()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Matai Joinery Ltd")
