@@ -370,3 +370,15 @@ def test_a_no_op_plan_change_writes_no_history(app, admin_client):
     assert post(admin_client, f"/customers/{customer_id}/plan", {"plan": str(business)}).status_code == 303
     with app.app_context():
         assert AuditEvent.select().where(AuditEvent.customer == customer_id).count() == before
+
+
+def test_the_done_page_with_htmx_names_the_tab(app, admin_client):
+    from testkit.wizard import complete_customer_option
+
+    base = complete_customer_option(admin_client, app)
+    response = post(admin_client, f"{base}/review", htmx=True)
+    assert response.status_code == 200
+    # At the top level of the response, where htmx takes the title from.
+    assert re.match(
+        r"\s*<title>Customer created · Demo Telecom</title>\s*<div id=\"wizard\"", response.get_data(as_text=True)
+    )
