@@ -55,7 +55,8 @@ def keep_and_sign_in():
         )
     else:
         flash("You were signed out, so this step was not saved. Sign in to continue.", "info")
-    return see_other(url_for("auth.login", next=request.path))
+    # Back to the same page, "?return=review" included (the sign-in page checks next is ours).
+    return see_other(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def survives_sign_in() -> dict | None:
