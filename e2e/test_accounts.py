@@ -27,7 +27,7 @@ def create_managed_customer(page):
 
 def test_invite_a_user_who_sets_a_password_and_signs_in(page, browser, base_url, smtp):
     create_managed_customer(page)
-    page.get_by_role("link", name="Create new users").click()
+    page.get_by_role("link", name="Add a user").click()
     page.get_by_label("First name").fill("Tama")
     page.get_by_label("Last name").fill("Rangi")
     page.get_by_label("Email").fill("tama@matai-joinery.example.com")
@@ -117,7 +117,7 @@ def test_hand_over_ends_the_administrators_role(page, browser, base_url, smtp):
     expect(customer.get_by_text("NZ$75.00", exact=True)).to_be_visible()
     page.reload()
     expect(page.get_by_text("The customer administers this account")).to_be_visible()
-    expect(page.get_by_role("link", name="Create new users")).to_have_count(0)
+    expect(page.get_by_role("link", name="Add a user")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Dana Admin"))).to_have_count(0)
 
 
@@ -127,7 +127,7 @@ def test_create_a_user_without_javascript(browser, base_url, page):
     plain = context.new_page()
     sign_in(plain, *ADMIN)
     plain.get_by_role("link", name="Matai Joinery Ltd").click()
-    plain.get_by_role("link", name="Create new users").click()
+    plain.get_by_role("link", name="Add a user").click()
     plain.get_by_label("First name").fill("Tama")
     plain.get_by_label("Last name").fill("Rangi")
     plain.get_by_label("Email").fill("tama@matai-joinery.example.com")

@@ -54,7 +54,7 @@ def test_sign_out_everywhere_else_without_javascript(browser, base_url):
 
 
 def add_user(page, first, last, email, extension):
-    page.get_by_role("link", name="Create new users").click()
+    page.get_by_role("link", name="Add a user").click()
     page.get_by_label("First name").fill(first)
     page.get_by_label("Last name").fill(last)
     page.get_by_label("Email").fill(email)

@@ -121,3 +121,137 @@ def test_the_activation_summary_uses_the_page_width_on_desktop(any_page, app, ad
     address = card.locator("dd", has_text=email)
     line = address.evaluate("d => parseFloat(getComputedStyle(d).lineHeight)")
     assert address.bounding_box()["height"] < 1.5 * line
+
+
+def test_terms_of_service_link_set_in_settings_shows_on_activation(any_page, app, admin_client, smtp):
+    from testkit.activation import create_pending_customer
+
+    _, token = create_pending_customer(app, admin_client, smtp)
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/settings/")
+    page.get_by_role("link", name="Terms of service").click()
+    page.get_by_label("Terms of service address").fill("https://demo.example.com/terms")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Terms of service saved.")
+    expect(page.get_by_label("Terms of service address")).to_have_value("https://demo.example.com/terms")
+    page.context.clear_cookies()
+    page.goto(f"/activate/{token}")
+    link = page.locator("label[for=accept_terms]").get_by_role("link", name="terms of service")
+    expect(link).to_have_attribute("href", "https://demo.example.com/terms")
+    expect(page.get_by_role("checkbox", name=re.compile("I accept the terms of service"))).not_to_be_checked()
+
+
+def test_create_customer_says_why_another_tab_moved_you(any_page):
+    from e2e.test_wizard import fill_address, fill_contact
+
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/customers/new/")
+    page.get_by_label("The new customer").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    fill_contact(page)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Address details")).to_be_visible()
+    fill_address(page)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label(re.compile(r"^Business")).check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Check your answers")).to_be_visible()
+    draft = re.search(r"/customers/new/([^/]+)/review", page.url).group(1)
+
+    other = page.context.new_page()
+    other.goto(f"/customers/new/{draft}/who")
+    other.get_by_label("Me, the white-label administrator").check()
+    other.get_by_role("button", name="Continue").click()
+    expect(other.get_by_role("heading", level=1, name="Authorized contact and business information")).to_be_visible()
+
+    page.get_by_role("button", name="Create customer").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_contain_text("This draft was changed in another tab or window")
+    expect(summary).to_contain_text("Me, the white-label administrator")
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_have_count(0)
+
+
+def test_signed_out_in_another_tab_continue_keeps_the_step(any_page):
+    from e2e.test_wizard import fill_contact
+
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto("/customers/new/")
+    page.get_by_label("The new customer").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    step_url = page.url
+    fill_contact(page)
+    page.get_by_label("Business name").fill("Kauri Kitchens Ltd")
+
+    other = page.context.new_page()
+    other.goto("/customers/")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("heading", name=re.compile("Sign in"))).to_be_visible()
+
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("status")).to_contain_text("You were signed out, so this step was not saved")
+    page.get_by_label("Email").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1, name="Contact and business information")).to_be_visible()
+    assert page.url == step_url
+    expect(page.get_by_role("status")).to_contain_text("what you typed is below, not saved yet")
+    expect(page.get_by_label("Business name")).to_have_value("Kauri Kitchens Ltd")
+    expect(page.get_by_label("Phone")).to_have_value("021 123 4567")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name="Address details")).to_be_visible()
+
+
+def test_assign_number_says_why_beside_the_button(any_page, app):
+    from webapp.models import PhoneNumber
+
+    client = _console_client(app)
+    from testkit.wizard import complete_white_label_option, post
+    from webapp.models import Customer
+
+    base = complete_white_label_option(client, app, plan="Starter", numbers=["+6495550100"])
+    assert post(client, f"{base}/review").status_code == 303
+    with app.app_context():
+        customer_id = Customer.select().order_by(Customer.id.desc()).first().id
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto(f"/customers/{customer_id}")
+    assign = page.get_by_role("button", name="Assign")
+    expect(assign).to_be_disabled()
+    expect(assign).to_have_accessible_description(re.compile("The Starter plan includes 1 number, and it is in use"))
+    # Released elsewhere meanwhile? No: another tab took the last place. The refusal is beside the button.
+    with app.app_context():
+        PhoneNumber.update(customer=None).where(PhoneNumber.customer == customer_id).execute()
+    page.reload()
+    expect(assign).to_be_enabled()
+    with app.app_context():
+        taken = PhoneNumber.get(PhoneNumber.number == "+6495550105")
+        PhoneNumber.update(customer=customer_id).where(PhoneNumber.id == taken.id).execute()
+    page.get_by_label("Add a number from your inventory").select_option(label="09 555 0101")
+    assign.click()
+    refusal = page.locator("#numbers").get_by_role("alert")
+    expect(refusal).to_contain_text("The Starter plan includes 1 number")
+    expect(refusal).to_be_in_viewport()
+    expect(page.locator("#status")).not_to_contain_text("Starter plan")
+
+
+def test_too_many_resends_stay_on_the_customer_page(any_page, app, admin_client, smtp):
+    from testkit.activation import create_pending_customer
+
+    app.config["RESEND_RATE_LIMIT"] = "1 per hour"
+    customer_id, _ = create_pending_customer(app, admin_client, smtp)
+    page = any_page
+    sign_in(page, *ADMIN)
+    page.goto(f"/customers/{customer_id}")
+    page.get_by_role("button", name="Resend activation email").click()
+    expect(page.get_by_role("status")).to_contain_text("A new activation email is on its way")
+    page.get_by_role("button", name="Resend activation email").click()
+    refusal = page.locator("#activation").get_by_role("alert")
+    expect(refusal).to_contain_text(re.compile(r"Too many resends\. Try again after \d\d:\d\d NZ[DS]T"))
+    expect(refusal).to_be_in_viewport()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Matai Joinery Ltd")

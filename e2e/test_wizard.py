@@ -88,8 +88,8 @@ def test_white_label_option_end_to_end_with_numbers_and_pbx(page):
     expect(page.get_by_text("09 555 0112").first).to_be_visible()
     page.get_by_role("button", name="Create customer").click()
     expect(page.get_by_role("heading", name="Your new customer has been successfully created!")).to_be_visible()
-    page.get_by_role("link", name="Create new users").click()
-    expect(page.get_by_role("heading", name="Create new users")).to_be_visible()
+    page.get_by_role("link", name="Add a user").click()
+    expect(page.get_by_role("heading", name="Add a user")).to_be_visible()
 
 
 def test_white_label_option_without_javascript(browser, base_url):

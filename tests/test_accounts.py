@@ -66,13 +66,13 @@ def test_customer_page_shows_the_whole_account(app, admin_client, managed):
         "Customer created",
     ]:
         assert text in html, text
-    assert "Create new users" in html and "Release" in html and "Hand over to the customer" in html
+    assert "Add a user" in html and "Release" in html and "Hand over to the customer" in html
 
 
 def test_staff_see_the_customer_page_read_only(app, staff_client, managed):
     html = staff_client.get(f"/customers/{managed}").get_data(as_text=True)
     assert "09 555 0100" in html and "Users" in html
-    for control in ["Create new users", "Release", "Change plan", "Hand over", "Suspend", "Assign"]:
+    for control in ["Add a user", "Release", "Change plan", "Hand over", "Suspend", "Assign"]:
         assert control not in html, control
 
 
@@ -198,7 +198,7 @@ def test_invited_user_sets_a_password_and_signs_in_to_the_account(app, admin_cli
     assert joined.status_code == 303 and joined.headers["Location"] == "/account/"
     home = invitee.get("/account/").get_data(as_text=True)
     assert "Matai Joinery Ltd" in home and "201" in home
-    assert "Create new users" not in home  # a User, not an Account Administrator
+    assert "Add a user" not in home  # a User, not an Account Administrator
     assert invitee.get(link).status_code == 410
     fresh = app.test_client()
     assert sign_in(fresh, INVITEE["email"], PASSWORD).headers["Location"] == "/account/"

@@ -81,7 +81,7 @@ def test_fuzz_activation_form(app, admin_client, record_figure, smtp):
 
 
 def test_fuzz_users_form(app, admin_client, record_figure):
-    """Arbitrary "Create new users" posts: < 500, and a person is added only when the answer says done."""
+    """Arbitrary "Add a user" posts: < 500, and a person is added only when the answer says done."""
     base = complete_white_label_option(admin_client, app, plan="Business")
     assert post(admin_client, f"{base}/review").status_code == 303
     with app.app_context():

@@ -70,7 +70,11 @@ class Side:
         return self.client.get(url).get_data(as_text=True)
 
     def row(self, email: str) -> str:
-        rows = [r for r in re.findall(r"<tr>.*?</tr>", self.list_html(), re.S) if f'<td data-label="Email">{email}</td>' in r]
+        rows = [
+            r
+            for r in re.findall(r"<tr>.*?</tr>", self.list_html(), re.S)
+            if f'<td data-label="Email">{email}</td>' in r
+        ]
         assert len(rows) == 1, (email, rows)
         return rows[0]
 
@@ -132,7 +136,9 @@ def flash_of(response) -> str:
 
 def comparable(row: str, email: str, extension: str) -> str:
     """A users-list row with what legitimately differs (email, extension, ids) taken out."""
-    row = row.replace(email, "EMAIL").replace(f'<td data-label="Extension">{extension}</td>', '<td data-label="Extension">EXT</td>')
+    row = row.replace(email, "EMAIL").replace(
+        f'<td data-label="Extension">{extension}</td>', '<td data-label="Extension">EXT</td>'
+    )
     row = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value="TOKEN"', row)
     return re.sub(r"/users/\d+/", "/users/ID/", row)
 

@@ -131,7 +131,7 @@ def test_the_account_page_says_why_and_whom_to_contact_and_offers_no_changes(app
         "/deactivate",
         "/resend",
         "Edit PBX settings",
-        "Create new users",
+        "Add a user",
     ]:
         assert control not in html, control
 

@@ -477,7 +477,7 @@ def test_option_two_creates_an_active_customer_charged_to_the_white_label(app, a
     assert response.status_code == 200
     assert response.headers["HX-Push-Url"] == f"{base}/done"
     assert "Your new customer has been successfully created!" in html
-    assert "Create new users" in html
+    assert "Add a user" in html
     with app.app_context():
         customer = Customer.get(Customer.business_name == "Matai Joinery Ltd")
         admin = User.get(User.email == "admin@demo.example.com")

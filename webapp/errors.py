@@ -108,6 +108,12 @@ def init_app(app: Flask) -> None:
 
         if https_expected():  # the Secure session cookie never came back over plain HTTP
             return render_error(400, "This server expects HTTPS", HTTPS_EXPECTED)
+        # Signed out (another tab) with a wizard step half done: keep it and sign in again.
+        from .onboarding.kept import keep_and_sign_in
+
+        kept = keep_and_sign_in()
+        if kept is not None:
+            return kept
         return render_error(
             400,
             "Your session expired or the form was out of date",

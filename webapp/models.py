@@ -68,6 +68,8 @@ class WhiteLabel(BaseModel):
     # unless the operator chose another (migration 011).
     locale = CharField(max_length=35, default="")
     credit_limit = IntegerField(default=0)  # minor units
+    # Its terms of service page; the activation checkbox links to it (migration 020).
+    terms_url = CharField(max_length=500, default="")
     created_at = DateTimeField(default=utcnow)
     # A host name of its own on which its customers sign in (migration 017); "" for none.
     sign_in_host = CharField(max_length=253, default="")

@@ -193,7 +193,7 @@ class AnswersRefused(Exception):
 
 def invite_from_answers(customer: Customer, actor: User, answers: dict) -> CustomerMembership:
     """Invite a person from answers given all at once (the integration API), checked by the same
-    form as "Create new users"; raises AnswersRefused or AccountProblem."""
+    form as "Add a user"; raises AnswersRefused or AccountProblem."""
     form = UserForm(
         formdata=MultiDict({**answers, "setup": "invite"}),
         meta={"csrf": False},
@@ -565,7 +565,8 @@ def change_plan(
         held = PhoneNumber.select().where(PhoneNumber.customer == customer.id).count()
         if held > plan.included_numbers:
             raise AccountProblem(
-                f"{plan.name} includes {plan.included_numbers} numbers but the account has {held}. Release some first."
+                f"{plan.name} includes {plan.included_numbers} number{'s' if plan.included_numbers != 1 else ''} "
+                f"but the account has {held}. Release some first."
             )
         Customer.update(plan=plan).where(Customer.id == customer.id).execute()
         if quote.amount:

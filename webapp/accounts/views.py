@@ -83,7 +83,7 @@ def member_or_404(access: Access, membership_id: int) -> CustomerMembership:
 
 
 def user_form(access: Access):
-    """Show and handle "Create new users"."""
+    """Show and handle "Add a user"."""
     customer = access.customer
     form = UserForm(extension_length=service.extension_length(customer))
     if form.validate_on_submit():

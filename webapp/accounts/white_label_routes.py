@@ -24,7 +24,7 @@ from .views import back_to_account, white_label_page
 @bp.route("/users/new", methods=["GET", "POST"])
 @white_label_page(Action.MANAGE_USERS)
 def new_user(access: Access):
-    """Create new users: invite them, or set a temporary password they must change."""
+    """Add a user: invite them, or set a temporary password they must change."""
     return views.user_form(access)
 
 

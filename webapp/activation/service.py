@@ -728,7 +728,12 @@ def tracker(customer: Customer) -> dict | None:
         "email": email,
         "opened_at": next((t.opened_at for t in tokens if t.opened_at), None),
         "sent_count": len(tokens),
-        "activated_at": customer.activated_at,
+        # This link's own activation: a white-label's customer handed over was active long
+        # before, and the hand-over is activated only when its link is used.
+        "activated_at": latest.used_at
+        or (customer.activated_at if customer.activated_at and customer.activated_at >= latest.created_at else None),
+        "expired": customer.status == Customer.EXPIRED
+        or (latest.expires_at is not None and latest.expires_at <= utcnow()),
         "payment": early_payment.payment if early_payment else None,
         "payment_state": early_payment.status if early_payment else None,
     }

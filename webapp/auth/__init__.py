@@ -55,8 +55,12 @@ def login_manager_setup(manager: LoginManager) -> None:
     def _unauthorized():
         from ..branding import request_brand, sign_in_path
         from ..http import see_other
+        from ..onboarding.kept import keep_and_sign_in
         from .service import safe_next
 
+        kept = keep_and_sign_in()  # a wizard step posted after signing out: keep what was typed
+        if kept is not None:
+            return kept
         # 302, as Flask-Login answers; for htmx a whole page load (a fragment swap would put the
         # sign-in page inside this one). A signed-out customer goes to their white-label's own
         # sign-in page (branding.py).

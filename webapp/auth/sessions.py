@@ -32,7 +32,12 @@ def end_all_sessions(user_id: int) -> str:
 def start_session(user: User) -> None:
     """Sign `user` in on a fresh session: nothing from before survives (no fixation), and the
     CSRF token is new, so a token someone saw before sign-in does not work after it."""
+    from ..onboarding.kept import SESSION_KEY, survives_sign_in
+
+    kept = survives_sign_in()  # a wizard step typed while signed out (onboarding/kept.py)
     session.clear()
+    if kept:
+        session[SESSION_KEY] = kept
     g.pop("csrf_token", None)  # Flask-WTF caches the request's token here
     login_user(user)
 

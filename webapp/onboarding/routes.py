@@ -12,6 +12,7 @@ from ..security import acting_user, admin_required
 from ..templating import render, wants_partial
 from ..tenancy import current_white_label, scoped
 from . import bp
+from .kept import take_kept
 from .options import option_of
 from .service import StepProblem, submit
 from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
@@ -69,7 +70,8 @@ def _go_to(wizard: Wizard, step):
 def start():
     """The wizard's first step: who will administer the new customer's account."""
     wizard = Wizard(current_white_label())
-    form = wizard.form(WHO)
+    kept = take_kept(request.path)
+    form = wizard.form(WHO, kept) if kept else wizard.form(WHO)
     # "Start a customer from this template" (Settings > Templates), or a template chosen on this
     # step (htmx asks again as the select changes): the template's choice of who administers.
     template = template_of(wizard.white_label, request.args.get("template"))
@@ -106,10 +108,17 @@ def step(key: str, slug: str):
     step = wizard.step(slug)
     if step is None:
         abort(404)
+    if (
+        request.method == "POST"
+        and step is REVIEW
+        and request.form.get("option", wizard.option.key) != wizard.option.key
+    ):
+        return _option_changed_elsewhere(wizard)
     if not wizard.may_open(step):
         return redirect(_step_url(wizard, wizard.first_incomplete()), code=303)
     if request.method != "POST":  # GET (and HEAD) only ever show the step
-        return _render_step(wizard, step, wizard.form(step))
+        kept = take_kept(request.path)  # typed while signed out (kept.py): shown, not yet saved
+        return _render_step(wizard, step, wizard.form(step, kept) if kept else wizard.form(step))
     if step is REVIEW:
         if request.form.get("action") == "back":  # only "Create customer" creates it
             return _go_to(wizard, wizard.neighbours(step)[0])
@@ -123,6 +132,19 @@ def step(key: str, slug: str):
     if outcome.go_to is not None:
         return _go_to(wizard, outcome.go_to)
     return _render_step(wizard, step, outcome.form, status=outcome.status)
+
+
+def _option_changed_elsewhere(wizard: Wizard):
+    """Create customer pressed on a review whose option another tab has since changed: nothing is
+    created; the step to check (or still to answer) comes back saying why the page moved."""
+    target = wizard.first_incomplete()
+    form = wizard.form(target)
+    then = "Check the answers, then create the customer." if target is REVIEW else "Answer what it still needs."
+    form.form_errors.append(
+        f"This draft was changed in another tab or window: it is now for “{wizard.option.label}”, "
+        f"so the customer was not created. {then}"
+    )
+    return _render_step(wizard, target, form, status=422, push_url=_step_url(wizard, target))
 
 
 def _submit(wizard: Wizard):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from ..forms import AppForm
@@ -198,3 +199,21 @@ class CustomerTemplateForm(AppForm):
             "voicemail_to_email": bool(self.voicemail_to_email.data),
             "call_recording": bool(self.call_recording.data),
         }
+
+
+class TermsForm(AppForm):
+    """Where the white-label's terms of service are; the activation checkbox links there."""
+
+    terms_url = URLField(
+        "Terms of service address",
+        filters=[_strip],
+        validators=[Length(max=500, message="Use an address of at most 500 characters.")],
+        description="The web page with your terms of service, starting https://. Leave blank for no link.",
+    )
+
+    def validate_terms_url(self, field):
+        if not field.data:
+            return
+        parts = urlsplit(field.data)
+        if parts.scheme not in ("https", "http") or not parts.netloc or " " in field.data:
+            raise ValidationError("Enter the full address of the page, like https://example.com/terms.")

@@ -10,7 +10,7 @@ from ..security import admin_required
 from ..templating import render
 from ..tenancy import belongs_to, current_white_label
 from . import bp
-from .forms import PaymentGatewayForm, key_mode, masked_secret, masked_webhook_secret
+from .forms import PaymentGatewayForm, TermsForm, key_mode, masked_secret, masked_webhook_secret
 
 
 @bp.get("/")
@@ -61,6 +61,22 @@ def payment_gateway():
         + url_for("payments.stripe_webhook", white_label_id=white_label.id),
         status=form_status(form),
     )
+
+
+@bp.route("/terms", methods=["GET", "POST"])
+@admin_required
+def terms():
+    """Set the address of the white-label's terms of service, which the activation page links to."""
+    white_label = current_white_label()
+    form = TermsForm(data={"terms_url": white_label.terms_url})
+    if form.validate_on_submit():
+        if form.terms_url.data != white_label.terms_url:
+            with db.atomic():
+                WhiteLabel.update(terms_url=form.terms_url.data).where(WhiteLabel.id == white_label.id).execute()
+                audit(white_label, "terms_url_changed", actor=current_user.id, terms_url=form.terms_url.data)
+        flash("Terms of service saved.", "success")
+        return see_other(url_for("settings.terms"))
+    return render("settings/terms.html", form=form, status=form_status(form))
 
 
 def save_payment_gateway(
