@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 from ..billing import customer_billing_period, quote_plan_change
 from ..forms import form_status
 from ..models import Customer, PhoneNumber, Plan
+from ..phones import display_phone
 from ..templating import render
 from ..tenancy import scoped
 from . import service, views
@@ -60,7 +61,8 @@ def assign_number(access: Access):
         return back_to_account(access, "numbers")
     try:
         number = service.assign_number(customer, int(form.number.data), access.user)
-        flash(f"{number.number} is now on {customer.business_name}.", "success")
+        shown = display_phone(number.number, customer.white_label.country)
+        flash(f"{shown} is now on {customer.business_name}.", "success")
     except service.AccountProblem as problem:
         flash(problem.message, "error")
     return back_to_account(access, "numbers")
