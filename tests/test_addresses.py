@@ -222,3 +222,13 @@ def test_postcode_rules_in_one_place():
     assert postcode_problem("6011", "NZ") is None
     assert postcode_problem("ABC", "NZ").startswith("ABC is not a postcode in New Zealand")
     assert postcode_problem("9021", "US").startswith("9021 is not a ZIP code in the United States")
+
+
+def test_the_api_reports_a_po_box_on_the_line_it_is_on(app):
+    secret = make_key(app)
+    body = customer_body(app, email="box@matai.example.com")
+    body["address"]["line2"] = "PO Box 4123"
+    response = app.test_client().post("/api/v1/customers", json=body, headers=auth(secret))
+    assert response.status_code == 422
+    errors = {e["pointer"]: e["detail"] for e in response.get_json()["errors"]}
+    assert errors == {"/address/line2": BILLING_PO_BOX}
