@@ -162,3 +162,33 @@ def test_an_empty_email_is_asked_for_again(client):
     response = ask(client, "")
     assert response.status_code == 422
     assert "Enter the email address you sign in with." in response.get_data(as_text=True)
+
+
+def test_a_known_and_an_unknown_email_take_the_same_work(app):
+    """The timing shape: both render the reset email (the expensive part of the answer), so a
+    known address does not answer measurably slower than an unknown one."""
+    from flask import template_rendered
+
+    def rendered_for(email):
+        names = []
+
+        def record(sender, template, context, **extra):
+            names.append(template.name)
+
+        template_rendered.connect(record, app)
+        try:
+            ask(app.test_client(), email)
+        finally:
+            template_rendered.disconnect(record, app)
+        return sorted(n for n in names if n.startswith("email/"))
+
+    known, unknown = rendered_for(ADMIN[0]), rendered_for("nobody@nowhere.example.com")
+    assert known == unknown == ["email/password_reset.html", "email/password_reset.txt"]
+
+
+def test_someone_invited_who_never_chose_a_password_gets_no_reset_email(app, client):
+    with app.app_context(), db.connection_context():
+        User.create(email="invited@matai.example.com", first_name="Rua")
+    assert ask(client, "invited@matai.example.com").status_code == 303
+    with app.app_context():
+        assert not OutboxEmail.select().where(OutboxEmail.kind == "password_reset").exists()

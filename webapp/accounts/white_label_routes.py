@@ -67,7 +67,9 @@ def assign_number(access: Access):
         number = service.assign_number(customer, int(form.number.data), access.user)
     except service.AccountProblem as problem:
         return customer_page(access, status=422, number=problem.message)
-    flash(f"{number.number} is now on {customer.business_name}.", "success")
+    flash(
+        f"{display_phone(number.number, customer.white_label.country)} is now on {customer.business_name}.", "success"
+    )
     return back_to_account(access, "numbers")
 
 

@@ -45,7 +45,12 @@ class Out(BaseModel):
 class Contact(Body):
     business_name: Text(200)
     trading_name: Text(200, "Only if the business trades under a different name.") = ""
-    business_number: Text(40, "An NZBN (13 digits) for New Zealand, an ABN (11 digits) for Australia.") = ""
+    business_number: Text(
+        40,
+        "Checked for the address's country: an NZBN (13 digits) for New Zealand, an ABN (11 digits) for "
+        "Australia, an EIN (9 digits) for the United States, a BN (9 digits) for Canada, a company number "
+        "(8 characters) for the United Kingdom; other countries' numbers as written.",
+    ) = ""
     first_name: Text(100)
     last_name: Text(100)
     email: Text(254, "The contact's email: account emails (and the activation link) go here.")

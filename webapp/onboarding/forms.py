@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from stdnum import ean
-from stdnum.au import abn
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..addresses import (
+    BILLING_PO_BOX,
+    SERVICE_PO_BOX,
+    is_po_box,
+    normalise_postcode,
+    postcode_problem,
+    postcode_required,
+)
+from ..business_numbers import check_business_number, hint_for
 from ..forms import AppForm
 from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
@@ -18,19 +25,11 @@ from ..phones import CountrySelect, country_choices, display_phone, normalise_ph
 from ..templating import format_money
 from ..tenancy import scoped
 
-# Words that mark an address as a post-office box or similar rather than a place.
-PO_BOX = re.compile(
-    r"\b(p\.?\s*o\.?\s*box|post\s*office\s*box|postal\s*box|box\s+\d+|private\s*bag|locked\s*bag"
-    r"|gpo\s*box|cmb|rmb|pmb|poste\s*restante|counter\s*delivery|parcel\s*locker)\b",
-    re.IGNORECASE,
-)
 # The contact email rule: one live customer per email in a white-label. A cancelled customer's
 # email is free again. Migration 016 holds the same rule as a partial unique index.
 EMAIL_TAKEN = "This email is already the contact of another of your customers. Use a different email."
-PO_BOX_MESSAGE = (
-    "Enter a street address. Emergency services are sent to the service address, "
-    "so it cannot be a PO Box, private bag or other post-office address."
-)
+# What the API's tests and clients know the service address refusal by.
+PO_BOX_MESSAGE = SERVICE_PO_BOX
 
 
 class WizardForm(AppForm):
@@ -117,7 +116,7 @@ class ContactForm(WizardForm):
     business_number = StringField(
         "Business number",
         validators=[Optional(), Length(max=40)],
-        description="For example an NZBN (13 digits) or an ABN (11 digits).",
+        description="The business’s registration number, if it has one.",  # per country: see __init__
     )
     first_name = StringField(
         "First name", validators=[DataRequired("Enter the contact’s first name."), Length(max=100)]
@@ -139,20 +138,23 @@ class ContactForm(WizardForm):
         # Canonical forms found while validating; the inputs keep exactly what was typed.
         self.normalised: dict[str, str] = {}
         self.editing = editing  # the customer whose details these are, when editing one
+        self.business_number.description = hint_for(self.business_country)
+
+    @property
+    def business_country(self) -> str:
+        """The customer's country: their address's once given (the API gives it at once; the
+        wizard checks every step again on submit), else the white-label's."""
+        return self.answers.get("country") or self.white_label.country
 
     def values(self) -> dict:
         return {**super().values(), **self.normalised}
 
     def validate_business_number(self, field):
-        digits = re.sub(r"[\s-]", "", field.data or "")
-        if not digits:
-            return
-        country = self.white_label.country
-        if country == "AU" and not abn.is_valid(digits):
-            raise ValidationError("Enter a valid ABN: 11 digits, for example 51 824 753 556.")
-        if country == "NZ" and not (len(digits) == 13 and digits.isdigit() and ean.is_valid(digits)):
-            raise ValidationError("Enter a valid NZBN: 13 digits, for example 9429041535837.")
-        self.normalised["business_number"] = digits
+        number, problem = check_business_number(field.data, self.business_country)
+        if problem:
+            raise ValidationError(problem)
+        if number:
+            self.normalised["business_number"] = number
 
     def validate_email(self, field):
         try:
@@ -203,7 +205,8 @@ class AddressForm(WizardForm):
     address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=100)])
     region = StringField("Region", validators=[Optional(), Length(max=100)])
-    postcode = StringField("Postcode", validators=[DataRequired("Enter the postcode."), Length(max=12)])
+    # Required or not by the country's rules (Hong Kong has no postcodes): see validate_postcode.
+    postcode = StringField("Postcode", validators=[Length(max=12)])
     country = SelectField(
         "Country", choices=[], validators=[DataRequired("Choose the country.")], widget=CountrySelect()
     )
@@ -224,16 +227,27 @@ class AddressForm(WizardForm):
         if not self.service_country.data:
             self.service_country.data = self.white_label.country
 
-    def _check_postcode(self, field):
-        if field.data and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{1,10}", field.data.strip()):
-            raise ValidationError("Enter a postcode using letters, numbers, spaces or hyphens.")
+    def _check_postcode(self, field, country: str | None) -> None:
+        """The postcode as the country writes it (addresses.py); stored in its written form."""
+        problem = postcode_problem(field.data, country)
+        if problem:
+            raise ValidationError(problem)
+        field.data = normalise_postcode(field.data)
 
     def validate_postcode(self, field):
-        self._check_postcode(field)
+        if not (field.data or "").strip() and postcode_required(self.country.data):
+            raise ValidationError("Enter the postcode.")
+        self._check_postcode(field, self.country.data)
 
+    # With the service address the same, the address is where emergency services go: a PO box on
+    # either line is refused on that line, with the way out (untick "same address").
     def validate_address_line1(self, field):
-        if self.service_same.data and PO_BOX.search(f"{field.data} {self.address_line2.data or ''}"):
-            raise ValidationError(PO_BOX_MESSAGE)
+        if self.service_same.data and is_po_box(field.data):
+            raise ValidationError(BILLING_PO_BOX)
+
+    def validate_address_line2(self, field):
+        if self.service_same.data and is_po_box(field.data):
+            raise ValidationError(BILLING_PO_BOX)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -242,22 +256,25 @@ class AddressForm(WizardForm):
         required = {
             "service_line1": "Enter the first line of the service address.",
             "service_city": "Enter the service address city.",
-            "service_postcode": "Enter the service address postcode.",
             "service_country": "Choose the service address country.",
         }
+        if postcode_required(self.service_country.data):
+            required["service_postcode"] = "Enter the service address postcode."
         for name, message in required.items():
             field = self[name]
             if not (field.data or "").strip() and not field.errors:
                 field.errors = [*field.errors, message]
                 valid = False
-        if self.service_line1.data and PO_BOX.search(f"{self.service_line1.data} {self.service_line2.data or ''}"):
-            self.service_line1.errors = [*self.service_line1.errors, PO_BOX_MESSAGE]
-            valid = False
-        try:
-            self._check_postcode(self.service_postcode)
-        except ValidationError as error:
-            self.service_postcode.errors = [*self.service_postcode.errors, str(error)]
-            valid = False
+        for line in (self.service_line1, self.service_line2):
+            if is_po_box(line.data) and not line.errors:
+                line.errors = [*line.errors, SERVICE_PO_BOX]
+                valid = False
+        if not self.service_postcode.errors:
+            try:
+                self._check_postcode(self.service_postcode, self.service_country.data)
+            except ValidationError as error:
+                self.service_postcode.errors = [*self.service_postcode.errors, str(error)]
+                valid = False
         return valid
 
 
