@@ -379,7 +379,7 @@ def create_row(job: Job, row: Line, checks: FileChecks, actor: User) -> None:
         claimed = Line.update(status=Line.CREATED).where((Line.id == row.id) & (Line.status == Line.READY)).execute()
         if not claimed:
             return
-        white_label = onboarding.lock_white_label(job.white_label)
+        white_label = onboarding.lock_white_label(job.white_label, option)
         errors: dict = {}
         wizard = Wizard.from_answers(white_label, option, answers(checks, option, row.cells, errors))
         try:

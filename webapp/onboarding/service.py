@@ -44,14 +44,15 @@ class StepProblem(Exception):
         self.form = form
 
 
-def lock_white_label(white_label: WhiteLabel, option: Option) -> WhiteLabel:
+def lock_white_label(white_label: WhiteLabel, option: Option | None = None) -> WhiteLabel:
     """Re-read the white-label row for a create with `option`: locked when the option charges
-    the white-label, so two creates' credit checks don't race. Nothing else needs the lock: the
+    the white-label (or when no option is named, as for a whole import's credit check), so two
+    creates' credit checks don't race. Nothing else needs the lock: the
     contact email is held by a unique index (migration 016, turned into the contact step's
     error here) and a number by the conditional update that assigns it, so creates of the other
     option run side by side."""
     query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
-    return (locked(query) if option.charges_white_label else query).get()
+    return (locked(query) if option is None or option.charges_white_label else query).get()
 
 
 def submit(wizard: Wizard, actor: User) -> Customer:

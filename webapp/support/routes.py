@@ -3,7 +3,7 @@ every write while a view is live."""
 
 from __future__ import annotations
 
-from flask import flash, g, session, url_for
+from flask import flash, g, has_request_context, session, url_for
 from flask_login import login_required
 from htmx_flask import request
 
@@ -58,7 +58,9 @@ def _read_only_while_viewing():
 
 @bp.app_context_processor
 def _viewing():
-    return {"viewing": current_view() if SESSION_KEY in session else None}
+    # Emails are rendered outside any request (the worker, the CLI): there is no session there.
+    viewing = has_request_context() and SESSION_KEY in session
+    return {"viewing": current_view() if viewing else None}
 
 
 @bp.route("/customers/<int:customer_id>/view-as", methods=["GET", "POST"])
