@@ -379,6 +379,7 @@ def test_the_activation_tracker_still_shows_a_purged_email(app, admin_client, sm
         before = admin_client.get(f"/customers/{customer.id}").get_data(as_text=True)
         assert purge_sent_emails(0) == 1
     after = admin_client.get(f"/customers/{customer.id}").get_data(as_text=True)
+
     # CSRF tokens (in value="..." and in the body's hx-headers) carry a timestamp: they differ
     # when the two loads straddle a second, and are all the two pages may differ by.
     def without_tokens(html: str) -> str:
