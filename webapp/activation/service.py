@@ -516,13 +516,21 @@ def _activate_contact(token, customer, white_label, payment, password, now) -> U
 
 
 def send_activation_link(
-    customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None
+    customer: Customer, *, reminder: bool = False, token_row=None, raw_token=None, new_customer: bool = False
 ) -> ActivationToken:
-    """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction."""
+    """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction.
+    `new_customer`: the first link of a customer this transaction created (see issue_token)."""
     if raw_token is None:
-        raw_token, token_row = issue_token(
-            customer, ActivationToken.ACTIVATION, current_app.config["ACTIVATION_TTL_SECONDS"]
+        _, token_row = issue_token(
+            customer,
+            ActivationToken.ACTIVATION,
+            current_app.config["ACTIVATION_TTL_SECONDS"],
+            new_customer=new_customer,
+            email_for=lambda raw, expires_at: emails.send_activation_email(
+                customer, raw_token=raw, expires_at=expires_at, reminder=reminder
+            ),
         )
+        return token_row
     token_row.email = emails.send_activation_email(
         customer, raw_token=raw_token, expires_at=token_row.expires_at, reminder=reminder
     )

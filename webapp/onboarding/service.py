@@ -208,4 +208,4 @@ def _save_pbx_settings(customer: Customer, pbx, numbers_form) -> None:
 def _send_activation(customer: Customer) -> None:
     from ..activation.service import send_activation_link
 
-    send_activation_link(customer)
+    send_activation_link(customer, new_customer=True)
