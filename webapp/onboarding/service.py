@@ -37,13 +37,15 @@ class StepProblem(Exception):
 
 
 def lock_white_label(white_label: WhiteLabel, option) -> WhiteLabel:
-    """Re-read the white-label row for a create with `option`: locked when the option charges
-    the white-label, so two creates' credit checks don't race. Nothing else needs the lock: the
-    contact email is held by a unique index (migration 016, turned into the contact step's
-    error here) and a number by the conditional update that assigns it, so creates of the other
-    option run side by side."""
-    query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
-    return (locked(query) if option.charges_white_label else query).get()
+    """The white-label row for a create with `option`: re-read and locked when the option
+    charges the white-label, so two creates' credit checks don't race. Nothing else needs the
+    lock: the contact email is held by a unique index (migration 016, turned into the contact
+    step's error here) and a number by the conditional update that assigns it, so creates of
+    the other option run side by side, with the row the request already read (a re-read
+    without a lock would guarantee nothing more)."""
+    if not option.charges_white_label:
+        return white_label
+    return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
 
 
 def submit(wizard: Wizard, actor: User) -> Customer:
