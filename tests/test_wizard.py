@@ -256,6 +256,19 @@ def test_unchecked_service_address_requires_its_fields(admin_client):
     assert "Enter the service address city." in html
 
 
+@pytest.mark.parametrize("field", ["country", "service_country"])
+def test_a_country_that_is_not_in_the_list_is_refused(admin_client, field):
+    _, base = start(admin_client, "customer")
+    post(admin_client, f"{base}/contact", CONTACT)
+    service = {"service_same": "", "service_line1": "5 Rata Road", "service_city": "Wellington"}
+    service |= {"service_postcode": "6011", "service_country": "AU"}
+    assert post(admin_client, f"{base}/address", {**ADDRESS, **service}).status_code == 303
+    for wrong in ("ZZ", "nz", "New Zealand"):
+        response = post(admin_client, f"{base}/address", {**ADDRESS, **service, field: wrong})
+        assert response.status_code == 422, wrong
+        assert "Not a valid choice." in response.get_data(as_text=True)
+
+
 def test_service_address_fields_appear_when_the_box_is_unchecked(admin_client):
     _, base = start(admin_client, "customer")
     post(admin_client, f"{base}/contact", CONTACT)

@@ -60,6 +60,12 @@ def country_choices() -> list[SelectChoice]:
     return [SelectChoice(c.alpha_2, c.name) for c in countries]
 
 
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """The values of country_choices(), for a membership test."""
+    return frozenset(c.value for c in country_choices())
+
+
 def country_name(code: str | None) -> str:
     country = pycountry.countries.get(alpha_2=code or "")
     return country.name if country else (code or "")
@@ -79,7 +85,7 @@ class CountrySelect(Select):
         if field.flags.required:
             kwargs.setdefault("required", True)
         options = _country_options_html()
-        chosen = field.data if field.data in {c.value for c in country_choices()} else None
+        chosen = field.data if field.data in country_codes() else None
         if chosen:
             options = options.replace(f'<option value="{chosen}">', f'<option selected value="{chosen}">', 1)
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .database import locked
-from .models import ActivationToken, Customer, utcnow
+from .models import ActivationToken, Customer, OutboxEmail, utcnow
 
 
 def hash_token(token: str) -> str:
@@ -23,13 +24,27 @@ def new_token() -> tuple[str, str]:
 
 
 def issue_token(
-    customer: Customer, purpose: str, ttl_seconds: int, *, revoke_others: bool = True
+    customer: Customer,
+    purpose: str,
+    ttl_seconds: int,
+    *,
+    revoke_others: bool = True,
+    new_customer: bool = False,
+    email_for: Callable[[str, dt.datetime], OutboxEmail] | None = None,
 ) -> tuple[str, ActivationToken]:
     """Create a token for `customer`; unless told otherwise, every older unused one of the same
-    purpose stops working (invitations revoke per person instead)."""
+    purpose stops working (invitations revoke per person instead). `email_for(token, expires_at)`
+    queues the email that carries the link; the token's row records it.
+
+    `new_customer`: the customer was inserted by this transaction, so no other connection can
+    see it yet: it has no older token to revoke and no resend can race this one, so neither the
+    row lock nor the revoking UPDATE is needed."""
     now = utcnow()
-    # Two resends at once must leave one valid link: the second waits for the first here.
-    locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
+    if new_customer:
+        revoke_others = False
+    else:
+        # Two resends at once must leave one valid link: the second waits for the first here.
+        locked(Customer.select(Customer.id).where(Customer.id == customer.id)).get()
     if revoke_others:
         ActivationToken.update(revoked_at=now).where(
             (ActivationToken.customer == customer.id)
@@ -38,12 +53,15 @@ def issue_token(
             & ActivationToken.revoked_at.is_null()
         ).execute()
     token, token_hash = new_token()
+    expires_at = now + dt.timedelta(seconds=ttl_seconds)
     row = ActivationToken.create(
         customer=customer,
         purpose=purpose,
         token_hash=token_hash,
         created_at=now,
-        expires_at=now + dt.timedelta(seconds=ttl_seconds),
+        expires_at=expires_at,
+        # The email that carries the link, queued first so the row is written once with it.
+        email=email_for(token, expires_at) if email_for is not None else None,
     )
     return token, row
 

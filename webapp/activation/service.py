@@ -583,12 +583,21 @@ def send_activation_link(
     reminder: bool = False,
     token_row: ActivationToken | None = None,
     raw_token: str | None = None,
+    new_customer: bool = False,
 ) -> ActivationToken:
-    """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction."""
+    """Issue a new link (revoking older ones) and email it to the contact. Call inside a transaction.
+    `new_customer`: the first link of a customer this transaction created (see issue_token)."""
     if raw_token is None:
-        raw_token, token_row = issue_token(
-            customer, ActivationToken.ACTIVATION, current_app.config["ACTIVATION_TTL_SECONDS"]
+        _, token_row = issue_token(
+            customer,
+            ActivationToken.ACTIVATION,
+            current_app.config["ACTIVATION_TTL_SECONDS"],
+            new_customer=new_customer,
+            email_for=lambda raw, expires_at: emails.send_activation_email(
+                customer, raw_token=raw, expires_at=expires_at, reminder=reminder
+            ),
         )
+        return token_row
     token_row.email = emails.send_activation_email(
         customer, raw_token=raw_token, expires_at=token_row.expires_at, reminder=reminder
     )

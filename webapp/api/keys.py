@@ -74,14 +74,16 @@ def revoke_key(key: ApiKey, actor: User) -> bool:
 
 
 def authenticate(raw: str | None) -> ApiKey | None:
-    """The live key `raw` names, with its white-label loaded; None for anything else (unknown,
+    """The live key `raw` names, with its white-label and administrator loaded; None for anything else (unknown,
     malformed, revoked, or made by someone who is no longer the white-label's administrator)."""
     if not raw or not KEY_PATTERN.fullmatch(raw):
         return None
     creator = WhiteLabelMembership.alias()
     key = (
-        ApiKey.select(ApiKey, WhiteLabel)
+        # The key's administrator comes along: every write acts as them (api/routes.py _actor).
+        ApiKey.select(ApiKey, WhiteLabel, User)
         .join(WhiteLabel, on=(ApiKey.white_label == WhiteLabel.id))
+        .join_from(ApiKey, User, on=(ApiKey.created_by == User.id), attr="created_by")
         .join_from(
             ApiKey,
             creator,

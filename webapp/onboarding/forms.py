@@ -21,7 +21,14 @@ from ..business_numbers import check_business_number, hint_for
 from ..forms import AppForm
 from ..ledger import available_credit
 from ..models import Customer, PhoneNumber, Plan, WhiteLabel
-from ..phones import CountrySelect, country_choices, display_phone, normalise_phone, time_zone_choices
+from ..phones import (
+    CountrySelect,
+    country_choices,
+    country_codes,
+    display_phone,
+    normalise_phone,
+    time_zone_choices,
+)
 from ..templating import format_money
 from ..tenancy import scoped
 
@@ -188,6 +195,20 @@ class AuthorizedContactForm(ContactForm):
     )
 
 
+class CountryField(SelectField):
+    """A select of every country (phones.country_choices, set by the form), whose choice is
+    checked against the set of codes. WTForms's own check walks the ~250 choices building a
+    tuple for each: 3 ms of every address form validated (twice: address and service address)."""
+
+    widget = CountrySelect()
+
+    def pre_validate(self, form):
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data not in country_codes():
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+
+
 SERVICE_FIELDS = (
     "service_line1",
     "service_line2",
@@ -207,16 +228,14 @@ class AddressForm(WizardForm):
     region = StringField("Region", validators=[Optional(), Length(max=100)])
     # Required or not by the country's rules (Hong Kong has no postcodes): see validate_postcode.
     postcode = StringField("Postcode", validators=[Length(max=12)])
-    country = SelectField(
-        "Country", choices=[], validators=[DataRequired("Choose the country.")], widget=CountrySelect()
-    )
+    country = CountryField("Country", choices=[], validators=[DataRequired("Choose the country.")])
     service_same = BooleanField("The service address is the same as the address above", default=True)
     service_line1 = StringField("Service address line 1", validators=[Length(max=200)])
     service_line2 = StringField("Service address line 2", validators=[Length(max=200)])
     service_city = StringField("Service city", validators=[Length(max=100)])
     service_region = StringField("Service region", validators=[Length(max=100)])
     service_postcode = StringField("Service postcode", validators=[Length(max=12)])
-    service_country = SelectField("Service country", choices=[], widget=CountrySelect())
+    service_country = CountryField("Service country", choices=[])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -45,14 +45,16 @@ class StepProblem(Exception):
 
 
 def lock_white_label(white_label: WhiteLabel, option: Option | None = None) -> WhiteLabel:
-    """Re-read the white-label row for a create with `option`: locked when the option charges
-    the white-label (or when no option is named, as for a whole import's credit check), so two
-    creates' credit checks don't race. Nothing else needs the lock: the
-    contact email is held by a unique index (migration 016, turned into the contact step's
-    error here) and a number by the conditional update that assigns it, so creates of the other
-    option run side by side."""
-    query = WhiteLabel.select().where(WhiteLabel.id == white_label.id)
-    return (locked(query) if option is None or option.charges_white_label else query).get()
+    """The white-label row for a create with `option`: re-read and locked when the option
+    charges the white-label (or when no option is named, as for a whole import's credit check),
+    so two creates' credit checks don't race. Nothing else needs the lock: the contact email is
+    held by a unique index (migration 016, turned into the contact step's error here) and a
+    number by the conditional update that assigns it, so creates of the other option run side
+    by side, with the row the request already read (a re-read without a lock would guarantee
+    nothing more)."""
+    if option is not None and not option.charges_white_label:
+        return white_label
+    return locked(WhiteLabel.select().where(WhiteLabel.id == white_label.id)).get()
 
 
 def submit(wizard: Wizard, actor: User) -> Customer:
@@ -222,4 +224,4 @@ def _save_pbx_settings(customer: Customer, pbx: PbxForm, numbers_form: NumbersFo
 def _send_activation(customer: Customer) -> None:
     from ..activation.service import send_activation_link
 
-    send_activation_link(customer)
+    send_activation_link(customer, new_customer=True)
