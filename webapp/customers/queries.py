@@ -249,13 +249,37 @@ def customer_detail(customer: Customer) -> dict:
     return {"creator": creator}
 
 
-def open_drafts(limit: int = 20) -> list[Wizard]:
+@dataclass
+class Drafts:
+    """The signed-in administrator's unfinished drafts: the most recent ones, and how many in all."""
+
+    shown: list
+    total: int
+
+    def __bool__(self) -> bool:
+        return bool(self.shown)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self):
+        return iter(self.shown)
+
+    @property
+    def collapsed(self) -> bool:
+        """More than three: the panel shows a count and opens on request."""
+        return self.total > COLLAPSE_DRAFTS_ABOVE
+
+
+COLLAPSE_DRAFTS_ABOVE = 3
+
+
+def open_drafts(limit: int = 20) -> Drafts:
     """The signed-in administrator's unfinished wizard drafts, most recently touched first."""
     white_label = current_white_label()
-    rows = (
-        scoped(CustomerDraft)
-        .where((CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null())
-        .order_by(CustomerDraft.updated_at.desc())
-        .limit(limit)
+    mine = scoped(CustomerDraft).where(
+        (CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null()
     )
-    return [Wizard(white_label, draft) for draft in rows]
+    rows = [Wizard(white_label, draft) for draft in mine.order_by(CustomerDraft.updated_at.desc()).limit(limit)]
+    total = len(rows) if len(rows) < limit else mine.count()
+    return Drafts(rows, total)
