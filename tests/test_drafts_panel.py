@@ -85,7 +85,7 @@ def test_staff_cannot_discard_drafts(app, admin_client, staff_client):
 def test_choosing_again_on_the_first_step_page_keeps_the_same_draft(app, admin_client):
     """The browser's Back from step 2 shows the first step's page as it was; choosing again
     there answers the draft that page started."""
-    page = admin_client.get("/customers/new/").get_data(as_text=True)
+    page = admin_client.get("/customers/new/", follow_redirects=True).get_data(as_text=True)
     attempt = re.search(r'name="attempt" value="([^"]+)"', page).group(1)
     token = csrf_token(admin_client)
     first = admin_client.post(

@@ -72,8 +72,13 @@ def _go_to(wizard: Wizard, step):
 @admin_required
 def start():
     """The wizard's first step: who will administer the new customer's account."""
-    wizard = Wizard(current_white_label())
-    return _render_step(wizard, WHO, wizard.form(WHO), attempt=secrets.token_urlsafe(12))
+    attempt = request.args.get("attempt", "")
+    if not ATTEMPT.fullmatch(attempt):
+        # Each first-step page gets its own address: the browser's Back from step 2 comes back
+        # to this one (pages are never cached), and choosing again answers the draft it started.
+        return redirect(url_for("onboarding.start", attempt=secrets.token_urlsafe(12)), code=303)
+    wizard = _draft_of_attempt(attempt) or Wizard(current_white_label())
+    return _render_step(Wizard(wizard.white_label, option=wizard.option), WHO, wizard.form(WHO), attempt=attempt)
 
 
 @bp.post("/")
