@@ -237,7 +237,8 @@ def run_client(job: tuple) -> dict:
             break
         email = f"scale-{tag}-{index}-{number}@example.com"
         try:
-            _, page = call("GET", "/customers/new/")
+            # The first step's own address (a bare /customers/new/ redirects to one).
+            _, page = call("GET", f"/customers/new/?attempt=scale{index:011d}")
             token = token or CSRF_FIELD.search(page).group(1)
             location, _ = call(
                 "POST",

@@ -601,6 +601,18 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "manage.change_status": lambda s: [
         Visit("managed customer: change status", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/status"),
     ],
+    "manage.edit_details": lambda s: [
+        Visit("managed customer: edit details", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/edit"),
+        Visit(
+            "managed customer: edit details, nothing filled in",
+            ADMINISTRATOR,
+            f"/customers/{s.managed_customer_id}/edit",
+            act=_clear_and_submit("Save changes"),
+        ),
+        Visit(
+            "customer waiting for activation: edit details", ADMINISTRATOR, f"/customers/{s.pending_customer_id}/edit"
+        ),
+    ],
     "manage.hand_over": lambda s: [
         Visit("managed customer: hand over", ADMINISTRATOR, f"/customers/{s.managed_customer_id}/hand-over"),
     ],

@@ -29,9 +29,9 @@ def test_many_drafts_collapse_to_a_count_that_opens(browser, base_url, javascrip
     page.goto("/customers/")
     panel = page.locator(".drafts")
     expect(panel.get_by_role("heading")).to_contain_text("Your unfinished customers (4)")
-    expect(panel.get_by_text("owner3@matai.example.com")).to_be_hidden()
+    expect(panel.get_by_text("owner3@matai.example.com", exact=True)).to_be_hidden()
     panel.get_by_text("Show all 4 unfinished customers").click()
-    expect(panel.get_by_text("owner3@matai.example.com")).to_be_visible()
+    expect(panel.get_by_text("owner3@matai.example.com", exact=True)).to_be_visible()
     expect(panel.get_by_role("link", name="Resume Untitled customer, owner0@matai.example.com")).to_be_visible()
     context.close()
 

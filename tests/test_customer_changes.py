@@ -297,3 +297,8 @@ def test_the_role_matrix_is_written_down():
     roles = (PROJECT_ROOT / "docs" / "roles.md").read_text()
     for action in Action:
         assert action.value in roles, f"docs/roles.md does not say who may {action.value}"
+
+
+def test_a_cancelled_customer_cannot_be_edited(app, admin_client):
+    kea = _id(app, "Kea Couriers")
+    assert admin_client.get(f"/customers/{kea}/edit").status_code == 409

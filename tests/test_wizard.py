@@ -47,7 +47,7 @@ def count(app, model, *where):
 
 
 def test_first_step_asks_who_administers_and_creates_no_draft(app, admin_client):
-    html = admin_client.get("/customers/new/").get_data(as_text=True)
+    html = admin_client.get("/customers/new/", follow_redirects=True).get_data(as_text=True)
     assert "Who will administer this account?" in html
     assert "The new customer" in html and "Me, the white-label administrator" in html
     assert (
@@ -79,7 +79,7 @@ def test_first_step_without_a_choice_is_422_with_a_message(app, admin_client):
 
 
 def test_new_customer_option_is_disabled_and_refused_without_a_gateway(app, other_admin_client):
-    html = other_admin_client.get("/customers/new/").get_data(as_text=True)
+    html = other_admin_client.get("/customers/new/", follow_redirects=True).get_data(as_text=True)
     radio = re.search(r'<input[^>]*value="customer"[^>]*>', html).group(0)
     assert "disabled" in radio
     assert "no payment gateway" in html

@@ -132,6 +132,8 @@ class Access:
             option_of(self.customer).white_label_administers or self.awaiting_activation
         ):
             return None
+        if action is Action.EDIT_DETAILS and status not in RUNNING:
+            return (409,)  # cancelled: nothing left to correct
         if action is Action.EDIT_DETAILS:
             return (
                 403,

@@ -150,6 +150,7 @@ class Page:
         return cursor_for(self.rows[0], self.sort) if self.rows else None
 
 
+PHONE_MATCHES = 1000  # customers one phone number search can find (a number is rarely shared)
 PHONE_LIKE = re.compile(r"\+?[\d\s().-]+")
 
 
@@ -175,11 +176,14 @@ def filtered_customers(filters: Filters, columns=LIST_COLUMNS):
     number = phone_searched(query, current_white_label().country) if query else None
     if number is not None:
         # A phone number is looked up on what is stored (E.164): the contact's number or one
-        # of the account's numbers.
+        # of the account's numbers. Two index lookups first, then the list by id: one query with
+        # an OR of the two made both databases walk every customer of the white-label.
+        contacts = scoped(Customer, Customer.id).where(Customer.contact_phone == number).limit(PHONE_MATCHES)
         owners = PhoneNumber.select(PhoneNumber.customer).where(
             belongs_to(PhoneNumber) & (PhoneNumber.number == number) & PhoneNumber.customer.is_null(False)
         )
-        select = select.where((Customer.contact_phone == number) | Customer.id.in_(owners))
+        ids = {row[0] for row in contacts.tuples()} | {row[0] for row in owners.tuples()}
+        select = select.where(Customer.id.in_(sorted(ids) or [0]))
     else:
         for word in query.split()[:5]:
             select = select.where(Customer.search_text.contains(word))
@@ -249,13 +253,37 @@ def customer_detail(customer: Customer) -> dict:
     return {"creator": creator}
 
 
-def open_drafts(limit: int = 20) -> list[Wizard]:
+@dataclass
+class Drafts:
+    """The signed-in administrator's unfinished drafts: the most recent ones, and how many in all."""
+
+    shown: list
+    total: int
+
+    def __bool__(self) -> bool:
+        return bool(self.shown)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self):
+        return iter(self.shown)
+
+    @property
+    def collapsed(self) -> bool:
+        """More than three: the panel shows a count and opens on request."""
+        return self.total > COLLAPSE_DRAFTS_ABOVE
+
+
+COLLAPSE_DRAFTS_ABOVE = 3
+
+
+def open_drafts(limit: int = 20) -> Drafts:
     """The signed-in administrator's unfinished wizard drafts, most recently touched first."""
     white_label = current_white_label()
-    rows = (
-        scoped(CustomerDraft)
-        .where((CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null())
-        .order_by(CustomerDraft.updated_at.desc())
-        .limit(limit)
+    mine = scoped(CustomerDraft).where(
+        (CustomerDraft.created_by == current_user.id) & CustomerDraft.submitted_at.is_null()
     )
-    return [Wizard(white_label, draft) for draft in rows]
+    rows = [Wizard(white_label, draft) for draft in mine.order_by(CustomerDraft.updated_at.desc()).limit(limit)]
+    total = len(rows) if len(rows) < limit else mine.count()
+    return Drafts(rows, total)

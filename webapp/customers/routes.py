@@ -8,6 +8,7 @@ from ..activation.service import awaiting_activation, tracker
 from ..http import page_number
 from ..models import Customer, utcnow
 from ..onboarding.options import OPTIONS
+from ..onboarding.wizard import DISCARD_AGES
 from ..phones import country_name, phone_filter
 from ..security import is_admin, white_label_required
 from ..templating import render, wants_partial
@@ -41,6 +42,7 @@ def index():
         sorts=SORTS.values(),
         statuses=Customer.STATUS_LABELS,
         options=OPTIONS,
+        discard_ages=DISCARD_AGES,
     )
 
 

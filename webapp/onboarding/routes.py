@@ -1,7 +1,10 @@
 """The wizard's HTTP side: each view finds the wizard, asks it, and answers with a page, a
 partial for htmx, or a redirect. What a step means lives in wizard.py and options.py."""
 
-from flask import abort, flash, redirect, url_for
+import re
+import secrets
+
+from flask import abort, flash, redirect, session, url_for
 from flask_login import current_user
 from htmx_flask import request
 
@@ -17,7 +20,7 @@ from .options import option_of
 from .service import StepProblem, submit
 from .steps import ADDRESS, CONTACT, NUMBERS, REVIEW, WHO
 from .templates import template_of, wizard_answers
-from .wizard import Wizard
+from .wizard import DISCARD_AGES, Wizard, discard_drafts_older_than
 
 
 def _wizard_or_404(key: str) -> Wizard:
@@ -39,8 +42,9 @@ def _step_url(wizard: Wizard, step, **params) -> str:
     return url_for("onboarding.step", key=wizard.key, slug=step.slug, **params)
 
 
-def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = None):
-    """The wizard page, or just the #wizard partial for htmx, for one step."""
+def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = None, attempt: str | None = None):
+    """The wizard page, or just the #wizard partial for htmx, for one step (`attempt`: the first
+    step's, before there is a draft)."""
     returning = request.args.get("return") == "review"
     response = render(
         "onboarding/wizard.html",
@@ -50,6 +54,7 @@ def _render_step(wizard: Wizard, step, form, status=200, push_url: str | None = 
         form=form,
         action_url=_step_url(wizard, step, **({"return": "review"} if returning else {})),
         partial=wants_partial(),
+        attempt=attempt,
         **wizard.page(step, change_url=lambda s: _step_url(wizard, s, **{"return": "review"})),
     )
     if push_url and wants_partial():
@@ -69,9 +74,19 @@ def _go_to(wizard: Wizard, step):
 @admin_required
 def start():
     """The wizard's first step: who will administer the new customer's account."""
-    wizard = Wizard(current_white_label())
+    attempt = request.args.get("attempt", "")
+    if not ATTEMPT.fullmatch(attempt):
+        # Each first-step page gets its own address: the browser's Back from step 2 comes back
+        # to this one (pages are never cached), and choosing again answers the draft it started.
+        # A template asked for (?template=ID) goes along.
+        template_id = request.args.get("template", "")
+        extra = {"template": template_id} if template_id else {}
+        return redirect(url_for("onboarding.start", attempt=secrets.token_urlsafe(12), **extra), code=303)
+    started = _draft_of_attempt(attempt) or Wizard(current_white_label())
+    # Answers typed before a sign-in interrupted them (kept.py) come back filled in.
     kept = take_kept(request.path)
-    form = wizard.form(WHO, kept) if kept else wizard.form(WHO)
+    form = started.form(WHO, kept) if kept else started.form(WHO)
+    wizard = Wizard(started.white_label, option=started.option)
     # "Start a customer from this template" (Settings > Templates), or a template chosen on this
     # step (htmx asks again as the select changes): the template's choice of who administers.
     template = template_of(wizard.white_label, request.args.get("template"))
@@ -80,22 +95,56 @@ def start():
         if form.options.get(template.administered_by):
             form.administered_by.data = template.administered_by
             wizard = Wizard(wizard.white_label, option=form.options[template.administered_by])
-    return _render_step(wizard, WHO, form)
+    return _render_step(wizard, WHO, form, attempt=attempt)
 
 
 @bp.post("/")
 @admin_required
 def create_draft():
-    """Answer the first step; the server-side draft starts here."""
+    """Answer the first step; the server-side draft starts here. The first step's page carries an
+    attempt key: answering the same page again (the browser's Back to it, then another choice)
+    answers the draft it started instead of starting another."""
     wizard = Wizard(current_white_label())
+    attempt = request.form.get("attempt", "")
+    if not ATTEMPT.fullmatch(attempt):
+        attempt = secrets.token_urlsafe(12)
     form = wizard.form(WHO, request.form)
     if not form.validate():
         chosen = form.chosen()
-        return _render_step(Wizard(wizard.white_label, option=chosen) if chosen else wizard, WHO, form, status=422)
+        return _render_step(
+            Wizard(wizard.white_label, option=chosen) if chosen else wizard, WHO, form, status=422, attempt=attempt
+        )
+    started = _draft_of_attempt(attempt)
+    if started is not None:
+        outcome = started.answer(WHO, request.form, "continue")
+        return _go_to(started, outcome.go_to or started.first_incomplete())
     template = form.chosen_template()
     answers = wizard_answers(template) if template is not None else None
     wizard = Wizard.begin(wizard.white_label, acting_user(), form.chosen(), answers=answers)
+    # Remembered in the session (the last few only): which draft each first-step page started.
+    session["wizard_attempts"] = {**dict(list(session.get("wizard_attempts", {}).items())[-4:]), attempt: wizard.key}
     return _go_to(wizard, wizard.steps[1])
+
+
+ATTEMPT = re.compile(r"[A-Za-z0-9_-]{16}")
+
+
+def _draft_of_attempt(attempt: str) -> Wizard | None:
+    """The unfinished draft this first-step page started, if it did and it is still there."""
+    key = session.get("wizard_attempts", {}).get(attempt)
+    if not key:
+        return None
+    white_label = current_white_label()
+    draft = (
+        scoped(CustomerDraft, of=white_label)
+        .where(
+            (CustomerDraft.key == key)
+            & (CustomerDraft.created_by == current_user.id)
+            & CustomerDraft.submitted_at.is_null()
+        )
+        .first()
+    )
+    return Wizard(white_label, draft) if draft is not None else None
 
 
 @bp.route("/<key>/<slug>", methods=["GET", "POST"])
@@ -224,6 +273,25 @@ def number_choices(key: str):
     """The number checkboxes filtered by what was typed, keeping every number already chosen."""
     form = _wizard_or_404(key).form(NUMBERS, request.form)
     return render("onboarding/_number_choices.html", form=form)
+
+
+@bp.post("/discard-older")
+@admin_required
+def discard_older():
+    """Throw away one's own unfinished drafts untouched for a while (the drafts panel's button)."""
+    try:
+        days = int(request.form.get("days", ""))
+    except ValueError:
+        days = 0
+    if days not in DISCARD_AGES:
+        flash("Choose how old the drafts to discard are.", "error")
+        return see_other(url_for("customers.index"))
+    count = discard_drafts_older_than(current_white_label(), acting_user(), days)
+    if count:
+        flash(f"{count} draft{'s' if count != 1 else ''} older than {DISCARD_AGES[days]} discarded.", "info")
+    else:
+        flash(f"You have no drafts older than {DISCARD_AGES[days]}: nothing was discarded.", "info")
+    return see_other(url_for("customers.index"))
 
 
 @bp.post("/<key>/discard")

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import CustomerDraft, User, WhiteLabel, utcnow
+from ..tenancy import belongs_to
 from . import options
 from .options import Option, option_of
 from .steps import REVIEW, WHO, Step
@@ -248,6 +249,24 @@ def purge_old_drafts(max_age_days: int) -> int:
     return (
         CustomerDraft.delete()
         .where(CustomerDraft.submitted_at.is_null() & (CustomerDraft.updated_at < cutoff))
+        .execute()
+    )
+
+
+DISCARD_AGES = {1: "1 day", 7: "7 days", 30: "30 days"}
+
+
+def discard_drafts_older_than(white_label: WhiteLabel, user: User, days: int) -> int:
+    """Delete one administrator's own unfinished drafts untouched for `days`; returns how many."""
+    cutoff = utcnow() - dt.timedelta(days=days)
+    return (
+        CustomerDraft.delete()
+        .where(
+            belongs_to(CustomerDraft, of=white_label)
+            & (CustomerDraft.created_by == user.id)
+            & CustomerDraft.submitted_at.is_null()
+            & (CustomerDraft.updated_at < cutoff)
+        )
         .execute()
     )
 
