@@ -53,7 +53,7 @@ def test_screenshots_of_the_key_screens(browser, base_url, smtp, shots):
     page.get_by_label("Administered by").select_option(label="The customer")
     page.get_by_label("Sort by").select_option(label="Name, A to Z")
     expect(page.locator("#results tbody tr")).to_have_count(4)
-    shots(page, "17-customers-with-filters")
+    shots(page, "18-customers-with-filters")
     page.goto("/customers/")
 
     # The first option: the new customer administers the account.
