@@ -8,7 +8,7 @@ import csv
 import io
 import signal
 import time
-from collections import Counter
+from collections import defaultdict
 
 import pytest
 from peewee import fn
@@ -29,6 +29,19 @@ def _created(app, job_id: int) -> int:
         return (
             CustomerImportRow.select()
             .where((CustomerImportRow.job == job_id) & (CustomerImportRow.status == CustomerImportRow.CREATED))
+            .count()
+        )
+
+
+def _unsent(app) -> int:
+    with app.app_context(), db.connection_context():
+        return (
+            OutboxEmail.select()
+            .where(
+                (OutboxEmail.kind == "activation")
+                & OutboxEmail.recipient.endswith("@import.example.com")
+                & (OutboxEmail.status != OutboxEmail.SENT)
+            )
             .count()
         )
 
@@ -74,10 +87,10 @@ def test_a_worker_killed_mid_import_and_restarted_creates_each_row_once(
     try:
         _wait(lambda: _created(app, job_id) == valid, 300, "every valid row", lambda: stop_worker(second)[-3000:])
         waited = _wait(
-            lambda: len(smtp.messages) >= valid,
+            lambda: _unsent(app) == 0,
             600,
-            "every activation email",
-            lambda: f"{len(smtp.messages)} arrived\n" + stop_worker(second)[-3000:],
+            "every activation email sent",
+            lambda: f"{_unsent(app)} unsent\n" + stop_worker(second)[-3000:],
         )
         time.sleep(1)  # anything sent twice would have arrived by now
     finally:
@@ -105,8 +118,15 @@ def test_a_worker_killed_mid_import_and_restarted_creates_each_row_once(
             (OutboxEmail.kind == "activation") & OutboxEmail.recipient.endswith("@import.example.com")
         )
         assert queued.count() == valid and {e.status for e in queued} == {OutboxEmail.SENT}
-    arrived = Counter(message["To"] for message in smtp.messages)
-    assert len(arrived) == valid and set(arrived.values()) == {1}
+        resends = sum(e.lease_resends for e in queued)
+    # Each email arrives, once, or (only where a worker's lease on it ran out mid-send, the
+    # outbox's documented at-least-once window) again with the same Message-ID.
+    ids = defaultdict(set)
+    for message in smtp.messages:
+        ids[message["To"]].add(message["Message-ID"])
+    assert len(ids) == valid and {len(found) for found in ids.values()} == {1}
+    copies = len(smtp.messages) - valid
+    assert copies <= resends
 
     report = list(csv.DictReader(io.StringIO(admin_client.get(f"{url}/report.csv").get_data(as_text=True))))
     refused = {int(line["row"]): line["reason"] for line in report if line["result"] == "not created"}
@@ -117,6 +137,7 @@ def test_a_worker_killed_mid_import_and_restarted_creates_each_row_once(
     record_figure(
         "import (worker killed)",
         f"{ROWS:,} rows, {len(bad)} bad: worker SIGKILLed after {at_kill} of {valid} created, the next took over "
-        f"after its {LEASE} s lease ({takeovers} take-over(s) in all); {valid} customers, {valid} activation emails each arriving once "
-        f"(the last {waited:.1f} s after the last customer), report names all {len(bad)} bad rows",
+        f"after its {LEASE} s lease ({takeovers} take-over(s) in all); {valid} customers, {valid} activation "
+        f"emails queued once each, all arrived ({copies} second copies with the same Message-ID after a lease "
+        f"take-over), the last {waited:.1f} s after the last customer; the report names all {len(bad)} bad rows",
     )
