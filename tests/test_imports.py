@@ -200,3 +200,16 @@ def test_another_white_labels_import_is_not_found(app, admin_client, other_admin
     assert other_admin_client.get(url).status_code == 404
     assert post(other_admin_client, f"{url}/confirm").status_code == 404
     assert other_admin_client.get(f"{url}/report.csv").status_code == 404
+
+
+def test_the_poll_that_finds_the_import_finished_announces_it(app, admin_client, smtp):
+    url = job_url(upload(admin_client, csv_bytes([good_row(1)])))
+    post(admin_client, f"{url}/confirm")
+    polled = admin_client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 2s"' in polled and "<html" not in polled
+    plain = admin_client.get(url).get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="3">' in plain  # without JavaScript, inside <noscript>
+    work(app)
+    polled = admin_client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "every 2s" not in polled and 'hx-swap-oob="innerHTML"' in polled
+    assert "Import finished: 1 created, 0 not created." in polled
