@@ -1,4 +1,4 @@
-"""`make bench`: every performance target of issue 7 (and 8: the API, issue 16), measured
+"""`make bench`: every performance target of issue 7 (8: the API, issue 16; 9: the import, issue 17), measured
 against its floor, as one table.
 
     python -m bench              # everything (a few minutes)
@@ -42,6 +42,7 @@ def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
         api,
         assets,
         customers,
+        imports,
         mail_stall,
         memory,
         queries_per_page,
@@ -82,7 +83,10 @@ def benchmarks(only: set[str]) -> tuple[list[Row], list[str]]:
             add(_run("8 API create (PostgreSQL)", api.run_create, "postgres", "PostgreSQL"))
         for kind, label in databases:
             add(_run(f"8 API customer list ({label})", api.run_list, kind, label))
-    if not have_postgres and only & {"1", "2", "6", "8"}:
+    if "9" in only:
+        for kind, label in databases:
+            add(_run(f"9 import ({label})", imports.run, kind, label))
+    if not have_postgres and only & {"1", "2", "6", "8", "9"}:
         rows.append(Row("PostgreSQL rows", "not run: PostgreSQL not reachable on 127.0.0.1:5432", None, "—", None))
     return rows, notes
 
@@ -122,7 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated target numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="comma-separated target numbers")
     args = parser.parse_args()
     only = {part.strip() for part in args.only.split(",") if part.strip()}
 

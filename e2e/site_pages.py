@@ -49,6 +49,8 @@ NOT_PAGES = {
     "branding.css": "a white-label's accent colour as a stylesheet",
     "settings.billing_csv": "a CSV download",
     "customers.export": "a CSV download",
+    "imports.template": "a CSV download (the import template)",
+    "imports.report": "a CSV download (an import's report)",
     # The integration API answers JSON (its reference page, api_docs.index, is a page).
     "api.openapi": "the OpenAPI document (JSON)",
     "api.list_customers": "API: JSON",
@@ -95,6 +97,7 @@ class Site:
     resets: dict = field(default_factory=dict)  # state -> raw password reset token
     webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
     template_id: int = 0  # Demo Telecom's customer template (Settings > Templates)
+    imports: dict = field(default_factory=dict)  # state -> id of a Customers > Import ("preview", "finished")
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
@@ -258,6 +261,7 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         "valid": token_of(emailed_link(app, smtp, STAFF[0], "/password/reset/")),
         "unknown": secrets.token_urlsafe(32),
     }
+    imports = _imports(app, admin)
     if mail_dir:
         # One caught message, so /dev/mail shows a message rather than its empty state.
         _catch(Path(mail_dir), next(m for m in smtp.messages if "/activate/" in smtp.text(m)))
@@ -278,7 +282,25 @@ def build_site(app, smtp, mail_dir: str | None = None) -> Site:
         resets=resets,
         webhook_endpoint_id=webhook_endpoint.id,
         template_id=template.id,
+        imports=imports,
     )
+
+
+def _imports(app, admin) -> dict:
+    """A finished import (two customers created, one row refused) and a preview with problems."""
+    from testkit.imports import bad_row, csv_bytes, good_row, job_url, upload
+    from webapp.extensions import db
+    from webapp.imports.service import run_imports
+
+    rows = [good_row(1, email="walk-import-1@matai.example.com"), good_row(2, email="walk-import-2@matai.example.com")]
+    finished = job_url(upload(admin, csv_bytes([*rows, bad_row(3)[0]]), filename="walk-finished.csv"))
+    assert post(admin, f"{finished}/confirm").status_code == 303
+    with app.app_context(), db.connection_context():
+        run_imports(budget_seconds=60)
+    wait_for_outbox(app)
+    preview_rows = [good_row(4, email="walk-import-4@matai.example.com"), bad_row(5)[0], bad_row(6)[0]]
+    preview = job_url(upload(admin, csv_bytes(preview_rows), filename="walk-preview.csv"))
+    return {"finished": int(finished.rsplit("/", 1)[1]), "preview": int(preview.rsplit("/", 1)[1])}
 
 
 def wait_for_outbox(app, timeout: float = 15.0) -> None:
@@ -714,6 +736,19 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     ],
     "settings.delete_template": lambda s: [
         Visit("settings: delete a template", ADMINISTRATOR, f"/settings/templates/{s.template_id}/delete"),
+    ],
+    "imports.index": lambda s: [
+        Visit("import customers", ADMINISTRATOR, "/customers/import/"),
+        Visit(
+            "import customers, no file chosen",
+            ADMINISTRATOR,
+            "/customers/import/",
+            act=_clear_and_submit("Check the file"),
+        ),
+    ],
+    "imports.show": lambda s: [
+        Visit("import: preview with problems", ADMINISTRATOR, f"/customers/import/{s.imports['preview']}"),
+        Visit("import: finished", ADMINISTRATOR, f"/customers/import/{s.imports['finished']}"),
     ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from testkit.imports import bad_row, csv_bytes, good_row, mixed_file
+from testkit.imports import bad_row, csv_bytes, good_row, job_url, upload
 from testkit.wizard import post
 from webapp.extensions import db
 from webapp.imports.service import run_imports
@@ -22,20 +22,6 @@ from webapp.models import (
     WhiteLabel,
 )
 from webapp.onboarding.options import CUSTOMER
-
-
-def upload(client, data: bytes, option: str = "customer", filename: str = "customers.csv"):
-    return post(
-        client,
-        "/customers/import/",
-        {"administered_by": option, "file": (io.BytesIO(data), filename)},
-        content_type="multipart/form-data",
-    )
-
-
-def job_url(response) -> str:
-    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    return response.headers["Location"]
 
 
 def work(app) -> int:
@@ -72,7 +58,7 @@ def test_the_import_page_explains_every_column_and_the_limits_and_offers_the_tem
 
 def test_a_file_is_checked_and_previewed_and_nothing_is_created_until_confirmed(app, admin_client, smtp):
     customers_before = count(app, Customer)
-    rows = [good_row(1), good_row(2), bad_row(0)[0], good_row(4, email="CONTACT1@import.example.com")]
+    rows = [good_row(1), good_row(2), bad_row(0)[0], good_row(4, email="CONTACT00001@import.example.com")]
     url = job_url(upload(admin_client, csv_bytes(rows)))
     page = admin_client.get(url).get_data(as_text=True)
     assert "Check the import" in page
@@ -162,7 +148,7 @@ def test_white_label_rows_claim_numbers_once_in_the_file_and_their_charges_fit_t
     post(admin_client, f"{url}/confirm")
     work(app)
     with app.app_context():
-        customer = Customer.get(Customer.contact_email == "contact1@import.example.com")
+        customer = Customer.get(Customer.contact_email == "contact00001@import.example.com")
         assert customer.status == Customer.ACTIVE
         assert PhoneNumber.get(PhoneNumber.number == free[0]).customer_id == customer.id
         assert LedgerEntry.select().where(LedgerEntry.customer == customer.id).count() == 1
@@ -214,3 +200,16 @@ def test_another_white_labels_import_is_not_found(app, admin_client, other_admin
     assert other_admin_client.get(url).status_code == 404
     assert post(other_admin_client, f"{url}/confirm").status_code == 404
     assert other_admin_client.get(f"{url}/report.csv").status_code == 404
+
+
+def test_the_poll_that_finds_the_import_finished_announces_it(app, admin_client, smtp):
+    url = job_url(upload(admin_client, csv_bytes([good_row(1)])))
+    post(admin_client, f"{url}/confirm")
+    polled = admin_client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 2s"' in polled and "<html" not in polled
+    plain = admin_client.get(url).get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="3">' in plain  # without JavaScript, inside <noscript>
+    work(app)
+    polled = admin_client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "every 2s" not in polled and 'hx-swap-oob="innerHTML"' in polled
+    assert "Import finished: 1 created, 0 not created." in polled
