@@ -7,7 +7,11 @@ from playwright.sync_api import expect
 
 from conftest import ADMIN
 from e2e.conftest import sign_in
-from e2e.test_wizard import continue_to
+
+
+def continue_to(page, heading):
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
 
 
 def _start_draft(page, email: str) -> None:
