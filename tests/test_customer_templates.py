@@ -69,7 +69,9 @@ def test_another_white_label_cannot_see_or_use_the_template(admin_client, other_
     assert other_admin_client.get(f"/settings/templates/{template_id}/edit").status_code == 404
     assert post(other_admin_client, f"/settings/templates/{template_id}/delete").status_code == 404
     # Not offered in their wizard, and its id chooses nothing there.
-    start = other_admin_client.get(f"/customers/new/?template={template_id}", follow_redirects=True).get_data(as_text=True)
+    start = other_admin_client.get(f"/customers/new/?template={template_id}", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "Small office" not in start and 'name="template"' not in start
     response = post(other_admin_client, "/customers/new/", {"template": str(template_id)})
     assert response.status_code == 422
@@ -123,7 +125,9 @@ def test_the_first_step_offers_templates_and_preselects_the_templates_option(adm
 
 
 def test_without_templates_the_first_step_has_no_template_question(admin_client):
-    assert "Start from a template" not in admin_client.get("/customers/new/", follow_redirects=True).get_data(as_text=True)
+    assert "Start from a template" not in admin_client.get("/customers/new/", follow_redirects=True).get_data(
+        as_text=True
+    )
 
 
 def test_a_draft_started_from_a_template_holds_its_answers_and_asks_every_step(admin_client, app):
