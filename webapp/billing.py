@@ -313,3 +313,13 @@ def quote_numbers(customer: Customer, held: int, adding: int, now: dt.datetime |
         period=customer_billing_period(customer, now),
         currency=customer.white_label.currency,
     )
+
+
+def numbers_held(customer: Customer) -> int:
+    return models.PhoneNumber.select().where(models.PhoneNumber.customer == customer.id).count()
+
+
+def numbers_quote(customer: Customer, adding: int) -> NumbersQuote:
+    """What adding `adding` numbers to the account costs today (NumbersQuote), counting the
+    numbers it already holds."""
+    return quote_numbers(customer, numbers_held(customer), adding)

@@ -25,6 +25,7 @@ from flask import Blueprint, Response, abort, current_app, g, has_request_contex
 from flask_login import current_user
 
 from .models import Customer, CustomerMembership, WhiteLabel
+from .urls import external_url
 
 bp = Blueprint("branding", __name__)
 
@@ -110,8 +111,6 @@ def sign_in_path(brand: WhiteLabel | None = None, **values) -> str:
 def external_sign_in_url(white_label: WhiteLabel) -> str:
     """The white-label's own sign-in address for emails: on its host name when it has one (with
     APP_BASE_URL's scheme and path), else /s/<slug>/sign-in under APP_BASE_URL."""
-    from .emails import external_url
-
     if white_label.sign_in_host:
         base = urlsplit(current_app.config["APP_BASE_URL"])
         adapter = current_app.url_map.bind(

@@ -14,36 +14,12 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import current_app
-from werkzeug.routing import MapAdapter
 
+from .branding import external_sign_in_url
 from .mail import queue_email
 from .models import Customer, CustomerMembership, OutboxEmail, Payment, Plan, User, WebhookEndpoint, WhiteLabel
 from .templating import format_money
-
-
-def external_sign_in_url(white_label: WhiteLabel) -> str:
-    """The white-label's own sign-in address, which every email to its customers links to."""
-    from .branding import external_sign_in_url as address
-
-    return address(white_label)
-
-
-def _adapter(*, under_base_path: bool = True) -> MapAdapter:
-    base = urlsplit(current_app.config["APP_BASE_URL"])
-    script_name = (base.path or "/") if under_base_path else "/"
-    return current_app.url_map.bind(base.netloc, script_name=script_name, url_scheme=base.scheme or "https")
-
-
-def external_url(endpoint: str, **values: object) -> str:
-    """`url_for(endpoint, _external=True)` against APP_BASE_URL, in a request or out of one
-    (the worker sends reminders with no request at all)."""
-    return _adapter().build(endpoint, values, force_external=True)
-
-
-def secret_path(endpoint: str, **values: object) -> str:
-    """The path of a link that carries a token, below APP_BASE_URL, for queue_email's
-    `secret_link` (the outbox puts APP_BASE_URL in front of it as it sends the email)."""
-    return _adapter(under_base_path=False).build(endpoint, values)
+from .urls import external_url, secret_path  # noqa: F401 (emails.external_url: the links every email uses)
 
 
 def send_activation_email(

@@ -90,8 +90,8 @@ class AccountNumbersForm(NumbersForm):
         self.numbers.data = list(dict.fromkeys(self.numbers.data))  # each number once: each is charged once
 
     def check_count(self, numbers: list[str]) -> None:
+        from ..billing import numbers_quote
         from ..ledger import customer_balance
-        from .service import numbers_quote
 
         if not numbers:
             raise ValidationError("Choose at least one number.")

@@ -14,7 +14,7 @@ from .. import emails
 from ..audit import audit as audit_event
 from ..auth.service import hash_password, normalise_email, password_matches
 from ..auth.sessions import end_all_sessions
-from ..billing import NumbersQuote, PlanChangeQuote, quote_numbers, quote_plan_change
+from ..billing import NumbersQuote, PlanChangeQuote, numbers_quote, quote_plan_change
 from ..database import locked
 from ..extensions import db
 from ..ledger import available_credit, customer_balance
@@ -439,15 +439,6 @@ def release_number(customer: Customer, number_id: int, actor: User) -> None:
             (PbxSettings.customer == customer.id) & (PbxSettings.default_caller_id == number.number)
         ).execute()
         audit(customer, actor, "number_released", number=number.number)
-
-
-def numbers_held(customer: Customer) -> int:
-    return PhoneNumber.select().where(PhoneNumber.customer == customer.id).count()
-
-
-def numbers_quote(customer: Customer, adding: int) -> NumbersQuote:
-    """What adding `adding` numbers to the account costs today (billing.NumbersQuote)."""
-    return quote_numbers(customer, numbers_held(customer), adding)
 
 
 def choose_numbers(customer: Customer, numbers: list[str], actor: User) -> NumbersQuote:

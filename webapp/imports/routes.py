@@ -7,12 +7,12 @@ import io
 
 from flask import Response, abort, flash, stream_with_context, url_for
 
-from ..emails import external_url
 from ..http import see_other
 from ..models import CustomerImport
 from ..security import acting_user, admin_required
 from ..templating import render
 from ..tenancy import current_white_label, get_scoped_or_404, scoped
+from ..urls import external_url
 from . import bp, service
 from .columns import COLUMNS, PER_ROW_ONLY, WHITE_LABEL_ONLY, template_rows
 from .forms import UploadForm
