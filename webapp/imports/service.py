@@ -61,7 +61,10 @@ def check_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename:
     max_bytes, max_rows = limits()
     _discard_unconfirmed(white_label, actor)
     job = Job.create(
-        white_label=white_label, created_by=actor, filename=(filename or "")[:255], option=option.key if option else ""
+        white_label=white_label,
+        created_by=actor,
+        filename=_storable(filename or "")[:255],
+        option=option.key if option else "",
     )
     checks = FileChecks(white_label, option)
     total = bad = charges = 0
@@ -88,13 +91,19 @@ def check_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename:
     except FileRefused as refused:
         batch.clear()
         Line.delete().where(Line.job == job.id).execute()
-        job.file_error, total, bad, charges = str(refused), 0, 0, 0
+        # The message may quote the file (a column's name): PostgreSQL cannot hold a NUL character.
+        job.file_error, total, bad, charges = _storable(str(refused)), 0, 0, 0
     _store(batch)
     job.total_rows, job.bad_rows, job.charges = total, bad, charges
     if not job.file_error and total == 0:
         job.file_error = "The file has column names but no customers. Add one row per customer."
     job.save()
     return job
+
+
+def _storable(text: str) -> str:
+    """Text from the file or its name as the database can hold it (no NUL characters)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _store(batch: list[dict]) -> None:
