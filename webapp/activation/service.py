@@ -259,6 +259,11 @@ def hand_over_pending(customer: Customer, now: dt.datetime | None = None) -> boo
     works: "Hand over" is not offered again until it is used, expires or is cancelled."""
     if not option_of(customer).white_label_administers:
         return False
+    return has_working_link(customer, now or utcnow())
+
+
+def has_working_link(customer: Customer, now: dt.datetime) -> bool:
+    """An activation link of the customer's is neither used, revoked nor expired at `now`."""
     return (
         ActivationToken.select()
         .where(
@@ -266,7 +271,7 @@ def hand_over_pending(customer: Customer, now: dt.datetime | None = None) -> boo
             & (ActivationToken.purpose == ActivationToken.ACTIVATION)
             & ActivationToken.used_at.is_null()
             & ActivationToken.revoked_at.is_null()
-            & (ActivationToken.expires_at > (now or utcnow()))
+            & (ActivationToken.expires_at > now)
         )
         .exists()
     )
@@ -307,17 +312,7 @@ def activation_open(customer: Customer, now: dt.datetime | None = None) -> bool:
         return False
     if activated(customer):
         return False
-    return (
-        ActivationToken.select()
-        .where(
-            (ActivationToken.customer == customer.id)
-            & (ActivationToken.purpose == ActivationToken.ACTIVATION)
-            & ActivationToken.used_at.is_null()
-            & ActivationToken.revoked_at.is_null()
-            & (ActivationToken.expires_at > now)
-        )
-        .exists()
-    )
+    return has_working_link(customer, now)
 
 
 def received_activation_payment(customer: Customer) -> StripeIntent | None:
