@@ -510,7 +510,8 @@ class TokensAndSecretsInLogs(logging.Handler):
         if record.name.startswith("mail.log"):  # the test SMTP server's dump of the mail it received
             return
         self.records += 1
-        self.found.extend(tokens_and_secrets_in_log_record(record))
+        test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test")
+        self.found.extend(f"{what} (during {test})" for what in tokens_and_secrets_in_log_record(record))
 
 
 @pytest.fixture
