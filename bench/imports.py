@@ -1,7 +1,8 @@
 """Target 9 (issue 17): Customers > Import, on SQLite (and PostgreSQL when reachable).
 
-- 9 check: ROWS rows checked by the upload's check (CSV read, each row through the wizard's
-  forms, the file's own checks, rows stored) vs the same checks called directly in a loop
+- 9 check: ROWS rows read by the upload and checked by the worker (CSV read and rows stored,
+  then each row through the wizard's forms and the file's own checks, in the worker's
+  transactions of CHECK_BATCH rows) vs the same checks called directly in a loop
   (`Wizard.from_answers` + `checked_forms` for each row's answers): at least 0.5 of the rate.
 - 9 create: rows created by the worker's import loop (`run_imports`) vs the API's create
   (POST /api/v1/customers through the Flask test client, each with its own Idempotency-Key, the
@@ -14,7 +15,6 @@ BENCH_IMPORT_ROWS (default 10,000) sets ROWS; creating 10,000 customers takes mi
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -23,7 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from testkit.imports import csv_bytes, good_row
+from testkit.imports import csv_bytes, good_row, receive_and_check
 from webapp.extensions import db
 from webapp.models import CustomerImport, CustomerImportRow, Plan, User, WhiteLabel
 
@@ -47,7 +47,6 @@ def _demo():
 
 def _check(app, label: str) -> Row:
     from webapp.imports.checks import FileChecks, answers
-    from webapp.imports.service import check_file
     from webapp.onboarding.options import CUSTOMER
     from webapp.onboarding.service import checked_forms
     from webapp.onboarding.wizard import Wizard
@@ -59,7 +58,7 @@ def _check(app, label: str) -> Row:
         prepared = [answers(checks, CUSTOMER, {k: str(v) for k, v in row.items()}, {}) for row in rows]
         for given in prepared[:WARMUP]:  # templates, plans and the first queries: not timed
             checked_forms(Wizard.from_answers(demo, CUSTOMER, given))
-        check_file(demo, admin, io.BytesIO(csv_bytes(_rows("warm", WARMUP))), "warm.csv", CUSTOMER)
+        receive_and_check(demo, admin, csv_bytes(_rows("warm", WARMUP)), "warm.csv", CUSTOMER)
         # The whole file in one upload, between the two halves of the direct loop, so a machine
         # whose load changes during the run slows both alike.
         half = ROWS // 2
@@ -70,7 +69,7 @@ def _check(app, label: str) -> Row:
         direct = time.perf_counter() - began
         data = csv_bytes(rows)
         began = time.perf_counter()
-        job = check_file(demo, admin, io.BytesIO(data), "bench.csv", CUSTOMER)
+        job = receive_and_check(demo, admin, data, "bench.csv", CUSTOMER)  # read on upload, checked by the worker
         imported = time.perf_counter() - began
         assert not job.file_error and job.bad_rows == 0, (job.file_error, job.bad_rows)
         began = time.perf_counter()
@@ -90,14 +89,14 @@ def _check(app, label: str) -> Row:
 
 def _create(app, label: str) -> Row:
     from webapp.api.keys import create_key
-    from webapp.imports.service import check_file, confirm, run_imports
+    from webapp.imports.service import confirm, run_imports
     from webapp.onboarding.options import CUSTOMER
 
     with app.app_context(), db.connection_context():
         demo, admin = _demo()
         secret = create_key(demo, admin, name="Bench", scope="read_write").secret
         plan = Plan.get((Plan.white_label == demo.id) & (Plan.name == "Starter")).id
-        job = check_file(demo, admin, io.BytesIO(csv_bytes(_rows("create", ROWS))), "bench.csv", CUSTOMER)
+        job = receive_and_check(demo, admin, csv_bytes(_rows("create", ROWS)), "bench.csv", CUSTOMER)
         confirm(job, admin)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
@@ -144,14 +143,14 @@ def _create(app, label: str) -> Row:
 
 
 def _memory(url: str, app, label: str) -> Row:
-    from webapp.imports.service import check_file, confirm
+    from webapp.imports.service import confirm
     from webapp.onboarding.options import WHITE_LABEL
 
     with app.app_context(), db.connection_context():
         demo, admin = _demo()
         WhiteLabel.update(credit_limit=2_000_000_000).where(WhiteLabel.id == demo.id).execute()
         rows = _rows("memory", ROWS, authorized="yes")
-        job = check_file(demo, admin, io.BytesIO(csv_bytes(rows)), "bench.csv", WHITE_LABEL)
+        job = receive_and_check(demo, admin, csv_bytes(rows), "bench.csv", WHITE_LABEL)
         assert job.bad_rows == 0, list(CustomerImportRow.select().where(CustomerImportRow.status == "bad").limit(1))
         confirm(job, admin)
     close_database()

@@ -97,7 +97,9 @@ class Site:
     resets: dict = field(default_factory=dict)  # state -> raw password reset token
     webhook_endpoint_id: int = 0  # Demo Telecom's endpoint; nothing listens at its URL, so its log shows retries
     template_id: int = 0  # Demo Telecom's customer template (Settings > Templates)
-    imports: dict = field(default_factory=dict)  # state -> id of a Customers > Import ("preview", "finished")
+    imports: dict = field(
+        default_factory=dict
+    )  # state -> id of a Customers > Import ("preview", "finished", "checking")
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
@@ -299,8 +301,42 @@ def _imports(app, admin) -> dict:
         run_imports(budget_seconds=60)
     wait_for_outbox(app)
     preview_rows = [good_row(4, email="walk-import-4@matai.example.com"), bad_row(5)[0], bad_row(6)[0]]
+    checking = _import_being_checked(app)  # before the preview: receiving a file replaces the uploader's last
     preview = job_url(upload(admin, csv_bytes(preview_rows), filename="walk-preview.csv"))
-    return {"finished": int(finished.rsplit("/", 1)[1]), "preview": int(preview.rsplit("/", 1)[1])}
+    return {
+        "finished": int(finished.rsplit("/", 1)[1]),
+        "preview": int(preview.rsplit("/", 1)[1]),
+        "checking": checking,
+    }
+
+
+def _import_being_checked(app) -> int:
+    """An upload half-way through the worker's checks, held there: another worker's claim that
+    lasts a day (set in the upload's own transaction, so the walk's worker never starts it), and
+    no uploader, so the walk administrator's own uploads do not replace it."""
+    import datetime as dt
+    import io
+
+    from testkit.imports import csv_bytes, good_row
+    from webapp.extensions import db
+    from webapp.imports.service import receive_file
+    from webapp.models import CustomerImport, CustomerImportRow, User, WhiteLabel, utcnow
+    from webapp.onboarding.options import CUSTOMER
+
+    rows = [good_row(7 + i, email=f"walk-checking-{i}@matai.example.com") for i in range(4)]
+    with app.app_context(), db.connection_context(), db.atomic():
+        demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")
+        job = receive_file(
+            demo, User.get(User.email == ADMIN[0]), io.BytesIO(csv_bytes(rows)), "walk-checking.csv", CUSTOMER
+        )
+        CustomerImport.update(
+            status=CustomerImport.CHECKING, created_by=None, locked_until=utcnow() + dt.timedelta(days=1)
+        ).where(CustomerImport.id == job.id).execute()
+        first = (
+            CustomerImportRow.select().where(CustomerImportRow.job == job.id).order_by(CustomerImportRow.line).first()
+        )
+        CustomerImportRow.update(status=CustomerImportRow.READY).where(CustomerImportRow.id == first.id).execute()
+    return job.id
 
 
 def wait_for_outbox(app, timeout: float = 15.0) -> None:
@@ -749,6 +785,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
     "imports.show": lambda s: [
         Visit("import: preview with problems", ADMINISTRATOR, f"/customers/import/{s.imports['preview']}"),
         Visit("import: finished", ADMINISTRATOR, f"/customers/import/{s.imports['finished']}"),
+        Visit("import: checking the rows", ADMINISTRATOR, f"/customers/import/{s.imports['checking']}"),
     ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),

@@ -39,10 +39,14 @@ def _file(tag: str, broken: bool) -> dict:
 
 
 def _check(page, tag: str, broken: bool) -> None:
+    """Upload the file: its page shows the worker checking the rows (htmx polls, or the page
+    refreshes itself without JavaScript) until the preview is there."""
     page.get_by_label("All of them: the new customer").check()
     page.get_by_label("CSV file").set_input_files(_file(tag, broken))
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("Checking the file|Check the import"))).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Check the import")).to_be_visible(timeout=60_000)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])

@@ -71,16 +71,40 @@ def mixed_file(count: int, bad_every: int = 20) -> tuple[bytes, dict[int, str]]:
     return csv_bytes(rows), bad
 
 
-def upload(client, data: bytes, option: str = "customer", filename: str = "customers.csv"):
-    """Post a file to Customers > Import as the browser's form does."""
+def upload(client, data: bytes, option: str = "customer", filename: str = "customers.csv", check: bool = True):
+    """Post a file to Customers > Import as the browser's form does, then (unless `check` is
+    False) let the worker check its rows, as `flask outbox-worker` would, so the preview is there."""
     from testkit.wizard import post
 
-    return post(
+    response = post(
         client,
         "/customers/import/",
         {"administered_by": option, "file": (io.BytesIO(data), filename)},
         content_type="multipart/form-data",
     )
+    if check and response.status_code == 303:
+        check_uploads(client.application)
+    return response
+
+
+def check_uploads(app) -> int:
+    """The worker's checks of every upload waiting for them (creates nothing); rows checked."""
+    from webapp.extensions import db
+    from webapp.imports.service import run_imports
+
+    with app.app_context(), db.connection_context():
+        return run_imports(budget_seconds=600, checks_only=True)
+
+
+def receive_and_check(white_label, actor, data: bytes, filename: str, option):
+    """An upload read and checked at once, as the upload and then the worker do (in an app context)."""
+    from webapp.imports.service import receive_file, run_imports
+    from webapp.models import CustomerImport
+
+    job = receive_file(white_label, actor, io.BytesIO(data), filename, option)
+    if not job.file_error:
+        run_imports(budget_seconds=3600, checks_only=True)
+    return CustomerImport.get_by_id(job.id)
 
 
 def job_url(response) -> str:

@@ -151,16 +151,13 @@ def build_targets(app, admin_client) -> Targets:
         api_key = create_key(
             demo, User.get(User.email == "admin@demo.example.com"), name="Walk key", scope="read_write"
         ).row
-        import io
-
-        from testkit.imports import csv_bytes, good_row
-        from webapp.imports.service import check_file
+        from testkit.imports import csv_bytes, good_row, receive_and_check
         from webapp.onboarding.options import CUSTOMER
 
-        checked = check_file(
+        checked = receive_and_check(
             demo,
             User.get(User.email == "admin@demo.example.com"),
-            io.BytesIO(csv_bytes([good_row(1, email="imported@matai.example.com")])),
+            csv_bytes([good_row(1, email="imported@matai.example.com")]),
             "walk.csv",
             CUSTOMER,
         )

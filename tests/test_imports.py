@@ -222,3 +222,115 @@ def test_a_nul_character_in_the_column_names_or_the_file_name_is_refused_not_a_5
     assert response.status_code == 422
     assert "col" in response.get_data(as_text=True)
     assert count(app, CustomerImport) == 0
+
+
+# --- Checking in the worker -------------------------------------------------------------------
+#
+# Checking a row runs the wizard's forms (about 100 rows a second on a busy machine): a file near
+# the 10,000-row limit would outlast gunicorn's 30 s timeout if the upload's request checked it,
+# and the administrator would see a 502. The upload only reads the file; the worker checks it.
+
+
+def _job_id(url: str) -> int:
+    return int(url.rsplit("/", 1)[1])
+
+
+def _statuses(app, job_id: int) -> list[str]:
+    with app.app_context():
+        rows = CustomerImportRow.select().where(CustomerImportRow.job == job_id).order_by(CustomerImportRow.line)
+        return [row.status for row in rows]
+
+
+def test_the_upload_only_reads_the_file_and_the_worker_checks_its_rows(app, admin_client):
+    from testkit.imports import check_uploads
+
+    rows = [good_row(1), bad_row(0)[0], good_row(3)]
+    url = job_url(upload(admin_client, csv_bytes(rows), check=False))
+    assert _statuses(app, _job_id(url)) == ["unchecked"] * 3
+    page = admin_client.get(url).get_data(as_text=True)
+    assert '<h1 data-focus-heading tabindex="-1">Checking the file</h1>' in page
+    assert "0 of 3 rows checked" in page and '<progress id="import-progress" max="3" value="0">' in page
+    assert 'hx-trigger="every 2s"' in page and '<meta http-equiv="refresh" content="3">' in page
+    assert "/confirm" not in page  # nothing to confirm before every row is checked
+    assert post(admin_client, f"{url}/confirm").status_code == 303
+    with app.app_context():
+        assert CustomerImport.get_by_id(_job_id(url)).status == CustomerImport.TO_CHECK
+
+    assert check_uploads(app) == 3
+    assert _statuses(app, _job_id(url)) == ["ready", "bad", "ready"]
+    polled = admin_client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "every 2s" not in polled and "Check the import" in polled
+    assert "File checked: 2 rows ready, 1 with problems." in polled  # said to screen readers
+    assert re.search(r"<strong>2</strong> ready to create", polled)
+
+
+def test_checking_in_turns_still_finds_an_email_given_twice_in_the_file(app, admin_client, monkeypatch):
+    """A turn ends (time is up, or the worker stops) between batches; the next turn goes on from
+    the first unchecked row and still knows which emails the rows before it hold."""
+    import threading
+
+    from webapp.imports import service
+
+    monkeypatch.setattr(service, "CHECK_BATCH", 2)
+    stop = threading.Event()
+    checked = []
+    real_check_row = service.check_row
+
+    def check_row_then_stop_after_two(checks, cells, errors, line):
+        checked.append(line)
+        if len(checked) == 2:
+            stop.set()  # the worker is told to stop (SIGTERM) after the second row
+        return real_check_row(checks, cells, errors, line)
+
+    monkeypatch.setattr(service, "check_row", check_row_then_stop_after_two)
+    rows = [good_row(1), good_row(2), good_row(3), good_row(4, email="CONTACT00001@import.example.com")]
+    url = job_url(upload(admin_client, csv_bytes(rows), check=False))
+    with app.app_context(), db.connection_context():
+        assert service.run_imports(stop=stop, budget_seconds=60, checks_only=True) == 2
+        assert CustomerImport.get_by_id(_job_id(url)).status == CustomerImport.TO_CHECK
+    assert _statuses(app, _job_id(url)) == ["ready", "ready", "unchecked", "unchecked"]
+    assert "2 of 4 rows checked" in admin_client.get(url).get_data(as_text=True)
+
+    with app.app_context(), db.connection_context():
+        assert service.run_imports(budget_seconds=60, checks_only=True) == 2  # a fresh turn
+    assert checked == [2, 3, 4, 5]  # each row checked once
+    assert _statuses(app, _job_id(url)) == ["ready", "ready", "ready", "bad"]
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Row 5" in page and "Row 2 of this file has the same contact email" in page
+
+
+def test_a_worker_whose_claim_was_taken_over_writes_none_of_its_checks(app, admin_client, monkeypatch):
+    from webapp.imports import service
+
+    real_check_row = service.check_row
+
+    def check_row_while_another_worker_takes_over(checks, cells, errors, line):
+        # Meanwhile this worker's lease ran out and another took the job over (a new attempt).
+        CustomerImport.update(attempts=CustomerImport.attempts + 1).execute()
+        return real_check_row(checks, cells, errors, line)
+
+    monkeypatch.setattr(service, "check_row", check_row_while_another_worker_takes_over)
+    url = job_url(upload(admin_client, csv_bytes([good_row(1), bad_row(0)[0]]), check=False))
+    with app.app_context(), db.connection_context():
+        assert service.run_imports(budget_seconds=60, checks_only=True) == 0
+        job = CustomerImport.get_by_id(_job_id(url))
+        assert (job.status, job.bad_rows) == (CustomerImport.CHECKING, 0)  # the other worker's to finish
+    assert _statuses(app, _job_id(url)) == ["unchecked", "unchecked"]
+
+
+def test_stopping_the_checks_or_uploading_another_file_creates_nothing(app, admin_client):
+    from testkit.imports import check_uploads
+
+    first = job_url(upload(admin_client, csv_bytes([good_row(1), good_row(2)]), check=False))
+    response = post(admin_client, f"{first}/cancel")
+    assert response.status_code == 303
+    page = admin_client.get(first).get_data(as_text=True)
+    assert "Checking stopped. Nothing was created from this file." in page and "Import cancelled" in page
+    assert _statuses(app, _job_id(first)) == ["skipped", "skipped"]
+
+    second = job_url(upload(admin_client, csv_bytes([good_row(3)]), check=False))
+    third = job_url(upload(admin_client, csv_bytes([good_row(4), good_row(5)]), check=False))  # replaces the second
+    assert admin_client.get(second).status_code == 404
+    assert check_uploads(app) == 2
+    assert _statuses(app, _job_id(third)) == ["ready", "ready"]
+    assert count(app, Customer, Customer.contact_email.startswith("contact")) == 0

@@ -628,11 +628,14 @@ class ApiIdempotencyKey(BaseModel):
 
 
 class CustomerImport(BaseModel):
-    """One uploaded CSV file of new customers (Customers > Import): checked on upload, created by
-    the worker once an administrator confirms. Claimed like an outbox email (webapp/leases.py):
-    `status` moves queued -> running under a lease the worker renews; a worker that dies leaves
-    its lease to run out and the next one carries on from the rows still ready."""
+    """One uploaded CSV file of new customers (Customers > Import): read on upload, its rows
+    checked by the worker, then created by the worker once an administrator confirms. Claimed like
+    an outbox email (webapp/leases.py): `status` moves to_check -> checking, and later queued ->
+    running, under a lease the worker renews; a worker that dies leaves its lease to run out and
+    the next one carries on from the rows still unchecked (or still ready)."""
 
+    TO_CHECK = "to_check"  # uploaded and read, its rows waiting for (or between turns of) the worker's checks
+    CHECKING = "checking"  # a worker is checking its rows under a lease
     CHECKED = "checked"  # previewed, waiting for the administrator to confirm
     QUEUED = "queued"  # confirmed, waiting for (or between turns of) the worker
     RUNNING = "running"  # a worker holds it under a lease
@@ -640,6 +643,8 @@ class CustomerImport(BaseModel):
     CANCELLED = "cancelled"
     DISCARDED = "discarded"  # replaced by another upload before it was confirmed
     STATUS_LABELS = {
+        TO_CHECK: "Checking rows",
+        CHECKING: "Checking rows",
         CHECKED: "Checked, not confirmed",
         QUEUED: "Waiting to start",
         RUNNING: "Creating customers",
@@ -681,6 +686,7 @@ class CustomerImportRow(BaseModel):
     The row moves ready -> created in the same transaction that creates its customer, so a row is
     created at most once however often the job restarts."""
 
+    UNCHECKED = "unchecked"  # read from the file, waiting for the worker's checks
     READY = "ready"
     BAD = "bad"  # refused by the checks before the import was confirmed
     CREATED = "created"
@@ -694,6 +700,8 @@ class CustomerImportRow(BaseModel):
     status = CharField(max_length=10, default=READY)
     customer = ForeignKeyField(Customer, null=True, backref="import_rows", on_delete="SET NULL")
     reason = TextField(default="")  # why a failed row was not created
+    # What the row holds within its file once checked: {"email": ..., "numbers": [...]} (checks.py).
+    claims = JSONField(default=dict)
 
     class Meta:
         indexes = ((("job", "line"), True), (("job", "status", "line"), False))

@@ -41,12 +41,22 @@ class FileChecks:
         active = scoped(Plan, of=self.white_label).where(Plan.active).order_by(Plan.sort_order, Plan.id)
         self.plans = {plan.name.strip().lower(): plan for plan in active}
 
+    def restore(self, claims: dict, line: int) -> None:
+        """What an earlier row (checked in an earlier turn of the worker) holds in the file."""
+        if isinstance(claims.get("email"), str):
+            self.emails.setdefault(claims["email"], line)
+        for number in claims.get("numbers") or ():
+            if isinstance(number, str):
+                self.numbers.setdefault(number, line)
+
 
 @dataclass
 class Checked:
     option: Option | None
     errors: dict[str, list[str]]
     charge: int = 0  # the first month charged to the white-label when it is created
+    # What this row holds within the file, for a later turn's FileChecks.restore.
+    claims: dict = field(default_factory=dict)
 
 
 def _flag(cell: str, default: bool, column: str, errors: dict) -> bool:
@@ -132,21 +142,25 @@ def check_row(checks: FileChecks, cells: dict[str, str], errors: dict[str, list[
     if "plan" in errors and (cells.get("plan") or "").strip().lower() not in checks.plans:
         names = ", ".join(plan.name for plan in checks.plans.values())
         errors["plan"] = [f"There is no plan called “{(cells.get('plan') or '').strip()[:80]}”. Use one of: {names}."]
-    _once_in_file(checks, forms, errors, line)
+    claims = _once_in_file(checks, forms, errors, line)
     for name in list(errors):
         if BY_NAME.get(name) and BY_NAME[name].applies == WHITE_LABEL_ONLY and not option.white_label_administers:
             errors.pop(name)  # a white-label column in a row the customer administers is not used
     plan = forms["plan"].chosen_plan() if "plan" in forms else None
     charge = plan.monthly_price if plan is not None and option.charges_white_label else 0
-    return Checked(option, errors, charge)
+    return Checked(option, errors, charge, claims)
 
 
-def _once_in_file(checks: FileChecks, forms: dict, errors: dict, line: int) -> None:
-    """An email or a number is given to one row of the file only (the forms see the database)."""
+def _once_in_file(checks: FileChecks, forms: dict, errors: dict, line: int) -> dict:
+    """An email or a number is given to one row of the file only (the forms see the database).
+    Returns what this row is the first to hold ({"email": ..., "numbers": [...]})."""
+    claims: dict = {}
     email = forms["contact"].normalised.get("email") if "contact" in forms else None
     if email and "email" not in errors:
         first = checks.emails.setdefault(email, line)
-        if first != line:
+        if first == line:
+            claims["email"] = email
+        else:
             errors.setdefault("email", []).append(
                 f"Row {first} of this file has the same contact email. Each customer needs a different email."
             )
@@ -154,10 +168,13 @@ def _once_in_file(checks: FileChecks, forms: dict, errors: dict, line: int) -> N
     twice = []
     for number in numbers or []:
         first = checks.numbers.setdefault(number, line)
-        if first != line:
+        if first == line:
+            claims.setdefault("numbers", []).append(number)
+        else:
             twice.append((number, first))
     if twice:
         errors.setdefault("numbers", []).extend(
             f"{number} is already in row {first} of this file. Each number goes to one customer."
             for number, first in twice
         )
+    return claims

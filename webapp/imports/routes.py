@@ -53,13 +53,14 @@ def index():
 @bp.post("/")
 @admin_required
 def upload():
-    """Check an uploaded file row by row and show the preview; nothing is created yet."""
+    """Read an uploaded file and go to its page, where the worker's checks of each row show
+    their progress, then the preview; nothing is created yet."""
     white_label = current_white_label()
     form = UploadForm(white_label=white_label)
     if not form.validate():
         return _upload_page(form, 422)
     upload = form.file.data
-    job = service.check_file(white_label, acting_user(), upload.stream, upload.filename, form.chosen())
+    job = service.receive_file(white_label, acting_user(), upload.stream, upload.filename, form.chosen())
     if job.file_error:
         form.file.errors = [job.file_error]
         job.delete_instance()
@@ -103,8 +104,10 @@ def show(import_id: int):
     job = _job(import_id)
     if job.status == CustomerImport.DISCARDED:
         abort(404)
-    context = {"job": job, "progress": service.progress(job)}
-    if job.status == CustomerImport.CHECKED:
+    context = {"job": job, "progress": service.progress(job), "checking": service.checking(job)}
+    if context["checking"]:
+        context["checked"] = service.checked_count(job)
+    elif job.status == CustomerImport.CHECKED:
         context.update(
             bad_rows=[(row.line, service.error_list(row.errors)) for row in service.bad_rows(job, BAD_ROWS_SHOWN)],
             bad_rows_shown=BAD_ROWS_SHOWN,
@@ -134,7 +137,9 @@ def confirm(import_id: int):
 def cancel(import_id: int):
     """Stop creating; the customers already created stay."""
     job = service.cancel(_job(import_id), acting_user())
-    if job.status == CustomerImport.CANCELLED:
+    if job.status == CustomerImport.CANCELLED and job.confirmed_at is None:
+        flash("Checking stopped. Nothing was created from this file.", "success")
+    elif job.status == CustomerImport.CANCELLED:
         flash("Import cancelled. The customers already created stay; the report lists every row.", "success")
     return see_other(url_for("imports.show", import_id=job.id))
 

@@ -1,5 +1,12 @@
-"""Importing customers from a CSV file: check every row on upload (nothing is created), then,
-once an administrator confirms, the worker creates them one row per transaction.
+"""Importing customers from a CSV file: read it on upload, check every row in the worker
+(nothing is created), then, once an administrator confirms, create them in the worker one row
+per transaction.
+
+Reading is quick and stays in the upload's request, so a file the reader refuses (encoding,
+columns, size) is refused at once. Checking a row runs the wizard's forms (about 100 rows a
+second on a busy 2-CPU machine): a file of thousands of rows would outlast a web worker's
+timeout, so the worker checks it in turns, each a transaction that moves a batch of rows from
+unchecked to ready or bad together with the job's counts, while the page shows the progress.
 
 Each row's customer is made by the wizard's own `create_customer`, in the transaction that first
 moves the row from ready to created: a worker killed half-way leaves the row ready (its whole
@@ -52,39 +59,31 @@ def limits() -> tuple[int, int]:
     return current_app.config["IMPORT_MAX_BYTES"], current_app.config["IMPORT_MAX_ROWS"]
 
 
-# --- Checking an upload -----------------------------------------------------------------------
+# --- Reading an upload -------------------------------------------------------------------------
 
 
-def check_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename: str, option: Option | None) -> Job:
-    """Read and check every row of an uploaded file and keep them for the preview; nothing is
-    created. The administrator's earlier unconfirmed file, if any, is replaced by this one."""
+def receive_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename: str, option: Option | None) -> Job:
+    """Read an uploaded file and keep its rows for the worker to check (check_some); nothing is
+    created. A file the reader refuses comes back with `file_error` set and no rows. The
+    administrator's earlier unconfirmed file, if any, is replaced by this one."""
     max_bytes, max_rows = limits()
     _discard_unconfirmed(white_label, actor)
+    now = utcnow()
     job = Job.create(
         white_label=white_label,
         created_by=actor,
         filename=_storable(filename or "")[:255],
         option=option.key if option else "",
+        status=Job.TO_CHECK,
+        next_attempt_at=now,
     )
-    checks = FileChecks(white_label, option)
-    total = bad = charges = 0
+    total = 0
     batch: list[dict] = []
     try:
         for row in read_rows(stream, per_row=option is None, max_bytes=max_bytes, max_rows=max_rows):
-            checked = check_row(checks, row.cells, row.errors, row.line)
             total += 1
-            if row.errors:
-                bad += 1
-            else:
-                charges += checked.charge
             batch.append(
-                {
-                    "job": job.id,
-                    "line": row.line,
-                    "cells": row.cells,
-                    "errors": row.errors,
-                    "status": Line.BAD if row.errors else Line.READY,
-                }
+                {"job": job.id, "line": row.line, "cells": row.cells, "errors": row.errors, "status": Line.UNCHECKED}
             )
             if len(batch) >= BATCH:
                 _store(batch)
@@ -92,9 +91,9 @@ def check_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename:
         batch.clear()
         Line.delete().where(Line.job == job.id).execute()
         # The message may quote the file (a column's name): PostgreSQL cannot hold a NUL character.
-        job.file_error, total, bad, charges = _storable(str(refused)), 0, 0, 0
+        job.file_error, total = _storable(str(refused)), 0
     _store(batch)
-    job.total_rows, job.bad_rows, job.charges = total, bad, charges
+    job.total_rows = total
     if not job.file_error and total == 0:
         job.file_error = "The file has column names but no customers. Add one row per customer."
     job.save()
@@ -113,17 +112,37 @@ def _store(batch: list[dict]) -> None:
         batch.clear()
 
 
+UNCONFIRMED = (Job.TO_CHECK, Job.CHECKING, Job.CHECKED)
+
+
 def _discard_unconfirmed(white_label: WhiteLabel, actor: User) -> None:
+    """A new upload replaces the administrator's earlier file that was not confirmed (a worker
+    still checking it stops at its next batch: its claim no longer holds)."""
     old = [
         job.id
         for job in Job.select(Job.id).where(
-            (Job.white_label == white_label.id) & (Job.created_by == actor.id) & (Job.status == Job.CHECKED)
+            (Job.white_label == white_label.id) & (Job.created_by == actor.id) & Job.status.in_(UNCONFIRMED)
         )
     ]
     if old:
         with db.atomic():
             Line.delete().where(Line.job.in_(old)).execute()
-            Job.update(status=Job.DISCARDED).where(Job.id.in_(old) & (Job.status == Job.CHECKED)).execute()
+            Job.update(status=Job.DISCARDED, locked_until=None).where(
+                Job.id.in_(old) & Job.status.in_(UNCONFIRMED)
+            ).execute()
+
+
+def checking(job: Job) -> bool:
+    """The worker has not finished checking the file's rows yet."""
+    return job.status in (Job.TO_CHECK, Job.CHECKING)
+
+
+def checked_count(job: Job) -> int:
+    """How many of the file's rows the worker has checked so far."""
+    if not checking(job):
+        return job.total_rows
+    unchecked = Line.select().where((Line.job == job.id) & (Line.status == Line.UNCHECKED)).count()
+    return job.total_rows - unchecked
 
 
 def ready_count(job: Job) -> int:
@@ -197,12 +216,12 @@ def cancel(job: Job, actor: User) -> Job:
     with db.atomic():
         stopped = (
             Job.update(status=Job.CANCELLED, finished_at=utcnow(), locked_until=None)
-            .where((Job.id == job.id) & Job.status.in_((Job.CHECKED, Job.QUEUED, Job.RUNNING)))
+            .where((Job.id == job.id) & Job.status.in_((*UNCONFIRMED, Job.QUEUED, Job.RUNNING)))
             .execute()
         )
         if stopped:
             Line.update(status=Line.SKIPPED, reason="Not created: the import was cancelled before this row.").where(
-                (Line.job == job.id) & (Line.status == Line.READY)
+                (Line.job == job.id) & Line.status.in_((Line.READY, Line.UNCHECKED))
             ).execute()
             audit(job.white_label_id, "customer_import_cancelled", actor=actor, import_id=job.id)
     return Job.get_by_id(job.id)
@@ -279,6 +298,7 @@ def report_lines(job: Job, customer_url: Callable[[int], str]) -> Iterator[str]:
         Line.FAILED: "not created",
         Line.SKIPPED: "not created",
         Line.READY: "waiting",
+        Line.UNCHECKED: "not checked yet",
     }
     for row in query.iterator():
         if row.status == Line.CREATED and row.customer_id is None:
@@ -307,35 +327,107 @@ def lease() -> dt.timedelta:
     return dt.timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
 
 
-def run_imports(stop: threading.Event | None = None, budget_seconds: float | None = None) -> int:
-    """Work on confirmed imports for up to `budget_seconds` (IMPORT_BUDGET_SECONDS): claim one
-    with a lease, create its ready rows, and hand it back (or finish it). Returns rows handled."""
+CHECK_BATCH = 50  # rows checked per transaction (about half a second of the wizard's forms)
+
+
+def run_imports(
+    stop: threading.Event | None = None, budget_seconds: float | None = None, checks_only: bool = False
+) -> int:
+    """Work on imports for up to `budget_seconds` (IMPORT_BUDGET_SECONDS): claim one with a
+    lease, check its rows (an upload) or create its ready rows (a confirmed import), and hand it
+    back or finish that stage. Returns rows handled. `checks_only`: uploads only (tests)."""
     budget = current_app.config["IMPORT_BUDGET_SECONDS"] if budget_seconds is None else budget_seconds
     deadline = time.monotonic() + budget
     now = utcnow()
-    due = (Job.status == Job.QUEUED) & (Job.next_attempt_at <= now)
-    abandoned = (Job.status == Job.RUNNING) & (Job.locked_until < now)
-    candidates = [row.id for row in Job.select(Job.id).where(due | abandoned).order_by(Job.id).limit(10)]
+    waiting = (Job.TO_CHECK,) if checks_only else (Job.TO_CHECK, Job.QUEUED)
+    holding = (Job.CHECKING,) if checks_only else (Job.CHECKING, Job.RUNNING)
+    due = Job.status.in_(waiting) & (Job.next_attempt_at <= now)
+    abandoned = Job.status.in_(holding) & (Job.locked_until < now)
+    candidates = list(Job.select(Job.id, Job.status).where(due | abandoned).order_by(Job.id).limit(10).tuples())
     handled = 0
-    for job_id in candidates:
+    for job_id, status in candidates:
         if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
             break
-        claimed = leases.claim(Job, job_id, now=utcnow(), lease=lease(), waiting=Job.QUEUED, sending=Job.RUNNING)
-        if claimed is None:
-            continue
-        job = Job.get_by_id(job_id)
-        if claimed == leases.TAKEN_OVER:
-            log.warning("Import %s taken over after its worker's lease ran out: carrying on", job.id)
-        with leases.Heartbeat(Job, job, lease()) as beat:
-            finished, count = _work(job, deadline, stop, beat)
-        handled += count
-        mine = leases.still_mine(Job, job)
-        if finished:
-            Job.update(status=Job.DONE, finished_at=utcnow(), locked_until=None).where(mine).execute()
-            log.info("Import %s finished", job.id)
-        else:
-            Job.update(status=Job.QUEUED, locked_until=None, next_attempt_at=utcnow()).where(mine).execute()
+        handled += _turn(job_id, status in (Job.TO_CHECK, Job.CHECKING), deadline, stop)
     return handled
+
+
+def _turn(job_id: int, checks: bool, deadline: float, stop: threading.Event | None) -> int:
+    """One worker's turn at one import: its checks or its creation, whichever stage it is in."""
+    waiting, holding = (Job.TO_CHECK, Job.CHECKING) if checks else (Job.QUEUED, Job.RUNNING)
+    claimed = leases.claim(Job, job_id, now=utcnow(), lease=lease(), waiting=waiting, sending=holding)
+    if claimed is None:
+        return 0
+    job = Job.get_by_id(job_id)
+    if claimed == leases.TAKEN_OVER:
+        log.warning("Import %s taken over after its worker's lease ran out: carrying on", job.id)
+    with leases.Heartbeat(Job, job, lease()) as beat:
+        finished, count = _check(job, deadline, stop, beat) if checks else _work(job, deadline, stop, beat)
+    mine = leases.still_mine(Job, job)
+    if finished and checks:
+        Job.update(status=Job.CHECKED, locked_until=None).where(mine).execute()
+        log.info("Import %s checked", job.id)
+    elif finished:
+        Job.update(status=Job.DONE, finished_at=utcnow(), locked_until=None).where(mine).execute()
+        log.info("Import %s finished", job.id)
+    else:
+        Job.update(status=waiting, locked_until=None, next_attempt_at=utcnow()).where(mine).execute()
+    return count
+
+
+def _check(job: Job, deadline: float, stop: threading.Event | None, beat: leases.Heartbeat) -> tuple[bool, int]:
+    """Check the file's unchecked rows in line order until none is left (True) or time is up
+    (False). A turn that starts half-way reads what the rows checked before it hold in the file."""
+    checks = FileChecks(job.white_label, option_for(job.option))
+    earlier = (
+        Line.select(Line.line, Line.claims)
+        .where((Line.job == job.id) & Line.status.in_((Line.READY, Line.BAD)) & (Line.claims != {}))
+        .order_by(Line.line)
+    )
+    for row in earlier.iterator():
+        checks.restore(row.claims, row.line)
+    count = 0
+    while True:
+        rows = list(
+            Line.select(Line.id, Line.line, Line.cells, Line.errors)
+            .where((Line.job == job.id) & (Line.status == Line.UNCHECKED))
+            .order_by(Line.line)
+            .limit(CHECK_BATCH)
+        )
+        if not rows:
+            return True, count
+        results = []
+        for row in rows:
+            if (stop is not None and stop.is_set()) or time.monotonic() >= deadline or beat.lost:
+                break
+            errors = dict(row.errors)  # what reading the row found, and now what the checks find
+            results.append((row, errors, check_row(checks, row.cells, errors, row.line)))
+        if not results or not _save_checks(job, results):
+            return False, count
+        count += len(results)
+        if len(results) < len(rows):
+            return False, count
+
+
+def _save_checks(job: Job, results: list) -> bool:
+    """Write one batch of checked rows and add them to the job's counts, in one transaction and
+    only while this worker's claim holds (False: another worker took the job over, or the
+    upload was replaced or cancelled, and nothing is written)."""
+    bad = sum(1 for _, errors, _ in results if errors)
+    charges = sum(checked.charge for _, errors, checked in results if not errors)
+    with db.atomic():
+        held = (
+            Job.update(bad_rows=Job.bad_rows + bad, charges=Job.charges + charges)
+            .where(leases.still_mine(Job, job))
+            .execute()
+        )
+        if not held:
+            return False
+        for row, errors, checked in results:
+            Line.update(status=Line.BAD if errors else Line.READY, errors=errors, claims=checked.claims).where(
+                (Line.id == row.id) & (Line.status == Line.UNCHECKED)
+            ).execute()
+    return True
 
 
 def _work(job: Job, deadline: float, stop: threading.Event | None, beat: leases.Heartbeat) -> tuple[bool, int]:
