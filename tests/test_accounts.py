@@ -373,6 +373,20 @@ def test_billing_shows_balance_and_debits_with_links_and_exports_csv(app, admin_
     assert ",debit,-79.00,NZD,First month of Business for Matai Joinery Ltd," in lines[1]
 
 
+def test_the_billing_export_never_runs_a_cell_as_a_formula(app, admin_client, managed):
+    """A business name or reason that starts like a formula (a tab or carriage return before it
+    too) is quoted; the amounts stay numbers."""
+    from csv import reader
+    from io import StringIO
+
+    with app.app_context():
+        Customer.update(business_name="\t=HYPERLINK(1)").where(Customer.id == managed).execute()
+        LedgerEntry.update(reason="\r@SUM(1)").where(LedgerEntry.customer == managed).execute()
+    text = admin_client.get("/settings/billing.csv").get_data(as_text=True)
+    row = list(reader(StringIO(text)))[1]
+    assert row[2] == "-79.00" and row[4] == "'\r@SUM(1)" and row[6] == "'\t=HYPERLINK(1)"
+
+
 def test_staff_and_other_white_labels_cannot_see_billing(app, staff_client, other_admin_client, managed):
     assert staff_client.get("/settings/billing").status_code == 403
     assert "Matai" not in other_admin_client.get("/settings/billing.csv").get_data(as_text=True)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ..models import Customer
 from ..onboarding.options import option_of
 from ..phones import display_phone
+from ..spreadsheets import safe_cell
 from ..tenancy import current_white_label
 from .queries import LIST_COLUMNS, Filters, search_customers
 
@@ -26,9 +27,6 @@ HEADER = (
     "Archived",
 )
 BATCH = 500
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP):
-# such a cell gets a leading apostrophe, which shows the text as typed and runs nothing.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 EXPORT_COLUMNS = (
     *LIST_COLUMNS,
@@ -36,12 +34,6 @@ EXPORT_COLUMNS = (
     Customer.contact_phone,
     Customer.archived_at,
 )
-
-
-def safe_cell(value) -> str:
-    """A value as a cell a spreadsheet shows and never evaluates."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def local_time(value: dt.datetime | None, time_zone: str) -> str:

@@ -17,9 +17,7 @@ in the same transaction, as they do from the wizard and the API.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import threading
 import time
@@ -38,6 +36,7 @@ from ..models import CustomerImport, CustomerImportRow, User, WhiteLabel, WhiteL
 from ..onboarding import service as onboarding
 from ..onboarding.options import Option, option_for
 from ..onboarding.wizard import Wizard
+from ..spreadsheets import CsvLines, safe_cell
 from ..templating import format_money
 from .checks import FileChecks, answers, check_row
 from .columns import FIELD_COLUMNS, ROW
@@ -264,27 +263,13 @@ def progress(job: Job) -> Progress:
     )
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def report_lines(job: Job, customer_url: Callable[[int], str]) -> Iterator[str]:
     """The report as CSV text, a row at a time: each file row and what became of it (the
     customer's link, or why not). `customer_url(id)` makes the link."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    lines = CsvLines()
 
     def line(cells: Iterable[object]) -> str:
-        writer.writerow([spreadsheet_safe(c) for c in cells])
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate(0)
-        return text
+        return lines.line(safe_cell(c) for c in cells)
 
     yield line(["row", "result", "business_name", "email", "customer_link", "reason"])
     query = (

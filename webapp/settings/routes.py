@@ -148,13 +148,11 @@ def billing():
 @admin_required
 def billing_csv():
     """The whole white-label ledger as CSV, newest first."""
-    import csv
-    import io
-
     from flask import Response
     from peewee import JOIN
 
     from ..models import Customer, LedgerEntry
+    from ..spreadsheets import CsvLines, safe_cell
 
     white_label = current_white_label()
     query = (
@@ -174,19 +172,22 @@ def billing_csv():
     )
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["date_utc", "type", "amount", "currency", "description", "customer_id", "customer"])
+        lines = CsvLines()
+        yield lines.line(["date_utc", "type", "amount", "currency", "description", "customer_id", "customer"])
         for created_at, kind, amount, currency, reason, customer_id, business in query.iterator():
             signed = amount if kind == LedgerEntry.CREDIT else -amount
-            # A leading = + - @ would make a spreadsheet run the cell as a formula.
-            safe = [(v if not (isinstance(v, str) and v[:1] in "=+-@") else "'" + v) for v in (reason, business or "")]
-            writer.writerow(
-                [created_at.isoformat(), kind, f"{signed / 100:.2f}", currency, safe[0], customer_id or "", safe[1]]
+            # The amount stays a number; the text people wrote can never run as a formula.
+            yield lines.line(
+                [
+                    created_at.isoformat(),
+                    kind,
+                    f"{signed / 100:.2f}",
+                    currency,
+                    safe_cell(reason),
+                    customer_id or "",
+                    safe_cell(business),
+                ]
             )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
 
     return Response(
         rows(),
