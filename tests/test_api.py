@@ -784,3 +784,19 @@ def test_the_purge_command_forgets_keys_older_than_24_hours(app, runner, smtp):
     result = runner.invoke(args=["api", "purge-idempotency-keys"])
     assert result.exit_code == 0 and "Forgot 1 Idempotency-Keys" in result.output
     assert count(app, ApiIdempotencyKey) == 1
+
+
+def test_an_archived_customer_is_still_listed_and_says_when_it_was_archived(app, admin_client):
+    """Archiving tidies the console's list; a shop that follows its customers by the API still
+    finds each one, and can tell the archived ones apart."""
+    secret, client = make_key(app), app.test_client()
+    with app.app_context():
+        kea = Customer.get(Customer.business_name == "Kea Couriers").id  # cancelled, so it may be archived
+    assert client.get(f"/api/v1/customers/{kea}", headers=auth(secret)).get_json()["archived_at"] is None
+    assert post(admin_client, f"/customers/{kea}/archive").status_code == 303
+    shown = client.get(f"/api/v1/customers/{kea}", headers=auth(secret)).get_json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", shown["archived_at"]), shown["archived_at"]
+    listed = client.get("/api/v1/customers?q=Kea", headers=auth(secret)).get_json()["data"]
+    assert [(c["id"], c["archived_at"]) for c in listed] == [(kea, shown["archived_at"])]
+    others = client.get("/api/v1/customers?limit=100", headers=auth(secret)).get_json()["data"]
+    assert all(c["archived_at"] is None for c in others if c["id"] != kea)

@@ -11,7 +11,7 @@ from flask import Response, current_app, g, request, url_for
 from spectree import Response as Answers
 
 from ..activation import service as activation
-from ..customers.queries import parse_cursor, search_customers
+from ..customers.queries import LIST_COLUMNS, parse_cursor, search_customers
 from ..ledger import customer_balance
 from ..models import ActivationToken, Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
 from ..onboarding import service as onboarding
@@ -186,6 +186,7 @@ def customer_json(customer: Customer, *, just_created: bool = False) -> dict:
         "activation": _activation(customer, found),
         "created_at": _time(customer.created_at),
         "activated_at": _time(customer.activated_at),
+        "archived_at": _time(customer.archived_at),
     }
 
 
@@ -264,6 +265,9 @@ def create_customer():
     return idempotency.run(change, lock=lock)
 
 
+API_LIST_COLUMNS = (*LIST_COLUMNS, Customer.archived_at)  # the console list's, and whether archived
+
+
 @bp.get("/customers")
 @spec.validate(
     query=schemas.CustomerQuery,
@@ -282,7 +286,9 @@ def list_customers():
         raise Problem(
             "validation", errors=[{"parameter": "cursor", "detail": "Use the next_cursor of a previous page."}]
         )
-    page = search_customers(query.q, 1, query.limit, after=query.cursor or None, status=query.status)
+    page = search_customers(
+        query.q, 1, query.limit, after=query.cursor or None, status=query.status, columns=API_LIST_COLUMNS
+    )
     rows = [
         {
             "id": c.id,
@@ -293,6 +299,7 @@ def list_customers():
             "administered_by": c.administered_by,
             "plan": {"id": c.plan.id, "name": c.plan.name} if c.plan_id and c.plan and c.plan.id else None,
             "created_at": _time(c.created_at),
+            "archived_at": _time(c.archived_at),
         }
         for c in page.rows
     ]

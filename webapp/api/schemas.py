@@ -267,6 +267,12 @@ class AddressOut(Out):
     country: str
 
 
+ARCHIVED = (
+    "When the white-label archived the customer in its console (RFC 3339, UTC), or null. Archiving only tidies "
+    "the console's list: the API still lists and answers for archived customers."
+)
+
+
 class Activation(Out):
     state: Literal["pending", "opened", "expired", "activated", "cancelled"]
     emails_sent: int
@@ -293,6 +299,7 @@ class CustomerOut(Out):
     activation: Activation | None = Field(description="For customers who activate by email; null otherwise.")
     created_at: str
     activated_at: str | None
+    archived_at: str | None = Field(description=ARCHIVED)
 
 
 class CustomerSummary(Out):
@@ -304,6 +311,7 @@ class CustomerSummary(Out):
     administered_by: Literal[CUSTOMER.key, WHITE_LABEL.key]
     plan: PlanRef | None
     created_at: str
+    archived_at: str | None = Field(description=ARCHIVED)
 
 
 class CustomerList(Out):
