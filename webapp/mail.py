@@ -21,7 +21,7 @@ import smtplib
 import threading
 import uuid
 
-from flask import current_app, render_template
+from flask import current_app, template_rendered
 from flask_mail import Connection, Message
 from markupsafe import escape
 
@@ -75,6 +75,19 @@ def sender_for(white_label: WhiteLabel | None) -> str:
     return f'"{name}" <{address}>'
 
 
+def render_email(name: str, **context: object) -> str:
+    """One of `templates/email/`, from `context` alone: an email reads the same whether it is
+    queued by a request, the worker or the command line. The page context processors do not run
+    (nothing of the person who caused the email, their membership or the request's brand, can
+    leak into it; and the request's brand look-up costs a query per email). Flask's
+    template_rendered signal is sent as render_template sends it."""
+    app = current_app._get_current_object()
+    template = app.jinja_env.get_template(name)
+    body = template.render(context)
+    template_rendered.send(app, template=template, context=context)
+    return body
+
+
 def queue_email(
     *,
     kind: str,
@@ -96,8 +109,8 @@ def queue_email(
         if not secret_link.startswith("/") or secret_link.startswith("//"):
             raise ValueError("secret_link is a path on APP_BASE_URL, such as /activate/<token>")
         context["link"] = LINK_PLACEHOLDER
-    text_body = render_template(f"email/{template}.txt", **context)
-    html_body = render_template(f"email/{template}.html", **context)
+    text_body = render_email(f"email/{template}.txt", **context)
+    html_body = render_email(f"email/{template}.html", **context)
     if secret_link is not None:
         token = secret_link.rstrip("/").rsplit("/", 1)[-1]
         if LINK_PLACEHOLDER not in text_body or LINK_PLACEHOLDER not in html_body:

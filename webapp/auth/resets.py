@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 
 from ..database import locked
 from ..emails import reset_link_hours, send_password_reset_email
 from ..extensions import db
+from ..mail import render_email
 from ..models import CustomerMembership, PasswordResetToken, User, WhiteLabel, WhiteLabelMembership, utcnow
 from ..tokens import EXPIRED, REVOKED, UNKNOWN, USED, VALID, hash_token, new_token
 from .service import normalise_email
@@ -61,8 +62,8 @@ def request_reset(email: str) -> None:
         # measurably slower than an unknown one.
         raw, _ = new_token()
         context = {"link": raw, "user": User(email=email), "white_label": None, "hours": reset_link_hours()}
-        render_template("email/password_reset.txt", **context)
-        render_template("email/password_reset.html", **context)
+        render_email("email/password_reset.txt", **context)
+        render_email("email/password_reset.html", **context)
         return
     now = utcnow()
     locked(User.select(User.id).where(User.id == user.id)).get()  # two requests at once leave one link
