@@ -334,3 +334,26 @@ def test_stopping_the_checks_or_uploading_another_file_creates_nothing(app, admi
     assert check_uploads(app) == 2
     assert _statuses(app, _job_id(third)) == ["ready", "ready"]
     assert count(app, Customer, Customer.contact_email.startswith("contact")) == 0
+
+
+def test_a_worker_never_checks_a_file_whose_rows_are_still_being_stored(app, admin_client, monkeypatch):
+    """Rows are stored a batch per transaction; a worker turn between two batches must not check
+    the rows so far and call the file checked while the rest are still arriving."""
+    from testkit.imports import check_uploads
+    from webapp.imports import service
+
+    monkeypatch.setattr(service, "BATCH", 2)
+    real_store = service._store
+    seen_by_a_worker_meanwhile = []
+
+    def store_then_let_a_worker_run(batch):
+        real_store(batch)
+        seen_by_a_worker_meanwhile.append(service.run_imports(budget_seconds=60, checks_only=True))
+
+    monkeypatch.setattr(service, "_store", store_then_let_a_worker_run)
+    url = job_url(upload(admin_client, csv_bytes([good_row(i) for i in range(5)]), check=False))
+    assert seen_by_a_worker_meanwhile and set(seen_by_a_worker_meanwhile) == {0}
+    with app.app_context():
+        assert CustomerImport.get_by_id(_job_id(url)).status == CustomerImport.TO_CHECK
+    assert check_uploads(app) == 5
+    assert _statuses(app, _job_id(url)) == ["ready"] * 5

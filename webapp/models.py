@@ -634,6 +634,7 @@ class CustomerImport(BaseModel):
     running, under a lease the worker renews; a worker that dies leaves its lease to run out and
     the next one carries on from the rows still unchecked (or still ready)."""
 
+    READING = "reading"  # the upload's request is still storing its rows: the worker leaves it alone
     TO_CHECK = "to_check"  # uploaded and read, its rows waiting for (or between turns of) the worker's checks
     CHECKING = "checking"  # a worker is checking its rows under a lease
     CHECKED = "checked"  # previewed, waiting for the administrator to confirm
@@ -643,6 +644,7 @@ class CustomerImport(BaseModel):
     CANCELLED = "cancelled"
     DISCARDED = "discarded"  # replaced by another upload before it was confirmed
     STATUS_LABELS = {
+        READING: "Checking rows",
         TO_CHECK: "Checking rows",
         CHECKING: "Checking rows",
         CHECKED: "Checked, not confirmed",

@@ -62,19 +62,21 @@ def limits() -> tuple[int, int]:
 
 
 def receive_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filename: str, option: Option | None) -> Job:
-    """Read an uploaded file and keep its rows for the worker to check (check_some); nothing is
+    """Read an uploaded file and keep its rows for the worker to check (run_imports); nothing is
     created. A file the reader refuses comes back with `file_error` set and no rows. The
-    administrator's earlier unconfirmed file, if any, is replaced by this one."""
+    administrator's earlier unconfirmed file, if any, is replaced by this one.
+
+    The rows are stored a batch per transaction, so the job waits as `reading` (which no worker
+    claims) until the last one is in: a worker must never find the rows stored so far, check
+    them and call the file checked while the rest are still arriving."""
     max_bytes, max_rows = limits()
     _discard_unconfirmed(white_label, actor)
-    now = utcnow()
     job = Job.create(
         white_label=white_label,
         created_by=actor,
         filename=_storable(filename or "")[:255],
         option=option.key if option else "",
-        status=Job.TO_CHECK,
-        next_attempt_at=now,
+        status=Job.READING,
     )
     total = 0
     batch: list[dict] = []
@@ -95,6 +97,8 @@ def receive_file(white_label: WhiteLabel, actor: User, stream: BinaryIO, filenam
     job.total_rows = total
     if not job.file_error and total == 0:
         job.file_error = "The file has column names but no customers. Add one row per customer."
+    if not job.file_error:
+        job.status, job.next_attempt_at = Job.TO_CHECK, utcnow()  # every row is in: the worker may start
     job.save()
     return job
 
@@ -111,7 +115,7 @@ def _store(batch: list[dict]) -> None:
         batch.clear()
 
 
-UNCONFIRMED = (Job.TO_CHECK, Job.CHECKING, Job.CHECKED)
+UNCONFIRMED = (Job.READING, Job.TO_CHECK, Job.CHECKING, Job.CHECKED)
 
 
 def _discard_unconfirmed(white_label: WhiteLabel, actor: User) -> None:
@@ -132,8 +136,8 @@ def _discard_unconfirmed(white_label: WhiteLabel, actor: User) -> None:
 
 
 def checking(job: Job) -> bool:
-    """The worker has not finished checking the file's rows yet."""
-    return job.status in (Job.TO_CHECK, Job.CHECKING)
+    """The worker has not finished checking the file's rows yet (or not started: still being read)."""
+    return job.status in (Job.READING, Job.TO_CHECK, Job.CHECKING)
 
 
 def checked_count(job: Job) -> int:
