@@ -129,10 +129,12 @@ def _discard_unconfirmed(white_label: WhiteLabel, actor: User) -> None:
     ]
     if old:
         with db.atomic():
-            Line.delete().where(Line.job.in_(old)).execute()
+            # The job rows first, as a worker saving its checks locks them (_save_checks): one
+            # order of locks, so the two never deadlock on PostgreSQL.
             Job.update(status=Job.DISCARDED, locked_until=None).where(
                 Job.id.in_(old) & Job.status.in_(UNCONFIRMED)
             ).execute()
+            Line.delete().where(Line.job.in_(old)).execute()
 
 
 def checking(job: Job) -> bool:
