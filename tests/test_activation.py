@@ -373,6 +373,8 @@ def test_the_log_scan_finds_card_data_in_sql_parameters_and_messages():
         message("security code 9183 refused"),
         message("the code was 737."),
         message("card=4000000000009995"),
+        message("charging card %s", 4242424242424242),  # a card number as an integer argument too
+        message("the code was %s", "737"),  # a typed code is text
     ]
     for record in leaks:
         assert card_data_in_log_records([record]), record.msg
@@ -387,6 +389,8 @@ def test_the_log_scan_finds_card_data_in_sql_parameters_and_messages():
         sql([9183, 737, 7370, 1391834242424242]),  # ids and amounts are integers; 139... is no card network
         sql(["Visa", "4242"]),  # the last four digits are allowed
         message("Returning connection %s to pool", 139918342424242),
+        message("Import %s checked", 737),  # an id that happens to equal a code (seen on PostgreSQL)
+        message("Import %d finished after %d rows", 9183, 4),
         message("GET /activate/Q2x-737_aZ9183kL HTTP/1.1 200"),
         message("sent in 1.737 s; balance NZ$1,737.00; 9183.5 units"),  # parts of other numbers
         message("a.b", name="mail.log"),  # the test SMTP server's own dump is not the app's log
