@@ -20,6 +20,7 @@ from peewee import (
 
 from .crypto import EncryptedTextField
 from .extensions import db
+from .prepared import insert_row
 
 
 def utcnow() -> dt.datetime:
@@ -46,6 +47,14 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    def save(self, force_insert=False, only=None):
+        # A new row: its INSERT is compiled once per model and set of columns (prepared.py),
+        # not rebuilt by peewee on every save. Updates, and what insert_row does not cover, are
+        # peewee's own.
+        if only is None and self._pk is None and insert_row(self):
+            return 1
+        return super().save(force_insert=force_insert, only=only)
 
 
 class WhiteLabel(BaseModel):

@@ -21,6 +21,7 @@ from peewee import JOIN, Case
 from ..audit import audit
 from ..extensions import db
 from ..models import ApiKey, User, WhiteLabel, WhiteLabelMembership, utcnow
+from ..prepared import prepared
 from ..tenancy import belongs_to
 
 KEY_PATTERN = re.compile(r"pbx_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
@@ -73,13 +74,10 @@ def revoke_key(key: ApiKey, actor: User) -> bool:
     return bool(revoked)
 
 
-def authenticate(raw: str | None) -> ApiKey | None:
-    """The live key `raw` names, with its white-label and administrator loaded; None for anything else (unknown,
-    malformed, revoked, or made by someone who is no longer the white-label's administrator)."""
-    if not raw or not KEY_PATTERN.fullmatch(raw):
-        return None
+@prepared
+def _live_key(secret_hash):
     creator = WhiteLabelMembership.alias()
-    key = (
+    return (
         # The key's administrator comes along: every write acts as them (api/routes.py _actor).
         ApiKey.select(ApiKey, WhiteLabel, User)
         .join(WhiteLabel, on=(ApiKey.white_label == WhiteLabel.id))
@@ -93,9 +91,18 @@ def authenticate(raw: str | None) -> ApiKey | None:
                 & (creator.role == WhiteLabelMembership.ADMINISTRATOR)
             ),
         )
-        .where((ApiKey.secret_hash == hash_key(raw)) & ApiKey.revoked_at.is_null())
-        .first()
+        .where((ApiKey.secret_hash == secret_hash) & ApiKey.revoked_at.is_null())
+        .limit(1)
     )
+
+
+def authenticate(raw: str | None) -> ApiKey | None:
+    """The live key `raw` names, with its white-label and administrator loaded; None for anything else (unknown,
+    malformed, revoked, or made by someone who is no longer the white-label's administrator).
+    Every API request asks, so the look-up is prepared (compiled once)."""
+    if not raw or not KEY_PATTERN.fullmatch(raw):
+        return None
+    key = _live_key.first(secret_hash=hash_key(raw))
     if key is None:
         return None
     now = utcnow()

@@ -29,6 +29,7 @@ from ..phones import (
     normalise_phone,
     time_zone_choices,
 )
+from ..prepared import prepared
 from ..templating import format_money
 from ..tenancy import scoped
 
@@ -113,6 +114,22 @@ class WhoForm(WizardForm):
             raise ValidationError(reason)
 
 
+@prepared
+def _email_taken(white_label, email, editing):
+    """Another customer of the white-label, not cancelled, has this contact email (every create asks)."""
+    return (
+        scoped(Customer, Customer.id, of=white_label)
+        .where((Customer.contact_email == email) & (Customer.status != Customer.CANCELLED) & (Customer.id != editing))
+        .limit(1)
+    )
+
+
+@prepared
+def _plans_offered(white_label):
+    """The white-label's active plans, in its order (every plan step and every create asks)."""
+    return scoped(Plan, of=white_label).where(Plan.active).order_by(Plan.sort_order, Plan.id)
+
+
 class ContactForm(WizardForm):
     business_name = StringField("Business name", validators=[DataRequired("Enter the business name."), Length(max=200)])
     trading_name = StringField(
@@ -169,16 +186,9 @@ class ContactForm(WizardForm):
         except EmailNotValidError:
             raise ValidationError("Enter an email address in the right format, like name@example.com.") from None
         self.normalised["email"] = email
-        taken = (
-            scoped(Customer, of=self.white_label)
-            .where(
-                (Customer.contact_email == email)
-                & (Customer.status != Customer.CANCELLED)
-                & (Customer.id != (self.editing.id if self.editing else 0))
-            )
-            .exists()
-        )
-        if taken:
+        if _email_taken.exists(
+            white_label=self.white_label, email=email, editing=self.editing.id if self.editing else 0
+        ):
             raise ValidationError(EMAIL_TAKEN)
 
     def validate_phone(self, field):
@@ -302,7 +312,7 @@ class PlanForm(WizardForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.plans = list(scoped(Plan, of=self.white_label).where(Plan.active).order_by(Plan.sort_order, Plan.id))
+        self.plans = list(_plans_offered.rows(white_label=self.white_label))
         self.plan.choices = [SelectChoice(str(p.id), p.name) for p in self.plans]
 
     def chosen_plan(self) -> Plan | None:

@@ -19,6 +19,7 @@ from peewee import JOIN
 from ..extensions import db
 from ..logs import current_request_id
 from ..models import Customer, Payment, Plan, WebhookDelivery, WebhookEndpoint, WhiteLabel, utcnow
+from ..prepared import prepared
 from ..tenancy import belongs_to
 
 CUSTOMER_CREATED = "customer.created"
@@ -42,6 +43,14 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
 
 
+@prepared
+def _listening(white_label):
+    """The white-label's enabled endpoints and what each subscribes to (every event asks)."""
+    return WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+        belongs_to(WebhookEndpoint, of=white_label) & WebhookEndpoint.enabled
+    )
+
+
 def emit(
     white_label: WhiteLabel | int,
     event_type: str,
@@ -60,11 +69,7 @@ def emit(
         raise RuntimeError("emit() must run inside the db.atomic() block of the change it reports")
     white_label_id = getattr(white_label, "id", white_label)
     endpoints = [
-        endpoint.id
-        for endpoint in WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            belongs_to(WebhookEndpoint, of=white_label_id) & WebhookEndpoint.enabled
-        )
-        if event_type in endpoint.event_types
+        endpoint.id for endpoint in _listening.rows(white_label=white_label_id) if event_type in endpoint.event_types
     ]
     if not endpoints:
         return 0

@@ -1,0 +1,156 @@
+"""Queries compiled to SQL once per database and run many times with new values.
+
+Peewee builds a query's SQL anew every time it runs. For most pages that is noise; on the
+integration API's create it was the largest single cost: the key look-up alone (four tables,
+about fifty columns) took 0.7 ms to compile and a fraction of that to run (docs/performance.md,
+target 8). A prepared query is built once per database, with a `Param` where each value goes;
+each run only fills the parameters in and hands the cursor to peewee to turn into rows, as the
+query itself would have.
+
+    @prepared
+    def key_by_hash(secret_hash):
+        return ApiKey.select().where(ApiKey.secret_hash == secret_hash).limit(1)
+
+    key = key_by_hash.first(secret_hash="…")
+
+The function is called once per database with a `Param` for each of its arguments, so it must
+build the query from its arguments and constants only: anything else it computes (the time, a
+setting) would be frozen into the SQL. A parameter may appear only where peewee would bind a
+value (`field == param`, `field != param`...): not in `in_()`, `LIMIT` or a column list. The
+value given for it is converted by the field it is compared with, as peewee converts a value.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from peewee import Node
+
+from .extensions import db
+
+
+class Param(Node):
+    """Where a value goes in a prepared query (see `prepared`)."""
+
+    def __init__(self, name: str, converter: Callable[[Any], Any] | None = None):
+        super().__init__()
+        self.name = name
+        self.converter = converter
+
+    def __sql__(self, ctx):
+        # What peewee's Context.value does for a bound value, with a slot for the value instead:
+        # the converter is the field this parameter is compared with (Expression sets it) or,
+        # in an INSERT's VALUES, the column's own.
+        ctx._values.append(_Slot(self.name, self.converter or ctx.state.converter))
+        return ctx.literal(ctx.state.param or "?")
+
+
+class _Slot(NamedTuple):
+    name: str
+    converter: Callable[[Any], Any] | None
+
+
+class _Compiled(NamedTuple):
+    query: Any  # the peewee query: it turns a cursor into rows
+    sql: str
+    params: tuple  # constants, and a _Slot where each run's value goes
+
+
+class Prepared:
+    """A query-building function, compiled once per database (see the module's docstring)."""
+
+    def __init__(self, build: Callable[..., Any]):
+        self._build = build
+        self._names = tuple(inspect.signature(build).parameters)
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.__doc__, self.__name__ = build.__doc__, build.__name__
+
+    def _for(self, database) -> _Compiled:
+        compiled = self._compiled.get(database)
+        if compiled is None:
+            with self._lock:
+                query = self._build(**{name: Param(name) for name in self._names})
+                sql, params = query.sql()
+                compiled = self._compiled[database] = _Compiled(query, sql, tuple(params))
+        return compiled
+
+    def sql(self, **values) -> tuple[str, list]:
+        """The SQL and the parameters a run with `values` sends (for tests and logs)."""
+        compiled = self._for(db.obj)
+        return compiled.sql, self._params(compiled, values)
+
+    def _params(self, compiled: _Compiled, values: dict) -> list:
+        if values.keys() != set(self._names):
+            raise TypeError(f"{self.__name__} takes {', '.join(self._names)}; given {', '.join(values) or 'nothing'}")
+        return _fill(compiled.params, values)
+
+    def rows(self, **values) -> Iterator:
+        """The rows (model instances, or what the query's row type says) for these values."""
+        compiled = self._for(db.obj)
+        cursor = db.execute_sql(compiled.sql, self._params(compiled, values))
+        # The cursor wrapper the query would have made for itself: joined models come back
+        # attached, as from the query. (Peewee's own method, used as its execute() uses it.)
+        return iter(compiled.query._get_cursor_wrapper(cursor))
+
+    def first(self, **values):
+        """The first row for these values, or None (build the query with `.limit(1)`)."""
+        return next(self.rows(**values), None)
+
+    def exists(self, **values) -> bool:
+        """Whether the query has a row for these values (build it with `.limit(1)`)."""
+        return self.first(**values) is not None
+
+
+def prepared(build: Callable[..., Any]) -> Prepared:
+    """Decorator: the query `build` makes, compiled once per database (see the module's docstring)."""
+    return Prepared(build)
+
+
+# --- Inserts -----------------------------------------------------------------------------------
+
+# Per database: {(model, column names): (sql, params, returning)}.
+_inserts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fill(params: tuple, values: dict) -> list:
+    return [
+        (p.converter(values[p.name]) if p.converter else values[p.name]) if isinstance(p, _Slot) else p for p in params
+    ]
+
+
+def insert_row(instance) -> bool:
+    """Insert a new row for `instance` (what `Model.save()` does for one with no id yet), with
+    the INSERT compiled once per database, model and set of columns; sets its id. Returns False,
+    inserting nothing, for a model this does not cover (no auto-incrementing id), so the caller
+    saves it peewee's own way."""
+    model = type(instance)
+    meta = model._meta
+    if not meta.auto_increment or meta.composite_key or instance._pk is not None:
+        return False
+    data = dict(instance.__data__)
+    instance._populate_unsaved_relations(data)  # a related row saved since it was set: its id
+    data.pop(meta.primary_key.name, None)
+    database = db.obj
+    per_database = _inserts.get(database)
+    if per_database is None:
+        per_database = _inserts.setdefault(database, {})
+    key = (model, tuple(sorted(data)))
+    compiled = per_database.get(key)
+    if compiled is None:
+        fields = [meta.fields[name] for name in key[1]]
+        query = model.insert({field: Param(field.name, field.db_value) for field in fields})
+        returning = bool(database.returning_clause)
+        if returning:
+            query = query.returning(meta.primary_key)
+        sql, params = query.sql()
+        compiled = per_database[key] = (sql, tuple(params), returning)
+    sql, params, returning = compiled
+    cursor = db.execute_sql(sql, _fill(params, data))
+    instance._pk = cursor.fetchone()[0] if returning else database.last_insert_id(cursor)
+    instance._dirty.clear()
+    return True
