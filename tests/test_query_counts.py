@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import re
 
 import pytest
 
+from testkit.api import auth, customer_body, make_key
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -179,3 +181,42 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, admin_client, mak
     assert len(counts[5]) == len(counts[50]), (
         f"{len(counts[5])} queries with 5 rows, {len(counts[50])} with 50:\n" + "\n".join(counts[50])
     )
+
+
+# --- The API's create: a statement budget -----------------------------------------------------
+
+
+def _statement_name(sql: str) -> str:
+    """ "SELECT customer", "INSERT outbox_email"...: the statement's kind and its first table."""
+    kind = sql.split(None, 1)[0].upper()
+    table = re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', sql)
+    return f"{kind} {table.group(1) if table else '?'}"
+
+
+def test_an_api_create_runs_only_the_statements_it_needs(app, smtp):
+    """A customer-option create with a new Idempotency-Key (the key used within the minute, so its
+    last-used time is not written again): one look-up each for the key, the email, the plans and
+    the webhook listeners; one insert each for the claim, the customer, its activation email and
+    link and the audit event; the claim's answer stored. No savepoints, no look-up of the
+    Idempotency-Key before claiming it, nothing read back that the create has just written."""
+    secret, client = make_key(app), app.test_client()
+    assert client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "warm-up")).status_code == 201
+    body = customer_body(app, email="counted@example.com")
+    with counted_queries() as statements:
+        response = client.post("/api/v1/customers", json=body, headers=auth(secret, "counted"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    # The per-key rate limit's counter (its own statements, RATELIMIT_STORAGE_URI database://)
+    # belongs to every API request, not to creating: tests/test_rate_limits.py covers it.
+    names = [name for name in map(_statement_name, statements) if not name.endswith(" rate_limit_counter")]
+    assert names == [
+        "SELECT api_key",
+        "INSERT api_idempotency_key",
+        "SELECT customer",
+        "SELECT plan",
+        "INSERT customer",
+        "INSERT outbox_email",
+        "INSERT activation_token",
+        "INSERT audit_event",
+        "SELECT webhook_endpoint",
+        "UPDATE api_idempotency_key",
+    ]

@@ -3,8 +3,10 @@
 The key is claimed (a row inserted under a unique (white-label, key) index) as the first write
 of the transaction that makes the change (after the change's own row locks, if it takes any),
 and the answer is stored in the same transaction. So a change and its key commit together or
-not at all. A second request with the same key while the first is still running waits (at the
-white-label lock a create of the white-label option takes, or at the insert: PostgreSQL holds it on the unique index;
+not at all. Nothing is looked up before the claim, so a new key costs one insert; a claim that
+finds the key taken rolls its transaction back and reads the stored answer. A second request
+with the same key while the first is still running waits (at the white-label lock a create of
+the white-label option takes, or at the insert: PostgreSQL holds it on the unique index;
 SQLite's IMMEDIATE transactions hold the write lock) and, once the first has committed, finds
 the key taken and replays the stored answer. Within 24 hours the same key and body replay the
 first answer; the same key with another method, URL or body is refused.
@@ -25,6 +27,7 @@ from peewee import IntegrityError
 
 from ..extensions import db
 from ..models import ApiIdempotencyKey, utcnow
+from ..prepared import prepared
 from ..tenancy import belongs_to
 from .problems import Problem
 
@@ -39,10 +42,17 @@ def fingerprint() -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def _stored(key: str) -> ApiIdempotencyKey | None:
-    row = ApiIdempotencyKey.get_or_none(
-        belongs_to(ApiIdempotencyKey, of=g.api_white_label) & (ApiIdempotencyKey.key == key)
+@prepared
+def _key_row(white_label, key):
+    return (
+        ApiIdempotencyKey.select()
+        .where(belongs_to(ApiIdempotencyKey, of=white_label) & (ApiIdempotencyKey.key == key))
+        .limit(1)
     )
+
+
+def _stored(key: str) -> ApiIdempotencyKey | None:
+    row = _key_row.first(white_label=g.api_white_label, key=key)
     if row is not None and row.created_at < utcnow() - REPLAY_WINDOW:
         # Older than 24 hours: forgotten, so the key may name a new request.
         ApiIdempotencyKey.delete().where(ApiIdempotencyKey.id == row.id).execute()
@@ -73,14 +83,19 @@ def run(change: Callable[[], Response], *, lock: Callable[[], object] | None = N
                 lock()
             return change()
     digest = fingerprint()
-    found = _stored(key)
-    if found is not None:
-        return _replay(found, digest)
-    with db.atomic():
-        if lock is not None:
-            lock()
+    # The claim comes first, without looking for the key beforehand: a new key (nearly every
+    # request) costs one insert and no look-up. A key already used fails the claim, and only
+    # then is its stored answer read. A key older than 24 hours is forgotten by that read, and
+    # the change is tried once more.
+    for _attempt in range(2):
+        claimed = False
         try:
-            with db.atomic():  # a savepoint: a failed claim leaves the transaction usable
+            with db.atomic():
+                if lock is not None:
+                    lock()
+                # The claim is the transaction's first write, so when the key is taken (or
+                # another request with it committed first, this one having waited for it here),
+                # rolling the whole transaction back loses nothing: no savepoint needed.
                 claim = ApiIdempotencyKey.create(
                     white_label=g.api_white_label,
                     key=key,
@@ -89,23 +104,24 @@ def run(change: Callable[[], Response], *, lock: Callable[[], object] | None = N
                     status=0,
                     response_body="",
                 )
+                claimed = True
+                response = change()
+                ApiIdempotencyKey.update(
+                    status=response.status_code,
+                    response_body=response.get_data(as_text=True),
+                    location=response.headers.get("Location", "")[:255],
+                ).where(ApiIdempotencyKey.id == claim.id).execute()
+                return response
         except IntegrityError:
-            # Another request with this key committed first (this one waited for it at the claim).
-            found = _stored(key)
-            if found is None:
-                raise Problem(
-                    "conflict",
-                    "Another request with this Idempotency-Key is still being processed. "
-                    "Send this one again in a moment.",
-                ) from None
+            if claimed:  # the change's own, not the claim's
+                raise
+        found = _stored(key)
+        if found is not None:
             return _replay(found, digest)
-        response = change()
-        ApiIdempotencyKey.update(
-            status=response.status_code,
-            response_body=response.get_data(as_text=True),
-            location=response.headers.get("Location", "")[:255],
-        ).where(ApiIdempotencyKey.id == claim.id).execute()
-        return response
+    raise Problem(
+        "conflict",
+        "Another request with this Idempotency-Key is still being processed. Send this one again in a moment.",
+    )
 
 
 def purge_expired(now: dt.datetime | None = None) -> int:

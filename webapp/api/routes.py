@@ -13,7 +13,7 @@ from spectree import Response as Answers
 from ..activation import service as activation
 from ..customers.queries import LIST_COLUMNS, parse_cursor, search_customers
 from ..ledger import customer_balance
-from ..models import ActivationToken, Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
+from ..models import Customer, CustomerMembership, PhoneNumber, Plan, User, utcnow
 from ..onboarding import service as onboarding
 from ..onboarding.options import option_for, option_of
 from ..onboarding.steps import NUMBERS
@@ -144,16 +144,9 @@ def customer_json(customer: Customer, *, just_created: bool = False) -> dict:
         administrators = _administrators(customer) if option.white_label_administers else []
         balance = 0
         found = None
-        if option.activates_by_email:
-            latest = (
-                ActivationToken.select()
-                .where(
-                    (ActivationToken.customer == customer.id) & (ActivationToken.purpose == ActivationToken.ACTIVATION)
-                )
-                .order_by(ActivationToken.id.desc())
-                .first()
-            )
-            found = {"latest": latest, "opened_at": None, "sent_count": 1} if latest is not None else None
+        latest = customer.first_activation_link  # set by create_customer when its option sends one
+        if latest is not None:
+            found = {"latest": latest, "opened_at": None, "sent_count": 1}
     else:
         numbers = _numbers(customer)
         plan = Plan.get_or_none(Plan.id == customer.plan_id) if customer.plan_id else None

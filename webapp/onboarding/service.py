@@ -98,7 +98,10 @@ def create_customer(wizard: Wizard, actor: User, *, via: str | None = None) -> C
     """Create the customer a wizard's answers describe: the customer row, then what its option
     does (membership, first charge, numbers, PBX settings, activation email) and the audit event.
     Call inside the caller's transaction, with `wizard.white_label` locked (lock_white_label).
-    `via` names another door than the console (an API key) in the audit trail."""
+    `via` names another door than the console (an API key) in the audit trail.
+
+    After a StepProblem the transaction may be unusable (PostgreSQL refuses every statement
+    after a failed insert): roll it back, or call inside a savepoint to go on, as the import does."""
     forms = checked_forms(wizard)
     option, white_label = wizard.option, wizard.white_label
     try:
@@ -144,10 +147,10 @@ def _new_customer(option: Option, white_label: WhiteLabel, actor: User, forms: d
         activated_at=utcnow() if option.status_after_creation == Customer.ACTIVE else None,
     )
     customer.refresh_search_text()
-    # A savepoint: when the email's unique index refuses the row, the caller's transaction stays
-    # usable (PostgreSQL would otherwise refuse every later statement of it).
-    with db.atomic():
-        customer.save()
+    # No savepoint of its own: when the email's unique index refuses the row, create_customer
+    # raises StepProblem and its callers roll back (the import's savepoint per row, the API's
+    # and the console's transaction), so the refused insert costs no extra round trips.
+    customer.save()
     return customer
 
 
@@ -224,4 +227,4 @@ def _save_pbx_settings(customer: Customer, pbx: PbxForm, numbers_form: NumbersFo
 def _send_activation(customer: Customer) -> None:
     from ..activation.service import send_activation_link
 
-    send_activation_link(customer, new_customer=True)
+    customer.first_activation_link = send_activation_link(customer, new_customer=True)

@@ -132,7 +132,9 @@ class Wizard:
         context = {"white_label": self.white_label, "answers": self.answers() if self.data else {}, "option": option}
         if step is WHO:
             context["options"] = options.OPTIONS
-            if self.draft is None:  # a template is chosen only when the draft starts
+            # A template is chosen only when a draft starts: not when stored answers (an API
+            # call's, an import row's, a submitted draft's) are checked again.
+            if self.draft is None and not stored:
                 from .templates import templates_of
 
                 context["templates"] = templates_of(self.white_label)
