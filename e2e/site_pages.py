@@ -99,7 +99,7 @@ class Site:
     template_id: int = 0  # Demo Telecom's customer template (Settings > Templates)
     imports: dict = field(
         default_factory=dict
-    )  # state -> id of a Customers > Import ("preview", "finished", "checking")
+    )  # state -> id of a Customers > Import ("preview", "finished", "checking", "reading")
 
 
 def build_site(app, smtp, mail_dir: str | None = None) -> Site:
@@ -301,19 +301,22 @@ def _imports(app, admin) -> dict:
         run_imports(budget_seconds=60)
     wait_for_outbox(app)
     preview_rows = [good_row(4, email="walk-import-4@matai.example.com"), bad_row(5)[0], bad_row(6)[0]]
-    checking = _import_being_checked(app)  # before the preview: receiving a file replaces the uploader's last
+    # Before the preview: receiving a file replaces the uploader's last.
+    checking, reading = _import_being_checked(app), _import_being_checked(app, reading=True)
     preview = job_url(upload(admin, csv_bytes(preview_rows), filename="walk-preview.csv"))
     return {
         "finished": int(finished.rsplit("/", 1)[1]),
         "preview": int(preview.rsplit("/", 1)[1]),
         "checking": checking,
+        "reading": reading,
     }
 
 
-def _import_being_checked(app) -> int:
+def _import_being_checked(app, *, reading: bool = False) -> int:
     """An upload half-way through the worker's checks, held there: another worker's claim that
     lasts a day (set in the upload's own transaction, so the walk's worker never starts it), and
-    no uploader, so the walk administrator's own uploads do not replace it."""
+    no uploader, so the walk administrator's own uploads do not replace it. `reading`: instead,
+    a file still being read (its rows so far stored, its total not known yet)."""
     import datetime as dt
     import io
 
@@ -329,6 +332,11 @@ def _import_being_checked(app) -> int:
         job = receive_file(
             demo, User.get(User.email == ADMIN[0]), io.BytesIO(csv_bytes(rows)), "walk-checking.csv", CUSTOMER
         )
+        if reading:
+            CustomerImport.update(status=CustomerImport.READING, created_by=None, total_rows=0).where(
+                CustomerImport.id == job.id
+            ).execute()
+            return job.id
         CustomerImport.update(
             status=CustomerImport.CHECKING, created_by=None, locked_until=utcnow() + dt.timedelta(days=1)
         ).where(CustomerImport.id == job.id).execute()
@@ -786,6 +794,7 @@ REACH: dict[str, Callable[[Site], list[Visit]]] = {
         Visit("import: preview with problems", ADMINISTRATOR, f"/customers/import/{s.imports['preview']}"),
         Visit("import: finished", ADMINISTRATOR, f"/customers/import/{s.imports['finished']}"),
         Visit("import: checking the rows", ADMINISTRATOR, f"/customers/import/{s.imports['checking']}"),
+        Visit("import: reading the file", ADMINISTRATOR, f"/customers/import/{s.imports['reading']}"),
     ],
     "settings.payment_gateway": lambda s: [
         Visit("settings: payment gateway", ADMINISTRATOR, "/settings/payment-gateway"),

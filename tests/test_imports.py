@@ -7,6 +7,8 @@ import csv
 import io
 import re
 
+from peewee import fn
+
 from testkit.imports import bad_row, csv_bytes, good_row, job_url, upload
 from testkit.wizard import post
 from webapp.extensions import db
@@ -334,6 +336,32 @@ def test_stopping_the_checks_or_uploading_another_file_creates_nothing(app, admi
     assert check_uploads(app) == 2
     assert _statuses(app, _job_id(third)) == ["ready", "ready"]
     assert count(app, Customer, Customer.contact_email.startswith("contact")) == 0
+
+
+def test_a_file_still_being_read_says_how_many_rows_are_in_not_a_count_of_checks(app, admin_client):
+    """While a large file is being read (its rows stored a batch at a time), its page, opened
+    from another tab, says how many rows are in so far: the file's total is not known yet, so
+    "n of N rows checked" would read "-2 of 0"."""
+    url = job_url(upload(admin_client, csv_bytes([good_row(i) for i in range(3)]), check=False))
+    job_id = _job_id(url)
+    with app.app_context():
+        # The file as it is half-way through being read: two rows stored, no total yet.
+        CustomerImport.update(status=CustomerImport.READING, total_rows=0).where(CustomerImport.id == job_id).execute()
+        CustomerImportRow.delete().where(
+            (CustomerImportRow.job == job_id)
+            & (
+                CustomerImportRow.line
+                == CustomerImportRow.select(fn.MAX(CustomerImportRow.line)).where(CustomerImportRow.job == job_id)
+            )
+        ).execute()
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "reading the file, 2 rows so far." in page
+    assert "rows checked" not in page and not re.search(r"-\d+ of \d+ rows", page)
+    assert '<progress id="import-progress">Reading the file</progress>' in page  # no value: still going
+    assert 'hx-trigger="every 2s"' in page  # it updates itself until the file is in
+    with app.app_context():
+        CustomerImport.update(status=CustomerImport.TO_CHECK, total_rows=2).where(CustomerImport.id == job_id).execute()
+    assert "0 of 2 rows checked" in admin_client.get(url).get_data(as_text=True)
 
 
 def test_a_worker_never_checks_a_file_whose_rows_are_still_being_stored(app, admin_client, monkeypatch):

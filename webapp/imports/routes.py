@@ -105,7 +105,9 @@ def show(import_id: int):
     if job.status == CustomerImport.DISCARDED:
         abort(404)
     context = {"job": job, "progress": service.progress(job), "checking": service.checking(job)}
-    if context["checking"]:
+    if job.status == CustomerImport.READING:
+        context["read"] = service.rows_read(job)
+    elif context["checking"]:
         context["checked"] = service.checked_count(job)
     elif job.status == CustomerImport.CHECKED:
         context.update(

@@ -142,8 +142,16 @@ def checking(job: Job) -> bool:
     return job.status in (Job.READING, Job.TO_CHECK, Job.CHECKING)
 
 
+def rows_read(job: Job) -> int:
+    """How many of the file's rows are stored so far (while it is being read: `total_rows` is
+    written when the last one is in)."""
+    return Line.select().where(Line.job == job.id).count()
+
+
 def checked_count(job: Job) -> int:
-    """How many of the file's rows the worker has checked so far."""
+    """How many of the file's rows the worker has checked so far (none while it is being read)."""
+    if job.status == Job.READING:
+        return 0
     if not checking(job):
         return job.total_rows
     unchecked = Line.select().where((Line.job == job.id) & (Line.status == Line.UNCHECKED)).count()
