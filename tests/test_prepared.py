@@ -87,6 +87,9 @@ def test_a_prepared_query_is_built_once_per_database_and_takes_exactly_its_param
             list(plans.rows())
         with pytest.raises(TypeError, match="takes white_label"):
             list(plans.rows(white_label=demo, extra=1))
+        # Peewee would have written IS NULL; a compiled "= ?" given NULL would silently match nothing.
+        with pytest.raises(ValueError, match="white_label is None"):
+            list(plans.rows(white_label=None))
 
 
 def _stored(model: type[Model], row_id: int) -> dict:

@@ -1,8 +1,8 @@
 """Queries compiled to SQL once per database and run many times with new values.
 
 Peewee builds a query's SQL anew every time it runs. For most pages that is noise; on the
-integration API's create it was the largest single cost: the key look-up alone (four tables,
-about fifty columns) took 0.7 ms to compile and a fraction of that to run (docs/performance.md,
+integration API's create it was the largest single cost in Python: compiling the key look-up
+alone (four tables, about fifty columns) took 0.66 ms on every request (docs/performance.md,
 target 8). A prepared query is built once per database, with a `Param` where each value goes;
 each run only fills the parameters in and hands the cursor to peewee to turn into rows, as the
 query itself would have.
@@ -18,6 +18,8 @@ build the query from its arguments and constants only: anything else it computes
 setting) would be frozen into the SQL. A parameter may appear only where peewee would bind a
 value (`field == param`, `field != param`...): not in `in_()`, `LIMIT` or a column list. The
 value given for it is converted by the field it is compared with, as peewee converts a value.
+A value may not be None: peewee turns `field == None` into `IS NULL` when it builds a query,
+but a compiled `= ?` given NULL matches nothing, so write that condition without a parameter.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ class Prepared:
     def _params(self, compiled: _Compiled, values: dict) -> list:
         if values.keys() != set(self._names):
             raise TypeError(f"{self.__name__} takes {', '.join(self._names)}; given {', '.join(values) or 'nothing'}")
+        missing = [name for name, value in values.items() if value is None]
+        if missing:
+            raise ValueError(
+                f"{self.__name__}: {', '.join(missing)} is None, which `= ?` never matches (see prepared.py)"
+            )
         return _fill(compiled.params, values)
 
     def rows(self, **values) -> Iterator:
@@ -135,6 +142,8 @@ def insert_row(instance) -> bool:
     data = dict(instance.__data__)
     instance._populate_unsaved_relations(data)  # a related row saved since it was set: its id
     data.pop(meta.primary_key.name, None)
+    if not data:  # nothing but defaults the database fills in: peewee's INSERT ... DEFAULT VALUES
+        return False
     database = db.obj
     per_database = _inserts.get(database)
     if per_database is None:
