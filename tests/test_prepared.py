@@ -8,6 +8,7 @@ default such as `created_at` must be worked out for each row, never frozen into 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from peewee import Model
@@ -25,6 +26,7 @@ from webapp.models import (
     User,
     WhiteLabel,
     WhiteLabelMembership,
+    utcnow,
 )
 from webapp.prepared import prepared
 
@@ -98,6 +100,20 @@ def _stored(model: type[Model], row_id: int) -> dict:
     return data
 
 
+def _email_values(white_label: WhiteLabel, **values) -> dict:
+    """An outbox email's columns (a test email, never sent)."""
+    return {
+        "white_label": white_label,
+        "kind": "test",
+        "recipient": "a@example.com",
+        "sender": "b@example.com",
+        "subject": "Hello",
+        "text_body": "Hi",
+        "html_body": "<p>Hi</p>",
+        **values,
+    }
+
+
 def _peewee_insert(instance: Model) -> Model:
     """The row inserted by peewee's own Model.save (what BaseModel.save replaced)."""
     Model.save(instance, force_insert=True)
@@ -131,14 +147,8 @@ def test_insert_row_stores_what_peewees_insert_stores(app):
                 ),
                 (
                     OutboxEmail,
-                    dict(
-                        white_label=demo,
-                        kind="test",
-                        recipient="a@example.com",
-                        sender="b@example.com",
-                        subject="Hello",
-                        text_body="Hi",
-                        html_body="<p>Hi</p>",
+                    _email_values(
+                        demo,
                         message_id="<prepared@example.com>",
                         secret_link="/activate/not-a-real-token",  # encrypted at rest by its field
                         created_at=moment,
@@ -162,28 +172,19 @@ def test_insert_row_stores_what_peewees_insert_stores(app):
 def test_insert_row_works_out_each_rows_defaults_and_links_its_relations(app):
     with app.app_context(), db.connection_context():
         demo = _demo()
-        first = AuditEvent.create(white_label=demo, action="first")
-        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1)
-        AuditEvent.update(created_at=later - dt.timedelta(days=1)).where(AuditEvent.id == first.id).execute()
+        AuditEvent.create(white_label=demo, action="first")  # compiles the INSERT
+        time.sleep(0.01)
+        between = utcnow()
         second = AuditEvent.create(white_label=demo, action="second")
-        # created_at (default utcnow) is the second row's own time, not the first's cached.
-        assert AuditEvent.get_by_id(second.id).created_at > AuditEvent.get_by_id(first.id).created_at
+        # created_at (default utcnow) is the second row's own time, not one cached with the SQL.
+        assert AuditEvent.get_by_id(second.id).created_at >= between
         # A related row saved after it was set: its new id is what is stored.
-        email = OutboxEmail(
-            white_label=demo,
-            kind="test",
-            recipient="a@example.com",
-            sender="b@example.com",
-            subject="s",
-            text_body="t",
-            html_body="h",
-            message_id="<linked@example.com>",
-        )
+        email = OutboxEmail(**_email_values(demo, message_id="<linked@example.com>"))
         customer = Customer.select().where(Customer.white_label == demo).first() or Customer.create(
             white_label=demo, business_name="Linked", contact_email="linked@example.com"
         )
         token = ActivationToken(
-            customer=customer, purpose="activation", token_hash="f" * 64, email=email, expires_at=later
+            customer=customer, purpose="activation", token_hash="f" * 64, email=email, expires_at=between
         )
         email.save()
         token.save()
