@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from testkit.worker import start_worker, stop_worker  # noqa: F401 (the import tests start workers from here)
 from webapp.imports.columns import columns_for
 
 GOOD = {
@@ -111,41 +112,3 @@ def job_url(response) -> str:
     """The import page an upload redirected to."""
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return response.headers["Location"]
-
-
-def start_worker(database_url: str, **env):
-    """`flask outbox-worker` as its own process (as production runs it), on the tests' database."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    environment = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "FLASK_ENV", "DATABASE_URL"}}
-    environment.update(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "MAIL_SERVER": "127.0.0.1",
-            "OUTBOX_POLL_SECONDS": "0.2",
-            "OUTBOX_BACKOFF_SECONDS": "0",
-            "SCHEDULE_INTERVAL_SECONDS": "3600",
-            "APP_BASE_URL": "https://onboarding.example.com",
-        }
-    )
-    environment.update({k: str(v) for k, v in env.items()})
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop_worker(process) -> str:
-    """Kill the worker if it still runs; its output."""
-    if process.poll() is None:
-        process.kill()
-    output, _ = process.communicate(timeout=15)
-    return output

@@ -13,19 +13,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
 from testkit.smtp_faults import FaultySmtpServer
 from testkit.webhook_receiver import Receiver
+from testkit.worker import start_worker, stop_worker
 from webapp import logs
 from webapp.extensions import db
 from webapp.mail import deliver_due, queue_email
@@ -35,7 +32,6 @@ from webapp.webhooks.delivery import deliver_due_webhooks
 
 pytestmark = pytest.mark.slow  # runs and kills worker processes: left out of `make test-fast`
 
-ROOT = Path(__file__).resolve().parent.parent
 LEASE = 1.5  # seconds: short, so a lease running out is quick to see; the heartbeat beats every 0.5 s
 
 
@@ -67,38 +63,6 @@ def _deliver(app) -> int:
 
 def _metric(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def start_worker(database_url: str, **env) -> subprocess.Popen:
-    """`flask outbox-worker` as its own process, as production runs it."""
-    environment = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "FLASK_ENV", "DATABASE_URL"}}
-    environment.update(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret-key",
-            "MAIL_SERVER": "127.0.0.1",
-            "OUTBOX_POLL_SECONDS": "0.2",
-            "OUTBOX_BACKOFF_SECONDS": "0",
-            "SCHEDULE_INTERVAL_SECONDS": "3600",
-            "APP_BASE_URL": "https://onboarding.example.com",
-        }
-    )
-    environment.update({k: str(v) for k, v in env.items()})
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.kill()
-    output, _ = process.communicate(timeout=15)
-    return output
 
 
 @pytest.fixture
@@ -193,7 +157,7 @@ def test_a_worker_killed_after_the_server_accepted_is_taken_over_after_the_lease
             time.sleep(0.05)
         waited = time.monotonic() - killed_at
     finally:
-        output = _stop(worker)
+        output = stop_worker(worker)
     assert taken_over == 1, output
     assert waited <= LEASE + 3, waited
     row = _row(app, email_id)
@@ -219,7 +183,7 @@ def test_sigterm_finishes_the_send_in_progress_and_starts_no_other(faulty, datab
         code = worker.wait(timeout=20)
         exited = time.monotonic()
     finally:
-        output = _stop(worker)
+        output = stop_worker(worker)
     assert code == 0, output
     assert len(server.messages) == 1 and server.accepted_at[0] < exited  # it waited for the 250
     assert exited - signalled >= 1.0  # the send in progress was not cut short
