@@ -20,6 +20,11 @@ value (`field == param`, `field != param`...): not in `in_()`, `LIMIT` or a colu
 value given for it is converted by the field it is compared with, as peewee converts a value.
 A value may not be None: peewee turns `field == None` into `IS NULL` when it builds a query,
 but a compiled `= ?` given NULL matches nothing, so write that condition without a parameter.
+
+This leans on a few of peewee's internals: a Context's `_values`, a query's
+`_get_cursor_wrapper`, and a model's `_pk`, `_dirty` and `_populate_unsaved_relations`.
+tests/test_prepared.py compares each path with peewee's own (the SQL sent, the rows read, the
+row stored), so a peewee upgrade that changes them fails there first.
 """
 
 from __future__ import annotations
