@@ -128,6 +128,23 @@ def test_windows_1252_and_semicolons_and_a_byte_order_mark_are_read(app, admin_c
             assert stored.cells["business_name"] == "Café Zoë Ltd"
 
 
+def test_a_file_neither_utf8_nor_windows_1252_is_refused_with_words_not_a_500(app, admin_client):
+    """UTF-8 up to its last byte, which starts a character that never ends: not UTF-8. Nor is it
+    Windows-1252, where 0x9D (inside the UTF-8 of "”") means nothing. The encoding check only
+    tried Windows-1252 on the chunks read after UTF-8 had failed, and UTF-8's failure here shows
+    only at the end, so Windows-1252 was chosen untried and reading the file raised: a 500 (the
+    import fuzz found it, on PostgreSQL's run)."""
+    header = csv_bytes([])  # the column names
+    for data in (
+        header + b"\xe2\x80\x9dMatai\xe2",  # one chunk: UTF-8's failure shows at the end
+        header + b"\xe2\x80\x9d" * 30_000 + b"\xff",  # 0x9D in the first chunk, 0xFF in a later one
+    ):
+        response = upload(admin_client, data, check=False)
+        assert response.status_code == 422, response.status_code
+        assert "The file is not text this import can read." in response.get_data(as_text=True)
+    assert count(app, CustomerImport, CustomerImport.status != CustomerImport.DISCARDED) == 0
+
+
 def test_white_label_rows_claim_numbers_once_in_the_file_and_their_charges_fit_the_credit(app, admin_client, smtp):
     with app.app_context():
         demo = WhiteLabel.get(WhiteLabel.slug == "demo-telecom")

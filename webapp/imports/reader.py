@@ -52,12 +52,14 @@ def sniff_encoding(stream, max_bytes: int) -> str:
                 f"The file is larger than {megabytes(max_bytes)}, the most one import takes. "
                 "Split it into smaller files and import them one after the other."
             )
+        # Both are tried on every chunk: UTF-8 can fail late (in a later chunk, or only at the
+        # end, on a character left unfinished), and then Windows-1252 must hold for the whole file.
         if is_utf8:
             try:
                 utf8.decode(chunk)
             except UnicodeDecodeError:
                 is_utf8 = False
-        if not is_utf8 and is_cp1252:
+        if is_cp1252:
             try:
                 cp1252.decode(chunk)
             except UnicodeDecodeError:
