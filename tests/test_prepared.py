@@ -7,12 +7,14 @@ default such as `created_at` must be worked out for each row, never frozen into 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 
 import pytest
 from peewee import Model
 
+from testkit.quick_connections import quick_connections
 from webapp.api.keys import create_key
 from webapp.extensions import db
 from webapp.models import (
@@ -28,7 +30,7 @@ from webapp.models import (
     WhiteLabelMembership,
     utcnow,
 )
-from webapp.prepared import prepared
+from webapp.prepared import _statement, prepared, server_prepares, statement_sql
 
 
 def _demo() -> WhiteLabel:
@@ -53,7 +55,8 @@ def test_a_prepared_query_sends_peeweees_sql_and_gives_the_same_rows(app):
         admin = User.get(User.email == "admin@demo.example.com")
         made = create_key(demo, admin, name="Shop", scope="read_write")
         other = WhiteLabel.select().where(WhiteLabel.id != demo.id).first()
-        cases = [(made.row.secret_hash, demo), (made.row.secret_hash, other.id), ("0" * 64, demo)]
+        # No row first: the column mapping worked out on an empty result serves the later ones.
+        cases = [("0" * 64, demo), (made.row.secret_hash, demo), (made.row.secret_hash, other.id)]
         for secret_hash, white_label in cases:
             assert (
                 keys.sql(secret_hash=secret_hash, white_label=white_label)
@@ -199,3 +202,82 @@ def test_rows_without_an_auto_id_and_updates_are_saved_peewees_way(app):
         membership.role = WhiteLabelMembership.STAFF
         assert membership.save() == 1
         assert WhiteLabelMembership.get_by_id(membership.id).role == WhiteLabelMembership.STAFF
+
+
+def test_a_statement_is_numbered_for_the_server_and_keeps_its_literal_percent_signs():
+    statement = _statement("Plans offered!", 'SELECT %s, \'100%%\', "t1"."x" = %s')
+    assert statement.name.startswith("plans_offered__")
+    assert statement.prepare == f'PREPARE {statement.name} AS SELECT $1, \'100%%\', "t1"."x" = $2'
+    assert statement.execute == f"EXECUTE {statement.name}(%s, %s)"
+    assert statement_sql(statement.execute) == statement.sql
+    bare = _statement("none", "SELECT 1")
+    assert bare.execute == f"EXECUTE {bare.name}" and bare.prepare == f"PREPARE {bare.name} AS SELECT 1"
+    assert statement_sql("SELECT 1") == "SELECT 1"
+
+
+@contextlib.contextmanager
+def _sent():
+    """The SQL of every statement sent inside the block."""
+    database, statements = db.obj, []
+    original = database.execute_sql
+
+    def recording(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    database.execute_sql = recording
+    try:
+        yield statements
+    finally:
+        del database.execute_sql
+
+
+@pytest.mark.parametrize("server_prepare", [True, False])
+def test_on_postgresql_a_statement_is_prepared_once_per_connection_and_outlives_a_rollback(
+    app, database_url, server_prepare
+):
+    """Pooled PostgreSQL (production's postgresql+pool://) prepares each compiled statement once
+    per connection and then only EXECUTEs it; a rolled-back transaction keeps it (PREPARE is not
+    transactional), a new connection prepares again. With DATABASE_SERVER_PREPARE off, and on
+    SQLite, each statement is sent whole."""
+
+    def active_plans(white_label):
+        return Plan.select().where((Plan.white_label == white_label) & Plan.active).order_by(Plan.id)
+
+    plans = prepared(active_plans)
+    with app.app_context(), quick_connections(database_url):
+        on_server = server_prepares(db.obj) and server_prepare
+        assert on_server == (server_prepare and not database_url.startswith("sqlite"))
+        db.obj.server_prepare = server_prepare
+        try:
+            with db.connection_context():
+                demo = _demo()
+                expected = [p.name for p in active_plans(demo)]
+                assert expected
+                with _sent() as sent:
+                    assert [p.name for p in plans.rows(white_label=demo)] == expected
+                    assert [p.name for p in plans.rows(white_label=demo)] == expected
+                if on_server:
+                    name, values = sent[0].split()[1], len(plans.sql(white_label=demo)[1])
+                    assert sent[0].startswith(f"PREPARE {name} AS SELECT ") and "%s" not in sent[0]
+                    assert "$1" in sent[0] and f"${values + 1}" not in sent[0]
+                    assert sent[1:] == [f"EXECUTE {name}({', '.join(['%s'] * values)})"] * 2
+                else:
+                    assert sent == [plans.sql(white_label=demo)[0]] * 2
+                with db.atomic() as transaction:
+                    AuditEvent.create(white_label=demo, action="rolled-back")
+                    assert [p.name for p in plans.rows(white_label=demo)] == expected
+                    transaction.rollback()
+                with _sent() as sent:
+                    kept = AuditEvent.create(white_label=demo, action="kept")
+                    assert [p.name for p in plans.rows(white_label=demo)] == expected
+                assert [s.split()[0] for s in sent] == (["EXECUTE", "EXECUTE"] if on_server else ["INSERT", "SELECT"])
+                assert AuditEvent.select().where(AuditEvent.action == "rolled-back").count() == 0
+                assert AuditEvent.get_by_id(kept.id).action == "kept"
+            if hasattr(db.obj, "close_all"):  # a pool: close its idle connections too
+                db.obj.close_all()
+            with db.connection_context(), _sent() as sent:  # a new connection: prepared afresh
+                assert [p.name for p in plans.rows(white_label=demo)] == expected
+            assert [s.split()[0] for s in sent] == (["PREPARE", "EXECUTE"] if on_server else ["SELECT"])
+        finally:
+            db.obj.server_prepare = True

@@ -25,6 +25,7 @@ from webapp.models import (
     WhiteLabel,
 )
 from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
+from webapp.prepared import statement_sql
 
 _serial = itertools.count(1)
 
@@ -187,7 +188,9 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, admin_client, mak
 
 
 def _statement_name(sql: str) -> str:
-    """ "SELECT customer", "INSERT outbox_email"...: the statement's kind and its first table."""
+    """ "SELECT customer", "INSERT outbox_email"...: the statement's kind and its first table (for
+    an EXECUTE of a statement prepared on PostgreSQL, the statement's)."""
+    sql = statement_sql(sql)
     kind = sql.split(None, 1)[0].upper()
     table = re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', sql)
     return f"{kind} {table.group(1) if table else '?'}"

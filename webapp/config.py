@@ -75,6 +75,9 @@ def from_environment(instance_path: Path) -> dict:
         "DEBUG": False,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        # PostgreSQL: prepare the hot statements on the server once per connection (prepared.py).
+        # Turn off behind a pooler that shares server connections between transactions.
+        "DATABASE_SERVER_PREPARE": _env_flag("DATABASE_SERVER_PREPARE", True),
         # Fernet keys for stored third-party secrets, newest first (webapp/crypto.py); empty:
         # one key derived from SECRET_KEY.
         "SECRETS_ENCRYPTION_KEYS": os.environ.get("SECRETS_ENCRYPTION_KEYS", ""),

@@ -51,6 +51,7 @@ def open_database(url: str) -> Database:
 def init_app(app: Flask) -> None:
     """Bind the proxy to the configured database and open a connection per request."""
     database = open_database(app.config["DATABASE_URL"])
+    database.server_prepare = app.config.get("DATABASE_SERVER_PREPARE", True)  # prepared.py
     db.initialize(database)
     app.extensions["database"] = database
 

@@ -51,6 +51,13 @@ def _key_row(white_label, key):
     )
 
 
+@prepared
+def _store_answer(claim_id, status, response_body, location):
+    return ApiIdempotencyKey.update(status=status, response_body=response_body, location=location).where(
+        ApiIdempotencyKey.id == claim_id
+    )
+
+
 def _stored(key: str) -> ApiIdempotencyKey | None:
     row = _key_row.first(white_label=g.api_white_label, key=key)
     if row is not None and row.created_at < utcnow() - REPLAY_WINDOW:
@@ -106,11 +113,12 @@ def run(change: Callable[[], Response], *, lock: Callable[[], object] | None = N
                 )
                 claimed = True
                 response = change()
-                ApiIdempotencyKey.update(
+                _store_answer.execute(
+                    claim_id=claim.id,
                     status=response.status_code,
                     response_body=response.get_data(as_text=True),
                     location=response.headers.get("Location", "")[:255],
-                ).where(ApiIdempotencyKey.id == claim.id).execute()
+                )
                 return response
         except IntegrityError:
             if claimed:  # the change's own, not the claim's
