@@ -30,7 +30,7 @@ hands one server connection to many clients between transactions (PgBouncer in t
 mode) breaks this: set DATABASE_SERVER_PREPARE=0 there and every statement is sent whole.
 
 This leans on a few of peewee's internals: a Context's `_values`, a query's
-`_get_cursor_wrapper`, and a model's `_pk`, `_dirty` and
+`_get_cursor_wrapper` and its wrapper's `initialize`, and a model's `_pk`, `_dirty` and
 `_populate_unsaved_relations`. tests/test_prepared.py compares each path with peewee's own (the
 SQL sent, the rows read, the row stored), so a peewee upgrade that changes them fails there
 first.
@@ -145,6 +145,7 @@ class _Compiled(NamedTuple):
     sql: str
     params: tuple  # constants, and a _Slot where each run's value goes
     statement: _Statement
+    resolved: dict  # the cursor wrapper's column mapping, once worked out (Prepared.rows)
 
 
 class Prepared:
@@ -164,7 +165,7 @@ class Prepared:
                 query = self._build(**{name: Param(name) for name in self._names})
                 sql, params = query.sql()
                 compiled = self._compiled[database] = _Compiled(
-                    query, sql, tuple(params), _statement(self.__name__, sql)
+                    query, sql, tuple(params), _statement(self.__name__, sql), {}
                 )
         return compiled
 
@@ -189,7 +190,19 @@ class Prepared:
         cursor = _send(compiled.statement, self._params(compiled, values))
         # The cursor wrapper the query would have made for itself: joined models come back
         # attached, as from the query. (Peewee's own method, used as its execute() uses it.)
-        return iter(compiled.query._get_cursor_wrapper(cursor))
+        wrapper = compiled.query._get_cursor_wrapper(cursor)
+        # How the columns map onto models and converters depends only on the SQL, so it is
+        # worked out once (peewee's `initialize`, a quarter of the key look-up's Python) and
+        # handed to every later wrapper of this statement, which only reads it.
+        resolved = compiled.resolved
+        if not resolved:
+            before = set(vars(wrapper))
+            wrapper.initialize()
+            resolved.update((name, value) for name, value in vars(wrapper).items() if name not in before)
+        else:
+            vars(wrapper).update(resolved)
+        wrapper.initialized = True
+        return iter(wrapper)
 
     def first(self, **values):
         """The first row for these values, or None (build the query with `.limit(1)`)."""
