@@ -1,4 +1,4 @@
-"""The cheap pieces of `make scale-test` (bench/scale.py), tested without running the topology."""
+"""The cheap pieces of the bench's tools (`make scale-test`'s bench/scale.py, bench/spy.py), tested without running them."""
 
 from __future__ import annotations
 
@@ -68,3 +68,20 @@ def test_the_scale_tests_mail_server_drops_after_accepting_and_the_outbox_counts
         assert OutboxEmail.select().where(OutboxEmail.status == OutboxEmail.SENT).count() == 6
         assert deliver_due() == 0
     assert dropping_server.dropped == 3 and len({mid for _, mid in dropping_server.received}) == 6
+
+
+def test_bench_spy_counts_each_frame_once_per_sample_inclusive_and_the_top_frame_as_self(tmp_path):
+    """bench/spy.py reads py-spy's raw output: a frame that appears twice in one stack (recursion)
+    still counts once for that sample, and only the top frame counts as self."""
+    from bench.spy import shares
+
+    raw = tmp_path / "worker-1.txt"
+    raw.write_text(
+        "handle (gunicorn/workers/sync.py:10);view (/x/site-packages/flask/app.py:5);"
+        "view (/x/site-packages/flask/app.py:5);_execute_cursor (/x/site-packages/peewee.py:3914) 7\n"
+        "handle (gunicorn/workers/sync.py:10);render (/x/site-packages/jinja2/environment.py:1) 3\n"
+    )
+    total, inclusive, alone = shares([raw])
+    assert total == 10
+    assert inclusive["view (flask/app.py)"] == 7 and inclusive["handle (gunicorn/workers/sync.py)"] == 10
+    assert alone == {"_execute_cursor (peewee.py)": 7, "render (jinja2/environment.py)": 3}
