@@ -7,13 +7,13 @@ default such as `created_at` must be worked out for each row, never frozen into 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 
 import pytest
 from peewee import Model
 
+from bench.harness import captured_statements
 from testkit.quick_connections import quick_connections
 from webapp.api.keys import create_key
 from webapp.extensions import db
@@ -215,23 +215,6 @@ def test_a_statement_is_numbered_for_the_server_and_keeps_its_literal_percent_si
     assert statement_sql("SELECT 1") == "SELECT 1"
 
 
-@contextlib.contextmanager
-def _sent():
-    """The SQL of every statement sent inside the block."""
-    database, statements = db.obj, []
-    original = database.execute_sql
-
-    def recording(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    database.execute_sql = recording
-    try:
-        yield statements
-    finally:
-        del database.execute_sql
-
-
 @pytest.mark.parametrize("server_prepare", [True, False])
 def test_on_postgresql_a_statement_is_prepared_once_per_connection_and_outlives_a_rollback(
     app, database_url, server_prepare
@@ -254,9 +237,10 @@ def test_on_postgresql_a_statement_is_prepared_once_per_connection_and_outlives_
                 demo = _demo()
                 expected = [p.name for p in active_plans(demo)]
                 assert expected
-                with _sent() as sent:
+                with captured_statements() as captured:
                     assert [p.name for p in plans.rows(white_label=demo)] == expected
                     assert [p.name for p in plans.rows(white_label=demo)] == expected
+                sent = [sql for sql, _params in captured]
                 if on_server:
                     name, values = sent[0].split()[1], len(plans.sql(white_label=demo)[1])
                     assert sent[0].startswith(f"PREPARE {name} AS SELECT ") and "%s" not in sent[0]
@@ -268,16 +252,16 @@ def test_on_postgresql_a_statement_is_prepared_once_per_connection_and_outlives_
                     AuditEvent.create(white_label=demo, action="rolled-back")
                     assert [p.name for p in plans.rows(white_label=demo)] == expected
                     transaction.rollback()
-                with _sent() as sent:
+                with captured_statements() as sent:
                     kept = AuditEvent.create(white_label=demo, action="kept")
                     assert [p.name for p in plans.rows(white_label=demo)] == expected
-                assert [s.split()[0] for s in sent] == (["EXECUTE", "EXECUTE"] if on_server else ["INSERT", "SELECT"])
+                assert [sql.split()[0] for sql, _ in sent] == (["EXECUTE"] * 2 if on_server else ["INSERT", "SELECT"])
                 assert AuditEvent.select().where(AuditEvent.action == "rolled-back").count() == 0
                 assert AuditEvent.get_by_id(kept.id).action == "kept"
             if hasattr(db.obj, "close_all"):  # a pool: close its idle connections too
                 db.obj.close_all()
-            with db.connection_context(), _sent() as sent:  # a new connection: prepared afresh
+            with db.connection_context(), captured_statements() as sent:  # a new connection: prepared afresh
                 assert [p.name for p in plans.rows(white_label=demo)] == expected
-            assert [s.split()[0] for s in sent] == (["PREPARE", "EXECUTE"] if on_server else ["SELECT"])
+            assert [sql.split()[0] for sql, _ in sent] == (["PREPARE", "EXECUTE"] if on_server else ["SELECT"])
         finally:
             db.obj.server_prepare = True

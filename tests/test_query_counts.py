@@ -1,18 +1,19 @@
 """Queries per page stay the same however many rows the page shows (no N+1 queries).
 
 Each page is requested once with 5 rows and once with 50, counting every statement that goes
-through the database's execute_sql; the two counts must be equal.
+through the database's execute_sql (bench.harness.captured_statements, which the bench's own
+count uses); the two counts must be equal.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import re
 
 import pytest
 
+from bench.harness import captured_statements
 from testkit.api import auth, customer_body, make_key
 from webapp.extensions import db
 from webapp.models import (
@@ -28,24 +29,6 @@ from webapp.onboarding.options import CUSTOMER, WHITE_LABEL
 from webapp.prepared import statement_sql
 
 _serial = itertools.count(1)
-
-
-@contextlib.contextmanager
-def counted_queries():
-    """Collect the SQL of every query the app runs inside the block."""
-    database = db.obj
-    original = database.execute_sql
-    statements: list[str] = []
-
-    def counting(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    database.execute_sql = counting
-    try:
-        yield statements
-    finally:
-        del database.execute_sql  # the class's method again
 
 
 def _demo():
@@ -170,8 +153,9 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, admin_client, mak
     for rows in (5, 50):
         url, listed = make_page(app, rows)
         admin_client.get(url)  # the first request of a client may warm caches
-        with counted_queries() as statements:
+        with captured_statements() as captured:
             response = admin_client.get(url)
+        statements = [sql for sql, _params in captured]
         assert response.status_code == 200
         assert any(
             'FROM "customer"' in sql or 'FROM "ledger_entry"' in sql for sql in statements
@@ -205,8 +189,9 @@ def test_an_api_create_runs_only_the_statements_it_needs(app, smtp):
     secret, client = make_key(app), app.test_client()
     assert client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "warm-up")).status_code == 201
     body = customer_body(app, email="counted@example.com")
-    with counted_queries() as statements:
+    with captured_statements() as captured:
         response = client.post("/api/v1/customers", json=body, headers=auth(secret, "counted"))
+    statements = [sql for sql, _params in captured]
     assert response.status_code == 201, response.get_data(as_text=True)
     # The per-key rate limit's counter (its own statements, RATELIMIT_STORAGE_URI database://)
     # belongs to every API request, not to creating: tests/test_rate_limits.py covers it.
