@@ -24,7 +24,8 @@ def quick_connections(database_url: str):
         yield
         return
     original = db.obj
-    pooled = connect(database_url.replace("://", "+pool://", 1), options="-c synchronous_commit=off")
+    pooled_url = database_url if "+pool://" in database_url else database_url.replace("://", "+pool://", 1)
+    pooled = connect(pooled_url, options="-c synchronous_commit=off")
     db.initialize(pooled)
     try:
         yield
