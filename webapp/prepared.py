@@ -23,11 +23,12 @@ but a compiled `= ?` given NULL matches nothing, so write that condition without
 
 On PostgreSQL through peewee's pool (production's `postgresql+pool://`) each compiled statement
 is also prepared on the server (`PREPARE`), once per connection, and run with `EXECUTE`: the
-server then parses and plans it once instead of on every run. Planning was most of what the key look-up cost PostgreSQL (0.7 of its 0.9 ms: four tables,
-fifty columns). A prepared statement outlives a rolled-back transaction (PostgreSQL's PREPARE is
-not transactional), so a connection prepares each statement once in its life. A pooler that
-hands one server connection to many clients between transactions (PgBouncer in transaction
-mode) breaks this: set DATABASE_SERVER_PREPARE=0 there and every statement is sent whole.
+server then parses and plans it once instead of on every run. Planning was most of what the key
+look-up cost PostgreSQL (0.7 of its 0.9 ms: four tables, fifty columns). A prepared statement
+outlives a rolled-back transaction (PostgreSQL's PREPARE is not transactional), so a connection
+prepares each statement once in its life. A pooler that hands one server connection to many
+clients between transactions (PgBouncer in transaction mode) breaks this: set
+DATABASE_SERVER_PREPARE=0 there and every statement is sent whole.
 
 This leans on a few of peewee's internals: a Context's `_values`, a query's
 `_get_cursor_wrapper` and its wrapper's `initialize`, and a model's `_pk`, `_dirty` and
