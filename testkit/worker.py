@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,19 +27,26 @@ def start_worker(database_url: str, **env) -> subprocess.Popen:
         }
     )
     environment.update({k: str(v) for k, v in env.items()})
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return spawn([sys.executable, "-m", "flask", "--app", "wsgi", "outbox-worker"], env=environment)
+
+
+def spawn(command: list[str], *, env: dict) -> subprocess.Popen:
+    """`command` run from the project's folder; what it prints goes to a file, which stop_worker
+    reads back. (A pipe that nobody reads while the process runs fills at 64 KiB, and the process
+    then blocks in its next write: a worker logging a line per email stopped sending half-way.)"""
+    output = tempfile.TemporaryFile(mode="w+", prefix="worker-output-")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+    process.output_file = output
+    return process
 
 
 def stop_worker(process: subprocess.Popen) -> str:
-    """Kill the worker if it still runs; its output."""
+    """Kill the worker if it still runs; its output (the same again when called twice)."""
     if process.poll() is None:
         process.kill()
-    output, _ = process.communicate(timeout=15)
-    return output
+    process.wait(timeout=15)
+    if not process.output_file.closed:
+        with process.output_file as file:
+            file.seek(0)
+            process.output = file.read()
+    return process.output

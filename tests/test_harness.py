@@ -41,3 +41,20 @@ def test_the_redis_fixture_fails_in_ci_when_redis_does_not_answer(monkeypatch):
     monkeypatch.setattr(conftest, "redis_reachable", lambda: False)
     with pytest.raises(pytest.fail.Exception, match="Redis is not reachable on 127.0.0.1:6379"):
         conftest.redis_server.__wrapped__()
+
+
+def test_a_worker_process_that_logs_a_lot_never_blocks_on_its_output():
+    """The worker tests read a worker's output only when they stop it. Through a pipe nobody read
+    while it ran, a worker that logged more than the pipe holds (64 KiB: about 900 'sent' lines,
+    more when leases are taken over) blocked in its next log write, holding its leases, and the
+    import test timed out with emails unsent (seen once in a PostgreSQL run). Its output goes to
+    a file instead, read back whole by stop_worker."""
+    import sys
+
+    from testkit.worker import spawn, stop_worker
+
+    line = "Email 705 (activation) sent (attempt 2)"
+    process = spawn([sys.executable, "-c", f"for i in range(20_000): print({line!r}, i)"], env={})
+    assert process.wait(timeout=30) == 0  # it finished writing ~900 KB with nobody reading
+    output = stop_worker(process)
+    assert output.count(line) == 20_000 and output.rstrip().endswith(f"{line} 19999")
