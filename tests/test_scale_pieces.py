@@ -1,4 +1,4 @@
-"""The cheap pieces of the bench's tools (`make scale-test`'s bench/scale.py, bench/spy.py), tested without running them."""
+"""The cheap pieces of the bench's tools (`make scale-test`'s bench/scale.py, bench/spy.py, bench/costs.py), tested without running them whole."""
 
 from __future__ import annotations
 
@@ -85,3 +85,32 @@ def test_bench_spy_counts_each_frame_once_per_sample_inclusive_and_the_top_frame
     assert total == 10
     assert inclusive["view (flask/app.py)"] == 7 and inclusive["handle (gunicorn/workers/sync.py)"] == 10
     assert alone == {"_execute_cursor (peewee.py)": 7, "render (jinja2/environment.py)": 3}
+
+
+def test_bench_costs_counts_each_execute_as_one_round_trip_and_bounds_the_ratio_by_the_trips_saved():
+    """bench/costs.py: its cursor counts one round trip per execute, however many statements the
+    execute carries (four INSERTs sent together are one, and all four rows are written); the bound
+    takes the round trips a create makes beyond the floor's, each at the measured cost, off the
+    create's total."""
+    import psycopg2
+
+    from bench.costs import Cost, bound, round_trip_costs
+    from conftest import service_unavailable
+
+    url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        psycopg2.connect(url, connect_timeout=3).close()
+    except psycopg2.OperationalError as error:
+        service_unavailable(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({error})")
+    costs = round_trip_costs(url, 3)
+    assert {name: cost.round_trips for name, cost in costs.items()} == {
+        "SELECT 1": 1,
+        "one INSERT": 1,
+        "4 INSERTs, 4 round trips": 4,
+        "4 INSERTs, 1 round trip": 1,
+    }
+    assert all(cost.wall_ms > 0 for cost in costs.values())
+    floor = Cost(python_ms=2.0, postgres_ms=0.5, wall_ms=3.0, round_trips=4)
+    create = Cost(python_ms=7.0, postgres_ms=3.0, wall_ms=12.0, round_trips=13)
+    assert bound(floor, create, trip_ms=0.2) == pytest.approx(2.5 / (10.0 - 9 * 0.2))
+    assert bound(floor, floor, trip_ms=0.2) == 1.0
