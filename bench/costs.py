@@ -15,8 +15,9 @@ time goes; this prints the sums, in-process through Flask's test client on poole
    COMMIT and the pool's check of its connection, counted at the driver), Python CPU,
    PostgreSQL CPU, and the ratio of the totals.
 3. The bound: the ratio a create would reach if it made no more round trips than the floor,
-   each round trip it saved costing what part 1 measured. No create can do less than that: it
-   must read what it validates before it writes.
+   each round trip it saved costing what part 1 measured. That is a generous bound: a create
+   cannot get down to the floor's round trips, since it must read what it validates before it
+   writes.
 """
 
 from __future__ import annotations
