@@ -69,6 +69,24 @@ end
 """
 
 
+def creates(client, prefix: str):
+    """A function that creates one customer-option customer through `client` (Flask's test client)
+    on each call, each with its own email and Idempotency-Key, and checks it got 201."""
+    import itertools
+
+    secret, body = _key(client.application), _create_body(client.application)
+    serial = itertools.count()
+
+    def create():
+        tag = f"{prefix}-{next(serial)}"
+        headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": tag}
+        response = client.post("/api/v1/customers", json=json.loads(body.replace("TAG", tag)), headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)[:300]
+        return response
+
+    return create
+
+
 def _key(app) -> str:
     from webapp.api.keys import create_key
 

@@ -37,23 +37,9 @@ def _request(path: str, client, token: str):
         body = {**CONTACT, "csrf_token": token, "action": "continue"}
         return lambda: expect(client.post(f"{base}/contact", data=body, headers=HTMX))
     if path == "api-create":
-        import itertools
-        import json
-
         from . import api
 
-        secret, body = api._key(client.application), api._create_body(client.application)
-        counter = itertools.count()
-
-        def create():
-            tag = f"profile-{next(counter)}"
-            headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": tag}
-            data = json.loads(body.replace("TAG", tag))
-            response = client.post("/api/v1/customers", json=data, headers=headers)
-            assert response.status_code == 201, response.get_data(as_text=True)[:300]
-            return response
-
-        return create
+        return api.creates(client, "profile")
     if path == "list":
         with client.application.app_context(), db.connection_context():
             data.generate(WhiteLabel.get(WhiteLabel.slug == "demo-telecom"), 20_000)
