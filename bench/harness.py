@@ -227,6 +227,90 @@ def register_insert_floor(app: Flask) -> None:
     app.add_url_rule(INSERT_FLOOR_URL, "bench_insert_floor", csrf.exempt(insert_floor), methods=["POST"])
 
 
+ROWS_ONLY_URL = "/_bench/rows-only"
+
+
+def register_rows_only(app: Flask) -> None:
+    """Target 8's other reference: what an API create would cost with none of its rules. It
+    takes the same request as POST /api/v1/customers (customer option), authenticates the same
+    bearer key, claims the same Idempotency-Key and writes the same rows a create writes (the
+    customer, its activation link, the link's email in the outbox, the audit event, the stored
+    answer), and answers 201 with the same JSON. What it leaves out is every rule: no wizard
+    forms, nothing looked up to check an answer (the contact email, the plan among the
+    white-label's), the email's bodies not rendered, no webhook listeners looked up.
+
+    Not a way to create customers (it checks nothing): registered by the bench only, to show how
+    much of the distance between a create and the insert floor the rules are."""
+    from flask import Response, g, request
+    from pydantic import ValidationError
+
+    from webapp.api import idempotency, schemas
+    from webapp.api.auth import current_key
+    from webapp.api.routes import _json, customer_json
+    from webapp.audit import audit
+    from webapp.crypto import encrypt
+    from webapp.extensions import csrf
+    from webapp.models import ActivationToken, Customer, OutboxEmail
+    from webapp.onboarding.options import CUSTOMER
+    from webapp.tokens import issue_token
+    from webapp.urls import secret_path
+
+    def rows_only():
+        key = current_key()
+        if key is None or not key.can_write:
+            return Response(status=401)
+        g.api_white_label = white_label = key.white_label
+        try:
+            body = schemas.CreateCustomer.model_validate_json(request.get_data()).root
+        except ValidationError:
+            return Response(status=422)
+        contact, address = body.contact, body.address
+
+        def change():
+            country = address.country or white_label.country
+            customer = Customer(
+                white_label=white_label,
+                business_name=contact.business_name,
+                contact_first_name=contact.first_name,
+                contact_last_name=contact.last_name,
+                contact_email=contact.email,
+                contact_phone=contact.phone,
+                **{f"{part}_line1": address.line1 for part in ("address", "service")},
+                **{f"{part}city": address.city for part in ("", "service_")},
+                **{f"{part}postcode": address.postcode for part in ("", "service_")},
+                **{f"{part}country": country for part in ("", "service_")},
+                plan=body.plan.plan_id,
+                administered_by=CUSTOMER.key,
+                status=CUSTOMER.status_after_creation,
+                created_by=key.created_by,
+            )
+            customer.refresh_search_text()
+            customer.save()
+
+            def email_for(raw_token, expires_at):
+                return OutboxEmail.create(
+                    white_label=white_label,
+                    customer=customer,
+                    kind="activation",
+                    recipient=customer.contact_email,
+                    subject="Activate your phone account",
+                    text_body="(not rendered)",
+                    message_id=f"<rows-only-{raw_token[:16]}@pbx-onboarding>",
+                    secret_link=encrypt(secret_path("activation.activate_account", token=raw_token)),
+                )
+
+            ttl = app.config["ACTIVATION_TTL_SECONDS"]
+            _, customer.first_activation_link = issue_token(
+                customer, ActivationToken.ACTIVATION, ttl, new_customer=True, email_for=email_for
+            )
+            audit(white_label, "customer_created", customer=customer, actor=key.created_by, via="rows-only")
+            return _json(customer_json(customer, just_created=True), 201)
+
+        return idempotency.run(change)
+
+    app.add_url_rule(ROWS_ONLY_URL, "bench_rows_only", csrf.exempt(rows_only), methods=["POST"])
+
+
 def build_app(url: str, **config) -> Flask:
     """The real app (create_app) on `url`, plus the floor; the schema migrated, demo data in."""
     from webapp import create_app
@@ -238,6 +322,7 @@ def build_app(url: str, **config) -> Flask:
     logging.getLogger().setLevel(logging.WARNING)  # create_app asks for INFO: too chatty here
     register_floor(app)
     register_insert_floor(app)
+    register_rows_only(app)
     with app.app_context():
         upgrade()
         with db.connection_context():

@@ -13,13 +13,17 @@ import re
 
 import pytest
 
-from bench.harness import captured_statements
+from bench.harness import ROWS_ONLY_URL, captured_statements, register_rows_only
 from testkit.api import auth, customer_body, make_key
 from webapp.extensions import db
 from webapp.models import (
+    ActivationToken,
+    ApiIdempotencyKey,
+    ApiKey,
     AuditEvent,
     Customer,
     LedgerEntry,
+    OutboxEmail,
     PhoneNumber,
     Plan,
     User,
@@ -208,3 +212,38 @@ def test_an_api_create_runs_only_the_statements_it_needs(app, smtp):
         "SELECT webhook_endpoint",
         "UPDATE api_idempotency_key",
     ]
+
+
+def test_the_benchs_rows_only_reference_writes_what_an_api_create_writes_and_checks_nothing_else(app, smtp):
+    """Target 8's reference (bench.harness.register_rows_only) is only a fair measure of what the
+    rules cost if it writes the same rows as a create: the same inserts and update in the same
+    order, one new row in each table, with none of the look-ups a create makes to check answers.
+    It still needs a writing key."""
+    register_rows_only(app)
+    secret, client = make_key(app), app.test_client()
+    assert client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "warm-up")).status_code == 201
+    tables = (Customer, ActivationToken, OutboxEmail, AuditEvent, ApiIdempotencyKey)
+
+    def written(url: str, email: str) -> tuple[list[str], dict[str, int]]:
+        with app.app_context():
+            before = {table.__name__: table.select().count() for table in tables}
+        with captured_statements() as captured:
+            response = client.post(url, json=customer_body(app, email=email), headers=auth(secret, email))
+        assert response.status_code == 201, response.get_data(as_text=True)
+        with app.app_context():
+            added = {table.__name__: table.select().count() - before[table.__name__] for table in tables}
+        names = [name for name in (_statement_name(sql) for sql, _ in captured) if "rate_limit_counter" not in name]
+        return names, added
+
+    create, create_added = written("/api/v1/customers", "create@example.com")
+    reference, reference_added = written(ROWS_ONLY_URL, "reference@example.com")
+    assert reference_added == create_added == dict.fromkeys(create_added, 1)
+    writes = [name for name in create if not name.startswith("SELECT")]
+    assert [name for name in reference if not name.startswith("SELECT")] == writes
+    assert "SELECT webhook_endpoint" in create and "SELECT webhook_endpoint" not in reference
+    assert "SELECT customer" in create and "SELECT customer" not in reference  # the contact email's check
+    read_only = make_key(app, scope=ApiKey.READ, name="Reader")
+    refused = client.post(ROWS_ONLY_URL, json=customer_body(app, email="no@example.com"), headers=auth(read_only))
+    assert refused.status_code == 401
+    with app.app_context():
+        assert not Customer.select().where(Customer.contact_email == "no@example.com").exists()
