@@ -3,6 +3,8 @@
 - 8 create: POST /api/v1/customers (the customer option, each request a new customer with its
   own Idempotency-Key) under gunicorn on PostgreSQL, against a floor that commits one insert
   per JSON POST, in one run (wrk, taking turns): at least 0.4 of the floor's requests/second.
+  Then, for reading it, the same against the rows-only reference (a create's rows written with
+  none of its rules: bench.harness.register_rows_only), reported without a verdict.
 - 8 list: GET /api/v1/customers (first page of 20) at 100,000 customers vs at 100, each
   divided by the floor measured in the same rounds: within 2x.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from typing import NamedTuple
 
 from webapp.extensions import db
 from webapp.models import Customer, Plan, User, WhiteLabel
@@ -20,6 +23,7 @@ from .harness import (
     ADMIN,
     FLOOR_URL,
     INSERT_FLOOR_URL,
+    ROWS_ONLY_URL,
     Row,
     build_app,
     close_database,
@@ -69,9 +73,10 @@ end
 """
 
 
-def creates(client, prefix: str):
+def creates(client, prefix: str, url: str = "/api/v1/customers"):
     """A function that creates one customer-option customer through `client` (Flask's test client)
-    on each call, each with its own email and Idempotency-Key, and checks it got 201."""
+    on each call, each with its own email and Idempotency-Key, and checks it got 201. `url`: the
+    API's create, or the bench's rows-only reference (ROWS_ONLY_URL)."""
     import itertools
 
     secret, body = _key(client.application), _create_body(client.application)
@@ -80,7 +85,7 @@ def creates(client, prefix: str):
     def create():
         tag = f"{prefix}-{next(serial)}"
         headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": tag}
-        response = client.post("/api/v1/customers", json=json.loads(body.replace("TAG", tag)), headers=headers)
+        response = client.post(url, json=json.loads(body.replace("TAG", tag)), headers=headers)
         assert response.status_code == 201, response.get_data(as_text=True)[:300]
         return response
 
@@ -128,44 +133,77 @@ def run_create(kind: str, label: str) -> list[Row]:
             base = f"http://127.0.0.1:{port}"
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
             script = WRK_CREATE.replace("@@BODY@@", body)
-            urls = {"floor": base + INSERT_FLOOR_URL, "create": base + "/api/v1/customers"}
             log(
                 f"target 8 create on {label}: wrk, {WORKERS} workers, {CONNECTIONS} connections, "
                 f"{SLICES * SLICE_S}s per URL"
             )
-            runs = {name: [] for name in urls}
-            for index in range(SLICES + 1):  # the first slice warms up and is not counted
-                for name, target in urls.items():
-                    result = wrk(
-                        target,
-                        seconds=SLICE_S if index else 1,
-                        connections=CONNECTIONS,
-                        threads=2,
-                        headers=headers,
-                        script=script.replace("@@RUN@@", f"{index}-{name}"),
-                    )
-                    if index:
-                        runs[name].append(result)
+            floor = base + INSERT_FLOOR_URL
+            target = _take_turns({"floor": floor, "create": base + "/api/v1/customers"}, headers, script)
+            # The reference afterwards, taking turns with the floor again: taking turns with both
+            # at once lowered the create's ratio (by 0.02-0.05 in paired runs), so the target's
+            # row is measured as it always was.
+            reference = _take_turns({"floor": floor, "rows only": base + ROWS_ONLY_URL}, headers, script)
         with app.app_context(), db.connection_context():
-            created = Customer.select().where(Customer.business_name.startswith("Bench ")).count()
-    totals = {}
-    for name, results in runs.items():
-        requests = sum(r.requests for r in results)
-        seconds = sum(r.seconds for r in results)
-        errors = sum(r.socket_errors + r.not_200 for r in results)
-        totals[name] = (requests / seconds, requests, errors)
-    ratio = totals["create"][0] / totals["floor"][0]
-    errors = totals["create"][2] + totals["floor"][2]
+            # Each request's business name carries its run's name ("Bench 3-create-1-55 Ltd").
+            created = {
+                name: Customer.select().where(Customer.business_name.contains(f"-{name}-")).count()
+                for name in ("create", "rows only")
+            }
+    ratio = target["create"].per_second / target["floor"].per_second
+    errors = target["create"].errors + target["floor"].errors
     return [
         Row(
             f"8 API create, customer option, vs an insert-per-request floor ({label})",
-            f"create {totals['create'][0]:.0f} req/s, floor {totals['floor'][0]:.0f} req/s "
-            f"({totals['create'][1] + totals['floor'][1]:,} requests, {errors} not 201; {created:,} customers created)",
+            f"create {target['create'].per_second:.0f} req/s, floor {target['floor'].per_second:.0f} req/s "
+            f"({target['create'].requests + target['floor'].requests:,} requests, {errors} not 201; "
+            f"{created['create']:,} customers created)",
             ratio,
             f">= {CREATE_LIMIT:.2f}",
             ratio >= CREATE_LIMIT and errors == 0,
-        )
+        ),
+        # For reading the row above: the same request and rows with none of a create's rules (no
+        # forms, no look-ups to check answers, no email rendered, no webhook listeners).
+        Row(
+            f"8 reference: a create's rows written with none of its rules (bench only), vs the floor ({label})",
+            f"rows only {reference['rows only'].per_second:.0f} req/s, floor "
+            f"{reference['floor'].per_second:.0f} req/s ({reference['rows only'].errors} not 201; "
+            f"{created['rows only']:,} customers created)",
+            reference["rows only"].per_second / reference["floor"].per_second,
+            "—",
+            None,
+        ),
     ]
+
+
+class Total(NamedTuple):
+    per_second: float
+    requests: int
+    errors: int
+
+
+def _take_turns(urls: dict[str, str], headers: dict[str, str], script: str) -> dict[str, Total]:
+    """wrk on each URL in turn, slice after slice; the first slice warms up and is not counted."""
+    runs = {name: [] for name in urls}
+    for index in range(SLICES + 1):
+        for name, url in urls.items():
+            result = wrk(
+                url,
+                seconds=SLICE_S if index else 1,
+                connections=CONNECTIONS,
+                threads=2,
+                headers=headers,
+                script=script.replace("@@RUN@@", f"{index}-{name}"),
+            )
+            if index:
+                runs[name].append(result)
+    return {
+        name: Total(
+            sum(r.requests for r in results) / sum(r.seconds for r in results),
+            sum(r.requests for r in results),
+            sum(r.socket_errors + r.not_200 for r in results),
+        )
+        for name, results in runs.items()
+    }
 
 
 def _measure(client, secret: str) -> dict[str, float]:

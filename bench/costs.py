@@ -11,9 +11,10 @@ time goes; this prints the sums, in-process through Flask's test client on poole
 
 1. A round trip: a bare `SELECT 1`, one prepared INSERT, and four INSERTs sent as four round
    trips and as one. The difference is what a round trip itself costs, apart from its statement.
-2. Per request, the floor and a create, taking turns: round trips (every statement, BEGIN,
-   COMMIT and the pool's check of its connection, counted at the driver), Python CPU,
-   PostgreSQL CPU, and the ratio of the totals.
+2. Per request, the floor, a create and the rows-only reference (a create's rows written with
+   none of its rules: bench.harness.register_rows_only), taking turns: round trips (every
+   statement, BEGIN, COMMIT and the pool's check of its connection, counted at the driver),
+   Python CPU, PostgreSQL CPU, and the ratios of the totals.
 3. The bound: the ratio a create would reach if it made no more round trips than the floor,
    each round trip it saved costing what part 1 measured. That is a generous bound: a create
    cannot get down to the floor's round trips, since it must read what it validates before it
@@ -33,7 +34,7 @@ import psycopg2
 import psycopg2.extensions
 
 from . import api
-from .harness import INSERT_FLOOR_URL, build_app, close_database, pooled, throwaway_database
+from .harness import INSERT_FLOOR_URL, ROWS_ONLY_URL, build_app, close_database, pooled, throwaway_database
 
 ROUND_TRIPS = 3_000
 WARMUP = 30
@@ -115,7 +116,7 @@ def round_trip_costs(url: str, times: int) -> dict[str, Cost]:
 
 
 def per_request_costs(url: str, requests: int) -> list[tuple[str, Cost]]:
-    """Part 2: the floor and a create, taking turns, twice each."""
+    """Part 2: the floor, a create and the rows-only reference, taking turns, twice each."""
     from webapp.extensions import db
 
     app = build_app(pooled(url))
@@ -123,6 +124,7 @@ def per_request_costs(url: str, requests: int) -> list[tuple[str, Cost]]:
     db.obj.connect_params["cursor_factory"] = CountingCursor
     client = app.test_client()
     create = api.creates(client, "costs")
+    rows_only = api.creates(client, "rows-only", ROWS_ONLY_URL)
     body = api._create_body(app).replace("TAG", "floor")  # the same JSON for the floor to parse
 
     def floor() -> None:
@@ -132,12 +134,13 @@ def per_request_costs(url: str, requests: int) -> list[tuple[str, Cost]]:
 
     for _ in range(WARMUP):  # statements prepared on the connection, templates compiled
         create()
+        rows_only()
         floor()
     with app.app_context(), db.connection_context():
         query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
         pids = [row[0] for row in db.execute_sql(query)]  # the pool's connections: one, here
     results = []
-    for name, call in (("floor", floor), ("create", create)) * 2:
+    for name, call in (("floor", floor), ("create", create), ("rows only", rows_only)) * 2:
         results.append((name, measure(call, requests, pids)))
     close_database()
     return results
@@ -175,15 +178,17 @@ def report(trips: dict[str, Cost], requests: list[tuple[str, Cost]]) -> None:
     trip_ms = (many.total_ms - one.total_ms) / 3
     print(f"   a round trip itself (4 trips - 1 trip, / 3): {1000 * trip_ms:.0f} µs of CPU")
     print("\n2. Per request, in-process on pooled PostgreSQL (ms of CPU)")
-    print("   request  round trips   Python  PostgreSQL   total   wall")
+    print("   request    round trips   Python  PostgreSQL   total   wall")
     for name, cost in requests:
         print(
-            f"   {name:8} {cost.round_trips:11.1f} {cost.python_ms:8.2f} {cost.postgres_ms:11.2f}"
+            f"   {name:10} {cost.round_trips:11.1f} {cost.python_ms:8.2f} {cost.postgres_ms:11.2f}"
             f" {cost.total_ms:7.2f} {cost.wall_ms:6.2f}"
         )
     floor = mean([cost for name, cost in requests if name == "floor"])
     create = mean([cost for name, cost in requests if name == "create"])
+    rows_only = mean([cost for name, cost in requests if name == "rows only"])
     print(f"   floor / create, CPU: {floor.total_ms / create.total_ms:.2f}x (target 8 wants 0.40 of requests/s)")
+    print(f"   floor / rows only, CPU: {floor.total_ms / rows_only.total_ms:.2f}x (a create's rows, none of its rules)")
     print(
         f"\n3. With only the floor's {floor.round_trips:.0f} round trips instead of {create.round_trips:.0f},"
         f" a create would reach {bound(floor, create, trip_ms):.2f}x"
