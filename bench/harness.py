@@ -257,8 +257,8 @@ def register_rows_only(app: Flask) -> None:
 
     def rows_only():
         key = current_key()
-        if key is None or not key.can_write:
-            return Response(status=401)
+        if key is None or not key.can_write:  # as the API answers: no key 401, a read-only key 403
+            return Response(status=401 if key is None else 403)
         g.api_white_label = white_label = key.white_label
         try:
             body = schemas.CreateCustomer.model_validate_json(request.get_data()).root

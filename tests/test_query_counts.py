@@ -218,7 +218,7 @@ def test_the_benchs_rows_only_reference_writes_what_an_api_create_writes_and_che
     """Target 8's reference (bench.harness.register_rows_only) is only a fair measure of what the
     rules cost if it writes the same rows as a create: the same inserts and update in the same
     order, one new row in each table, with none of the look-ups a create makes to check answers.
-    It still needs a writing key."""
+    It still refuses a request without a key (401) or with a read-only one (403)."""
     register_rows_only(app)
     secret, client = make_key(app), app.test_client()
     assert client.post("/api/v1/customers", json=customer_body(app), headers=auth(secret, "warm-up")).status_code == 201
@@ -244,6 +244,7 @@ def test_the_benchs_rows_only_reference_writes_what_an_api_create_writes_and_che
     assert "SELECT customer" in create and "SELECT customer" not in reference  # the contact email's check
     read_only = make_key(app, scope=ApiKey.READ, name="Reader")
     refused = client.post(ROWS_ONLY_URL, json=customer_body(app, email="no@example.com"), headers=auth(read_only))
-    assert refused.status_code == 401
+    assert refused.status_code == 403
+    assert client.post(ROWS_ONLY_URL, json=customer_body(app, email="no@example.com")).status_code == 401
     with app.app_context():
         assert not Customer.select().where(Customer.contact_email == "no@example.com").exists()
