@@ -303,7 +303,17 @@ def register_rows_only(app: Flask) -> None:
             _, customer.first_activation_link = issue_token(
                 customer, ActivationToken.ACTIVATION, ttl, new_customer=True, email_for=email_for
             )
-            audit(white_label, "customer_created", customer=customer, actor=key.created_by, via="rows-only")
+            # The audit event's detail as a create writes it (the plan's name comes with the row the
+            # answer reads anyway).
+            audit(
+                white_label,
+                "customer_created",
+                customer=customer,
+                actor=key.created_by,
+                administered_by=CUSTOMER.key,
+                plan=customer.plan.name,
+                via="rows-only",
+            )
             return _json(customer_json(customer, just_created=True), 201)
 
         return idempotency.run(change)
